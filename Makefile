@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make                  build smbvn.ko for the running kernel
+# make KROOT=DIR        build for a Debian kernel unpacked into DIR
+#                       (linux-image, linux-headers, -common, linux-kbuild)
+# make test             the whole suite (KUnit + VM scenarios, both kernels)
+# make e2e              VM scenarios only
+# make checkpatch       checkpatch.pl --strict over every source file
+#
+# Each kernel gets its own build directory, build/<release>/, holding a copy
+# of the sources and the cifs layout generated from that kernel's cifs.ko.
+
+ifeq ($(KROOT),)
+KREL    ?= $(shell uname -r)
+KDIR    ?= /lib/modules/$(KREL)/build
+CIFS_KO ?= $(firstword $(wildcard /lib/modules/$(KREL)/kernel/fs/smb/client/cifs.ko*) \
+		       $(wildcard /lib/modules/$(KREL)/kernel/fs/cifs/cifs.ko*))
+BTF_BASE ?= /sys/kernel/btf/vmlinux
+else
+KROOT   := $(abspath $(KROOT))
+KREL    ?= $(notdir $(firstword $(wildcard $(KROOT)/lib/modules/*)))
+KDIR    ?= $(KROOT)/usr/src/linux-headers-$(KREL)
+CIFS_KO ?= $(firstword $(wildcard $(KROOT)/lib/modules/$(KREL)/kernel/fs/smb/client/cifs.ko*))
+BTF_BASE ?= $(firstword $(wildcard $(KDIR)/vmlinux) $(KROOT)/boot/vmlinuz-$(KREL))
+endif
+
+TOP     := $(abspath .)
+BDIR    := $(TOP)/build/$(KREL)
+SRCS    := Kbuild $(wildcard smbvn/*.c include/*.h)
+
+all: $(BDIR)/smbvn.ko
+
+$(BDIR)/generated/smbvn_layout.h: scripts/btf-layout.py
+	@test -n "$(CIFS_KO)" || { echo "no cifs.ko found for $(KREL)"; exit 1; }
+	python3 scripts/btf-layout.py --base $(BTF_BASE) --module $(CIFS_KO) --out $@
+
+$(BDIR)/smbvn.ko: $(SRCS) $(BDIR)/generated/smbvn_layout.h
+	mkdir -p $(BDIR)
+	cp -a Kbuild smbvn include $(BDIR)/
+	$(MAKE) -C $(KDIR) M=$(BDIR) W=1 modules
+	@ls -l $@
+
+clean:
+	rm -rf build
+
+test:
+	bash scripts/test.sh
+
+e2e:
+	bash scripts/e2e.sh
+
+checkpatch:
+	bash scripts/checkpatch.sh
+
+.PHONY: all clean test e2e checkpatch

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Generate smbvn_layout.h from the BTF of the exact cifs.ko smbvn will hook.
+
+cifs keeps its structures private, so smbvn reaches the handful of fields it
+needs by offset.  Offsets are taken from the target module's own BTF (split
+BTF on top of vmlinux BTF), never from a guess, and the CRC of the module's
+BTF blob is recorded so that the module can refuse a cifs.ko it was not built
+for: the running kernel exposes the same blob in /sys/kernel/btf/cifs.
+"""
+import argparse
+import lzma
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+# (macro suffix, struct, dotted member path)
+FIELDS = [
+    ("SRV_HOSTNAME", "TCP_Server_Info", "hostname"),
+    ("SRV_SSOCKET", "TCP_Server_Info", "ssocket"),
+    ("SRV_MUTEX", "TCP_Server_Info", "_srv_mutex"),
+    ("SRV_DIALECT", "TCP_Server_Info", "dialect"),
+    ("SES_SERVER", "cifs_ses", "server"),
+    ("SES_USER_NAME", "cifs_ses", "user_name"),
+    ("SES_AUTH_KEY_LEN", "cifs_ses", "auth_key.len"),
+    ("SES_AUTH_KEY_RESPONSE", "cifs_ses", "auth_key.response"),
+    ("SES_SESSION_FLAGS", "cifs_ses", "session_flags"),
+    ("SES_SIGNKEY", "cifs_ses", "smb3signingkey"),
+    ("TCON_SES", "cifs_tcon", "ses"),
+    ("TCON_TREE_NAME", "cifs_tcon", "tree_name"),
+    ("MID_MID", "mid_q_entry", "mid"),
+    ("MID_RESP_BUF", "mid_q_entry", "resp_buf"),
+    ("MID_RESP_BUF_SIZE", "mid_q_entry", "resp_buf_size"),
+    ("MID_COMMAND", "mid_q_entry", "command"),
+    ("MID_DECRYPTED", "mid_q_entry", "decrypted"),
+    ("RQST_IOV", "smb_rqst", "rq_iov"),
+    ("RQST_NVEC", "smb_rqst", "rq_nvec"),
+]
+
+# Expected storage size in bytes (0 = bitfield of one bit); a mismatch means
+# the member changed type and the glue code would misread it.
+SIZES = {
+    "SRV_HOSTNAME": 8, "SRV_SSOCKET": 8, "SRV_DIALECT": 2, "SES_SERVER": 8,
+    "SES_USER_NAME": 8, "SES_AUTH_KEY_LEN": 4, "SES_AUTH_KEY_RESPONSE": 8,
+    "SES_SESSION_FLAGS": 2, "SES_SIGNKEY": 16, "TCON_SES": 8,
+    "MID_MID": 8, "MID_RESP_BUF": 8, "MID_RESP_BUF_SIZE": 4,
+    "MID_COMMAND": 2, "MID_DECRYPTED": 0, "RQST_IOV": 8, "RQST_NVEC": 4,
+}
+
+KIND_INT, KIND_PTR, KIND_ARRAY, KIND_STRUCT, KIND_UNION = 1, 2, 3, 4, 5
+KIND_TYPEDEF, KIND_VOLATILE, KIND_CONST, KIND_RESTRICT = 8, 9, 10, 11
+KIND_TYPE_TAG = 18
+# bytes that follow struct btf_type, per kind, as (fixed, per vlen item)
+EXTRA = {1: (4, 0), 3: (12, 0), 4: (0, 12), 5: (0, 12), 6: (0, 8),
+         13: (0, 8), 14: (4, 0), 15: (0, 12), 17: (4, 0), 19: (0, 12)}
+
+
+class Btf:
+    """Just enough of a BTF reader to find struct members by name."""
+
+    def __init__(self, blob, base=None):
+        magic, _ver, _flags, hlen = struct.unpack_from("<HBBI", blob, 0)
+        if magic != 0xEB9F:
+            raise ValueError("not a BTF blob")
+        toff, tlen, soff, slen = struct.unpack_from("<IIII", blob, 8)
+        self.base = base
+        self.strs = blob[hlen + soff:hlen + soff + slen]
+        self.first_id = base.next_id if base else 1
+        self.str_base = base.str_end if base else 0
+        self.str_end = self.str_base + slen
+        self.types = {}
+        pos, end, tid = hlen + toff, hlen + toff + tlen, self.first_id
+        data = blob
+        while pos < end:
+            name_off, info, size = struct.unpack_from("<III", data, pos)
+            kind, vlen = (info >> 24) & 0x1F, info & 0xFFFF
+            kflag = info >> 31
+            body = pos + 12
+            fixed, per = EXTRA.get(kind, (0, 0))
+            members = []
+            if kind in (KIND_STRUCT, KIND_UNION):
+                for i in range(vlen):
+                    m = struct.unpack_from("<III", data, body + 12 * i)
+                    members.append(m)
+            arr = None
+            if kind == KIND_ARRAY:
+                arr = struct.unpack_from("<III", data, body)
+            self.types[tid] = (kind, name_off, size, kflag, members, arr)
+            pos = body + fixed + per * vlen
+            tid += 1
+        self.next_id = tid
+
+    def name(self, off):
+        if off < self.str_base:
+            return self.base.name(off)
+        s = self.strs[off - self.str_base:]
+        return s[:s.index(b"\0")].decode()
+
+    def type(self, tid):
+        if tid < self.first_id:
+            return self.base.type(tid)
+        return self.types[tid]
+
+    def find_struct(self, name):
+        for tid, t in self.types.items():
+            if t[0] == KIND_STRUCT and t[1] and self.name(t[1]) == name:
+                return tid
+        if self.base:
+            return self.base.find_struct(name)
+        raise KeyError("struct %s not in BTF" % name)
+
+    def strip(self, tid):
+        while True:
+            t = self.type(tid)
+            if t[0] in (KIND_TYPEDEF, KIND_VOLATILE, KIND_CONST,
+                        KIND_RESTRICT, KIND_TYPE_TAG):
+                tid = t[2]
+                continue
+            return tid
+
+    def size(self, tid):
+        t = self.type(self.strip(tid))
+        if t[0] == KIND_PTR:
+            return 8
+        if t[0] == KIND_ARRAY:
+            return t[5][2] * self.size(t[5][0])
+        return t[2]
+
+    def member(self, tid, path):
+        """Return (byte offset, bit offset or None, byte size) of path."""
+        bits, parts = 0, path.split(".")
+        for i, part in enumerate(parts):
+            t = self.type(self.strip(tid))
+            for m_name, m_type, m_off in t[4]:
+                if self.name(m_name) == part:
+                    break
+            else:
+                raise KeyError("member %s not found" % path)
+            if t[3]:
+                bsize, boff = m_off >> 24, m_off & 0xFFFFFF
+            else:
+                bsize, boff = 0, m_off
+            bits += boff
+            tid = m_type
+            if bsize and i == len(parts) - 1:
+                return bits // 8, bits, 0 if bsize == 1 else -bsize
+        return bits // 8, None, self.size(tid)
+
+
+def btf_section(path):
+    """Raw .BTF of an ELF file, a compressed module, or a raw BTF blob."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith(".xz"):
+        data = lzma.decompress(data)
+    elif path.endswith(".zst"):
+        data = subprocess.run(["zstd", "-dc", path], check=True,
+                              capture_output=True).stdout
+    if data[:2] == b"\x9f\xeb":
+        return data
+    if data[:4] != b"\x7fELF":
+        data = vmlinux_from_bzimage(data)
+    with tempfile.TemporaryDirectory() as d:
+        src, out = os.path.join(d, "in.elf"), os.path.join(d, "btf")
+        with open(src, "wb") as f:
+            f.write(data)
+        r = subprocess.run(["objcopy", "--dump-section", ".BTF=" + out,
+                            src, os.path.join(d, "scratch")],
+                           capture_output=True)
+        if r.returncode or not os.path.exists(out):
+            raise ValueError("%s has no .BTF section" % path)
+        with open(out, "rb") as f:
+            return f.read()
+
+
+def vmlinux_from_bzimage(data):
+    """Debian 6.1 ships no vmlinux: unpack the ELF payload of the bzImage."""
+    for magic, kind in ((b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd")):
+        start = data.find(magic)
+        while start >= 0:
+            try:
+                if kind == "xz":
+                    out = lzma.LZMADecompressor().decompress(data[start:])
+                else:
+                    out = subprocess.run(["zstd", "-dc"], input=data[start:],
+                                         capture_output=True).stdout
+                if out[:4] == b"\x7fELF":
+                    return out
+            except lzma.LZMAError:
+                pass
+            start = data.find(magic, start + 1)
+    raise ValueError("no ELF payload found in kernel image")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", required=True,
+                    help="vmlinux, bzImage or raw BTF of the target kernel")
+    ap.add_argument("--module", required=True, help="target cifs.ko[.xz]")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    base = Btf(btf_section(a.base))
+    mod_blob = btf_section(a.module)
+    mod = Btf(mod_blob, base)
+    lines = ["/* SPDX-License-Identifier: GPL-2.0-only */",
+             "/* Generated by scripts/btf-layout.py from %s */" %
+             os.path.basename(a.module),
+             "#ifndef SMBVN_LAYOUT_H", "#define SMBVN_LAYOUT_H", "",
+             "#define SMBVN_CIFS_BTF_CRC 0x%08xU" % zlib.crc32(mod_blob),
+             "#define SMBVN_CIFS_BTF_LEN %uU" % len(mod_blob), ""]
+    for macro, sname, path in FIELDS:
+        off, bit, size = mod.member(mod.find_struct(sname), path)
+        want = SIZES.get(macro)
+        if want is not None and size != want:
+            sys.exit("btf-layout: %s.%s has size %d, smbvn expects %d" %
+                     (sname, path, size, want))
+        lines.append("#define SMBVN_OFF_%s %d" % (macro, off))
+        if bit is not None:
+            lines.append("#define SMBVN_BIT_%s %d" % (macro, bit))
+    lines += ["", "#endif", ""]
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The only file that knows cifs.  It captures NEGOTIATE as sent and as
+ * received, runs the validate-negotiate exchange after every SMB2 tree
+ * connect, and hands every byte to the pure code in proto.c for judging.
+ *
+ * cifs structures are private; fields are read at offsets generated from
+ * the target cifs.ko's BTF (smbvn_layout.h), checked at load time.
+ */
+#include <linux/net.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/uio.h>
+#include "smbvn.h"
+#include "smbvn_layout.h"
+
+#define FIELD(p, off, type)	(*(type *)((char *)(p) + (off)))
+
+/* cifsglob.h: flag passed to compound_send_recv for NEGOTIATE */
+#define CIFS_NEG_OP		0x0200
+/* MS-SMB2 2.2.6: SessionFlags */
+#define SESSION_FLAG_IS_GUEST	0x0001
+#define SESSION_FLAG_IS_NULL	0x0002
+#define NO_FILE_ID		0xffffffffffffffffULL
+/* A validate answer is 73..136 bytes; anything far bigger is refused. */
+#define RSP_CAPTURE_MAX		512
+#define MAX_CONNS		128
+
+/* Per TCP connection: what its last NEGOTIATE sent and received. */
+struct smbvn_conn {
+	const void *server;
+	u32 stamp;
+	bool have_req;
+	bool have_rsp;
+	bool logged_disabled;
+	struct smbvn_neg_req req;
+	struct smbvn_neg_rsp rsp;
+};
+
+static struct smbvn_conn conns[MAX_CONNS];
+static DEFINE_SPINLOCK(conns_lock);
+static u32 conns_clock;
+
+/* One validate exchange in flight, owned by the task running it. */
+struct smbvn_inflight {
+	struct list_head list;
+	struct task_struct *task;
+	const void *server;
+	bool got;
+	bool decrypted;
+	size_t len;
+	u8 buf[RSP_CAPTURE_MAX];
+};
+
+static LIST_HEAD(inflight_list);
+static DEFINE_SPINLOCK(inflight_lock);
+static atomic_t inflight_count = ATOMIC_INIT(0);
+
+typedef int (*smb2_ioctl_t)(const unsigned int xid, void *tcon,
+			    u64 persistent_fid, u64 volatile_fid, u32 opcode,
+			    char *in_data, u32 indatalen, u32 max_out_data_len,
+			    char **out_data, u32 *plen);
+typedef int (*smb2_tcon_t)(const unsigned int xid, void *ses,
+			   const char *tree, void *tcon, const void *cp);
+
+static smb2_ioctl_t cifs_smb2_ioctl;
+
+/* Slot for @server, creating one (evicting the oldest) if asked to. */
+static struct smbvn_conn *conn_slot(const void *server, bool create)
+{
+	struct smbvn_conn *c, *oldest = NULL;
+
+	for (c = conns; c < conns + MAX_CONNS; c++) {
+		if (c->server == server)
+			return c;
+		if (!oldest || !c->server ||
+		    (oldest->server && c->stamp < oldest->stamp))
+			oldest = c;
+	}
+	if (!create)
+		return NULL;
+	/*
+	 * An evicted connection has no record at its next tree connect and
+	 * is dropped and renegotiated then, so eviction costs a reconnect,
+	 * never an unvalidated connection.
+	 */
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->server = server;
+	return oldest;
+}
+
+static void capture_neg_req(const void *server, const struct kvec *iov)
+{
+	struct smbvn_neg_req req;
+	bool ok = !smbvn_parse_neg_req(iov->iov_base, iov->iov_len, &req);
+	struct smbvn_conn *c;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, true);
+	/* A new NEGOTIATE starts a new connection incarnation. */
+	c->have_req = ok;
+	c->have_rsp = false;
+	c->logged_disabled = false;
+	c->stamp = ++conns_clock;
+	if (ok)
+		c->req = req;
+	spin_unlock(&conns_lock);
+}
+
+static void capture_neg_rsp(const void *server, const u8 *buf, size_t len)
+{
+	struct smbvn_neg_rsp rsp;
+	bool ok = !smbvn_parse_neg_rsp(buf, len, &rsp);
+	struct smbvn_conn *c;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	if (c) {
+		c->have_rsp = ok;
+		if (ok)
+			c->rsp = rsp;
+	}
+	spin_unlock(&conns_lock);
+}
+
+/* compound_send_recv(xid, ses, server, flags, num_rqst, rqst, ...) */
+static void notrace observe_send(struct pt_regs *regs)
+{
+	const void *rqst;
+	const struct kvec *iov;
+
+	if (likely(!(regs->cx & CIFS_NEG_OP)))
+		return;
+	rqst = (const void *)regs->r9;
+	if (regs->r8 != 1 || !rqst)
+		return;
+	iov = FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *);
+	if (!iov || FIELD(rqst, SMBVN_OFF_RQST_NVEC, unsigned int) < 1)
+		return;
+	capture_neg_req((const void *)regs->dx, iov);
+}
+
+static void capture_validate_rsp(const void *mid, const void *server)
+{
+	struct smbvn_inflight *in;
+	const u8 *buf = FIELD(mid, SMBVN_OFF_MID_RESP_BUF, const u8 *);
+	unsigned int len = FIELD(mid, SMBVN_OFF_MID_RESP_BUF_SIZE,
+				 unsigned int);
+	u8 flags = FIELD(mid, SMBVN_OFF_MID_DECRYPTED, u8);
+
+	spin_lock(&inflight_lock);
+	list_for_each_entry(in, &inflight_list, list) {
+		if (in->task != current || in->server != server)
+			continue;
+		in->got = true;
+		in->decrypted = flags & BIT(SMBVN_BIT_MID_DECRYPTED % 8);
+		in->len = len;
+		if (buf)
+			memcpy(in->buf, buf, min_t(size_t, len,
+						   RSP_CAPTURE_MAX));
+		break;
+	}
+	spin_unlock(&inflight_lock);
+}
+
+/*
+ * smb2_check_receive(mid, server, log_error): sees every synchronous
+ * response, and every write completion, before its caller does.  Only
+ * NEGOTIATE responses and our own validate answer are of interest.
+ */
+static void notrace observe_receive(struct pt_regs *regs)
+{
+	const void *mid = (const void *)regs->di;
+	u16 cmd = le16_to_cpu(FIELD(mid, SMBVN_OFF_MID_COMMAND, __le16));
+	const u8 *buf;
+
+	if (cmd == SMBVN_CMD_NEGOTIATE) {
+		buf = FIELD(mid, SMBVN_OFF_MID_RESP_BUF, const u8 *);
+		if (buf)
+			capture_neg_rsp((const void *)regs->si, buf,
+					FIELD(mid, SMBVN_OFF_MID_RESP_BUF_SIZE,
+					      unsigned int));
+		return;
+	}
+	if (likely(!atomic_read(&inflight_count)) || cmd != SMBVN_CMD_IOCTL)
+		return;
+	capture_validate_rsp(mid, (const void *)regs->si);
+}
+
+static const char *server_name(const void *server)
+{
+	const char *h = FIELD(server, SMBVN_OFF_SRV_HOSTNAME, const char *);
+
+	return h ? h : "?";
+}
+
+/*
+ * Drop the TCP connection: cifs' demultiplex thread sees the socket fail
+ * and reconnects, renegotiating (and so revalidating) before any further
+ * use.  The server mutex is what cifs itself holds around the socket.
+ */
+static void drop_connection(void *server)
+{
+	struct mutex *m = &FIELD(server, SMBVN_OFF_SRV_MUTEX, struct mutex);
+	struct socket *sock;
+
+	mutex_lock(m);
+	sock = FIELD(server, SMBVN_OFF_SRV_SSOCKET, struct socket *);
+	if (sock)
+		kernel_sock_shutdown(sock, SHUT_RDWR);
+	mutex_unlock(m);
+}
+
+static bool session_is_guest(const void *ses)
+{
+	u16 flags = FIELD(ses, SMBVN_OFF_SES_SESSION_FLAGS, u16);
+
+	return (flags & (SESSION_FLAG_IS_GUEST | SESSION_FLAG_IS_NULL)) ||
+	       !FIELD(ses, SMBVN_OFF_SES_USER_NAME, const char *);
+}
+
+static int refuse(void *server, const void *tcon, u16 dialect,
+		  const char *rule, const struct smbvn_detail *d)
+{
+	const char *tree = &FIELD(tcon, SMBVN_OFF_TCON_TREE_NAME, const char);
+
+	if (d && (d->guid_expected[0] || d->guid_received[0] ||
+		  memcmp(d->guid_expected, d->guid_received, SMBVN_GUID_LEN)))
+		pr_err("smbvn: refused %s on %s dialect %s: rule=%s expected=%*phN received=%*phN\n",
+		       tree, server_name(server), smbvn_dialect_name(dialect),
+		       rule, SMBVN_GUID_LEN, d->guid_expected, SMBVN_GUID_LEN,
+		       d->guid_received);
+	else if (d)
+		pr_err("smbvn: refused %s on %s dialect %s: rule=%s status=0x%08x expected=0x%x received=0x%x\n",
+		       tree, server_name(server), smbvn_dialect_name(dialect),
+		       rule, d->status, d->expected, d->received);
+	else
+		pr_err("smbvn: refused %s on %s dialect %s: rule=%s (require_secure_negotiate=1; set /sys/module/smbvn/parameters/require_secure_negotiate to 0 to allow)\n",
+		       tree, server_name(server), smbvn_dialect_name(dialect),
+		       rule);
+	drop_connection(server);
+	return -SMBVN_ERRNO;
+}
+
+static enum smbvn_auth authenticate(struct smbvn_inflight *in,
+				    const void *ses, u16 dialect)
+{
+	u8 key[16] = {};
+	const u8 *resp;
+	bool cmac = dialect >= SMBVN_DIALECT_300;
+	size_t len = min_t(size_t, in->len, RSP_CAPTURE_MAX);
+	int ok = 0;
+
+	if (in->decrypted || in->len > RSP_CAPTURE_MAX)
+		return smbvn_auth_of(in->buf, len, in->decrypted, false);
+	if (cmac) {
+		memcpy(key, &FIELD(ses, SMBVN_OFF_SES_SIGNKEY, u8), 16);
+	} else {
+		resp = FIELD(ses, SMBVN_OFF_SES_AUTH_KEY_RESPONSE, const u8 *);
+		if (resp && FIELD(ses, SMBVN_OFF_SES_AUTH_KEY_LEN,
+				  unsigned int) >= 16)
+			memcpy(key, resp, 16);
+	}
+	if (smbvn_le32(in->buf + 16) & SMBVN_FLAG_SIGNED) {
+		ok = smbvn_sig_verify(in->buf, len, key, cmac);
+		if (ok < 0)
+			pr_err("smbvn: signing algorithm unavailable (%d)\n",
+			       ok);
+	}
+	memzero_explicit(key, sizeof(key));
+	return smbvn_auth_of(in->buf, len, false, ok > 0);
+}
+
+static int exchange(unsigned int xid, void *tcon, const void *server,
+		    const struct smbvn_neg_req *req,
+		    struct smbvn_inflight *in, int *rc)
+{
+	u8 body[SMBVN_VNEG_REQ_MAX];
+	size_t n = smbvn_build_vneg_req(req, body, sizeof(body));
+	char *out = NULL;
+	u32 plen = 0;
+
+	if (!n)
+		return -EINVAL;
+	in->task = current;
+	in->server = server;
+	spin_lock(&inflight_lock);
+	list_add(&in->list, &inflight_list);
+	atomic_inc(&inflight_count);
+	spin_unlock(&inflight_lock);
+
+	/* cifs signs this ioctl whatever it negotiated about signing. */
+	*rc = cifs_smb2_ioctl(xid, tcon, NO_FILE_ID, NO_FILE_ID,
+			      SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO, body, n,
+			      SMBVN_VNEG_OUT_LEN, &out, &plen);
+	kfree(out);
+
+	spin_lock(&inflight_lock);
+	list_del(&in->list);
+	atomic_dec(&inflight_count);
+	spin_unlock(&inflight_lock);
+	return 0;
+}
+
+static int validate_tcon(unsigned int xid, void *ses, void *tcon)
+{
+	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
+	u16 dialect = FIELD(server, SMBVN_OFF_SRV_DIALECT, u16);
+	struct smbvn_conn snap = {}, *c;
+	struct smbvn_inflight *in;
+	struct smbvn_detail d;
+	enum smbvn_verdict v;
+	enum smbvn_action a;
+	bool log_disabled = false;
+	int rc = 0;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	if (c) {
+		snap = *c;
+		if (!smbvn_enforce && !c->logged_disabled)
+			log_disabled = c->logged_disabled = true;
+	}
+	spin_unlock(&conns_lock);
+
+	a = smbvn_policy(READ_ONCE(smbvn_enforce), dialect,
+			 snap.have_req && snap.have_rsp, &snap.req,
+			 session_is_guest(ses));
+	switch (a) {
+	case SMBVN_A_DISABLED:
+		if (log_disabled || !c)
+			pr_warn("smbvn: require_secure_negotiate=0: connection to %s dialect %s not validated\n",
+				server_name(server),
+				smbvn_dialect_name(dialect));
+		return 0;
+	case SMBVN_A_SKIP_311:
+	case SMBVN_A_SKIP_2X_ONLY:
+		return 0;
+	case SMBVN_A_VALIDATE:
+		break;
+	default:
+		return refuse(server, tcon, dialect, smbvn_action_name(a),
+			      NULL);
+	}
+
+	in = kzalloc(sizeof(*in), GFP_KERNEL);
+	if (!in)
+		return -ENOMEM;
+	if (exchange(xid, tcon, server, &snap.req, in, &rc)) {
+		kfree(in);
+		return refuse(server, tcon, dialect, "request-build", NULL);
+	}
+	if (!in->got) {
+		memset(&d, 0, sizeof(d));
+		d.received = rc;
+		v = SMBVN_V_NO_RESPONSE;
+	} else {
+		v = smbvn_judge(in->buf, min_t(size_t, in->len, RSP_CAPTURE_MAX),
+				authenticate(in, ses, dialect), &snap.rsp, &d);
+	}
+	kfree(in);
+	if (smbvn_verdict_ok(v)) {
+		pr_debug("smbvn: %s validated (%s)\n", server_name(server),
+			 smbvn_verdict_name(v));
+		return 0;
+	}
+	return refuse(server, tcon, dialect, smbvn_verdict_name(v), &d);
+}
+
+/* Replaces SMB2_tcon: the original, then validation on success. */
+static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
+		      void *tcon, const void *cp)
+{
+	smb2_tcon_t orig = (smb2_tcon_t)smbvn_cifs_hooks[0].addr;
+	int rc;
+
+	rc = orig(xid, ses, tree, tcon, cp);
+	if (!rc)
+		rc = validate_tcon(xid, ses, tcon);
+	module_put(THIS_MODULE);
+	return rc;
+}
+
+/*
+ * Replaces smb3_validate_negotiate: smbvn_tcon does the exchange for
+ * every dialect, so the stock one (3.0/3.0.2 only, lenient) must not add a
+ * second round trip or its own verdict.
+ */
+static int smbvn_stock_validate(const unsigned int xid, void *tcon)
+{
+	module_put(THIS_MODULE);
+	return 0;
+}
+
+struct smbvn_hook smbvn_cifs_hooks[] = {
+	{ .name = "SMB2_tcon", .redirect = smbvn_tcon },
+	{ .name = "smb3_validate_negotiate", .redirect = smbvn_stock_validate },
+	{ .name = "compound_send_recv", .observe = observe_send },
+	{ .name = "smb2_check_receive", .observe = observe_receive },
+};
+
+const unsigned int smbvn_cifs_nhooks = ARRAY_SIZE(smbvn_cifs_hooks);
+
+int smbvn_glue_resolve(void)
+{
+	cifs_smb2_ioctl = (smb2_ioctl_t)smbvn_kallsyms("SMB2_ioctl");
+	if (!cifs_smb2_ioctl) {
+		pr_err("smbvn: cifs symbol SMB2_ioctl not found, not hooking\n");
+		return -ENOENT;
+	}
+	return 0;
+}

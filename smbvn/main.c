@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * smbvn: make the in-kernel SMB client perform the strict, signed
+ * FSCTL_VALIDATE_NEGOTIATE_INFO exchange of MS-SMB2 3.2.5.5 and fail the
+ * tree connect on any discrepancy.  This file owns the module lifetime:
+ * the knob, finding cifs (loaded before or after us), pinning it while
+ * hooked and unhooking cleanly.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include "smbvn.h"
+
+bool smbvn_enforce = true;
+
+static int knob_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	bool old = READ_ONCE(smbvn_enforce);
+	int rc = kstrtouint(val, 0, &v);
+
+	/* Mirrors a REG_DWORD that Windows documents as 0 or 1 only. */
+	if (rc || v > 1)
+		return -EINVAL;
+	WRITE_ONCE(smbvn_enforce, v);
+	if (old != !!v)
+		pr_info("smbvn: require_secure_negotiate %u -> %u by %s[%d]\n",
+			old, v, current->comm, task_pid_nr(current));
+	return 0;
+}
+
+static int knob_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(smbvn_enforce) ? 1 : 0);
+}
+
+static const struct kernel_param_ops knob_ops = {
+	.set = knob_set,
+	.get = knob_get,
+};
+
+module_param_cb(require_secure_negotiate, &knob_ops, NULL, 0644);
+MODULE_PARM_DESC(require_secure_negotiate,
+		 "1 (default): validate every SMB 3.0/3.0.2 and downgraded tree connect with a signed FSCTL_VALIDATE_NEGOTIATE_INFO and refuse on any discrepancy; 0: send no validation (like the Windows value 0)");
+
+static DEFINE_MUTEX(hook_lock);
+static struct module *cifs_mod;	/* pinned while hooked */
+static struct module *(*find_mod_by_addr)(unsigned long addr);
+
+static void unhook_cifs(void)
+{
+	unsigned int i;
+
+	for (i = smbvn_cifs_nhooks; i-- > 0;)
+		smbvn_hook_remove(&smbvn_cifs_hooks[i]);
+	if (cifs_mod) {
+		module_put(cifs_mod);
+		cifs_mod = NULL;
+	}
+}
+
+/* Called with hook_lock held and a reference on @mod. */
+static int hook_cifs(struct module *mod)
+{
+	unsigned int i;
+	int rc;
+
+	rc = smbvn_glue_resolve();
+	for (i = 0; !rc && i < smbvn_cifs_nhooks; i++)
+		rc = smbvn_hook_install(&smbvn_cifs_hooks[i]);
+	cifs_mod = mod;
+	if (rc) {
+		unhook_cifs();
+		return rc;
+	}
+	pr_info("smbvn: hooked cifs, require_secure_negotiate=%d\n",
+		READ_ONCE(smbvn_enforce));
+	return 0;
+}
+
+/* The cifs module if it is loaded and fully initialised, pinned. */
+static struct module *get_live_cifs(void)
+{
+	unsigned long addr = smbvn_kallsyms("smb2_check_receive");
+	struct module *mod = NULL;
+
+	if (!addr)
+		return NULL;
+	preempt_disable();
+	mod = find_mod_by_addr(addr);
+	if (mod && (mod->state != MODULE_STATE_LIVE || !try_module_get(mod)))
+		mod = NULL;
+	preempt_enable();
+	return mod;
+}
+
+static int smbvn_module_event(struct notifier_block *nb, unsigned long ev,
+			      void *data)
+{
+	struct module *mod = data;
+	int rc = 0;
+
+	if (strcmp(mod->name, "cifs"))
+		return NOTIFY_DONE;
+	mutex_lock(&hook_lock);
+	if (ev == MODULE_STATE_COMING) {
+		/* Fail closed: a cifs we cannot prove would run unvalidated. */
+#ifdef CONFIG_DEBUG_INFO_BTF_MODULES
+		rc = smbvn_layout_check_blob(mod->btf_data, mod->btf_data_size);
+#else
+		rc = smbvn_layout_check_blob(NULL, 0);
+#endif
+	} else if (ev == MODULE_STATE_LIVE && !cifs_mod) {
+		if (try_module_get(mod) && hook_cifs(mod))
+			pr_err("smbvn: cifs loaded unhooked\n");
+	}
+	mutex_unlock(&hook_lock);
+	return notifier_from_errno(rc);
+}
+
+static struct notifier_block smbvn_nb = {
+	.notifier_call = smbvn_module_event,
+};
+
+static int __init smbvn_init(void)
+{
+	struct module *mod;
+	int rc;
+
+	rc = smbvn_resolve_kallsyms();
+	if (rc) {
+		pr_err("smbvn: cannot resolve kallsyms_lookup_name (%d), refusing to load\n",
+		       rc);
+		return rc;
+	}
+	find_mod_by_addr = (void *)smbvn_kallsyms("__module_address");
+	if (!find_mod_by_addr) {
+		pr_err("smbvn: kernel symbol __module_address not found, refusing to load\n");
+		return -ENOENT;
+	}
+	mutex_lock(&hook_lock);
+	rc = register_module_notifier(&smbvn_nb);
+	mod = rc ? NULL : get_live_cifs();
+	if (mod) {
+		rc = smbvn_layout_check_sysfs();
+		if (!rc)
+			rc = hook_cifs(mod);
+		else
+			module_put(mod);
+		if (rc)
+			unregister_module_notifier(&smbvn_nb);
+	}
+	mutex_unlock(&hook_lock);
+	if (!rc && !mod)
+		pr_info("smbvn: loaded, waiting for cifs\n");
+	return rc;
+}
+
+static void __exit smbvn_exit(void)
+{
+	unregister_module_notifier(&smbvn_nb);
+	mutex_lock(&hook_lock);
+	unhook_cifs();
+	mutex_unlock(&hook_lock);
+	/*
+	 * A replacement that dropped its module reference may still be on
+	 * its way out of our text; tasks-RCU waits until every task has
+	 * passed a voluntary schedule point, which is outside smbvn.
+	 */
+	synchronize_rcu_tasks();
+	pr_info("smbvn: unloaded, cifs runs stock\n");
+}
+
+module_init(smbvn_init);
+module_exit(smbvn_exit);
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("smbvn developers");
+MODULE_DESCRIPTION("Strict signed SMB2 validate-negotiate for the cifs client");

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pure protocol logic of smbvn: parse what NEGOTIATE sent and received,
+ * build the FSCTL_VALIDATE_NEGOTIATE_INFO input, judge the answer.
+ * Every length and offset comes from the network, so every read is
+ * checked against the buffer length before it happens.
+ */
+#include "smbvn_proto.h"
+
+/* Body offsets, MS-SMB2 2.2.3 / 2.2.4 / 2.2.32 (from the body start). */
+#define NEGREQ_SIZE		36
+#define NEGREQ_DIALECT_COUNT	2
+#define NEGREQ_SECMODE		4
+#define NEGREQ_CAPS		8
+#define NEGREQ_GUID		12
+#define NEGREQ_DIALECTS		36
+#define NEGRSP_SIZE		65
+#define NEGRSP_FIXED		64
+#define NEGRSP_SECMODE		2
+#define NEGRSP_DIALECT		4
+#define NEGRSP_GUID		8
+#define NEGRSP_CAPS		24
+#define IOCTLRSP_SIZE		49
+#define IOCTLRSP_FIXED		48
+#define IOCTLRSP_CTLCODE	4
+#define IOCTLRSP_OUT_OFF	32
+#define IOCTLRSP_OUT_COUNT	36
+#define VNEG_CAPS		0
+#define VNEG_GUID		4
+#define VNEG_SECMODE		20
+#define VNEG_DIALECT		22
+
+static bool hdr_ok(const u8 *pdu, size_t len, u16 cmd, bool response)
+{
+	u32 flags;
+
+	if (!pdu || len < SMBVN_HDR_LEN)
+		return false;
+	if (pdu[0] != 0xfe || pdu[1] != 'S' || pdu[2] != 'M' || pdu[3] != 'B')
+		return false;
+	if (smbvn_le16(pdu + 4) != SMBVN_HDR_LEN)
+		return false;
+	if (smbvn_le16(pdu + 12) != cmd)
+		return false;
+	flags = smbvn_le32(pdu + 16);
+	return !!(flags & SMBVN_FLAG_RESPONSE) == response;
+}
+
+int smbvn_parse_neg_req(const u8 *pdu, size_t len, struct smbvn_neg_req *out)
+{
+	const u8 *b = pdu + SMBVN_HDR_LEN;
+	u16 count, i;
+
+	if (!hdr_ok(pdu, len, SMBVN_CMD_NEGOTIATE, false))
+		return -1;
+	if (len < SMBVN_HDR_LEN + NEGREQ_DIALECTS)
+		return -1;
+	if (smbvn_le16(b) != NEGREQ_SIZE)
+		return -1;
+	count = smbvn_le16(b + NEGREQ_DIALECT_COUNT);
+	/* Replaying a list we had to cut would not be "exactly as sent". */
+	if (count == 0 || count > SMBVN_MAX_DIALECTS)
+		return -1;
+	if (len - SMBVN_HDR_LEN - NEGREQ_DIALECTS < 2u * count)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->security_mode = smbvn_le16(b + NEGREQ_SECMODE);
+	out->capabilities = smbvn_le32(b + NEGREQ_CAPS);
+	memcpy(out->guid, b + NEGREQ_GUID, SMBVN_GUID_LEN);
+	out->dialect_count = count;
+	for (i = 0; i < count; i++)
+		out->dialects[i] = smbvn_le16(b + NEGREQ_DIALECTS + 2 * i);
+	return 0;
+}
+
+int smbvn_parse_neg_rsp(const u8 *pdu, size_t len, struct smbvn_neg_rsp *out)
+{
+	const u8 *b = pdu + SMBVN_HDR_LEN;
+
+	if (!hdr_ok(pdu, len, SMBVN_CMD_NEGOTIATE, true))
+		return -1;
+	if (len < SMBVN_HDR_LEN + NEGRSP_FIXED)
+		return -1;
+	if (smbvn_le32(pdu + 8) != SMBVN_STATUS_SUCCESS)
+		return -1;
+	if (smbvn_le16(b) != NEGRSP_SIZE)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->security_mode = smbvn_le16(b + NEGRSP_SECMODE);
+	out->dialect = smbvn_le16(b + NEGRSP_DIALECT);
+	memcpy(out->guid, b + NEGRSP_GUID, SMBVN_GUID_LEN);
+	out->capabilities = smbvn_le32(b + NEGRSP_CAPS);
+	return 0;
+}
+
+size_t smbvn_build_vneg_req(const struct smbvn_neg_req *req, u8 *buf,
+			    size_t buflen)
+{
+	size_t need;
+	u16 i;
+
+	if (req->dialect_count == 0 || req->dialect_count > SMBVN_MAX_DIALECTS)
+		return 0;
+	need = 24 + 2u * req->dialect_count;
+	if (buflen < need)
+		return 0;
+	smbvn_put_le32(buf, req->capabilities);
+	memcpy(buf + 4, req->guid, SMBVN_GUID_LEN);
+	smbvn_put_le16(buf + 20, req->security_mode);
+	smbvn_put_le16(buf + 22, req->dialect_count);
+	for (i = 0; i < req->dialect_count; i++)
+		smbvn_put_le16(buf + 24 + 2 * i, req->dialects[i]);
+	return need;
+}
+
+enum smbvn_auth smbvn_auth_of(const u8 *pdu, size_t len, bool decrypted,
+			      bool sig_ok)
+{
+	if (decrypted)
+		return SMBVN_AUTH_ENCRYPTED;
+	if (!pdu || len < SMBVN_HDR_LEN)
+		return SMBVN_AUTH_NONE;
+	if (!(smbvn_le32(pdu + 16) & SMBVN_FLAG_SIGNED))
+		return SMBVN_AUTH_NONE;
+	return sig_ok ? SMBVN_AUTH_SIGNED : SMBVN_AUTH_BAD_SIG;
+}
+
+bool smbvn_is_pre30_status(u32 status)
+{
+	return status == SMBVN_STATUS_NOT_SUPPORTED ||
+	       status == SMBVN_STATUS_INVALID_DEVICE_REQUEST ||
+	       status == SMBVN_STATUS_FILE_CLOSED ||
+	       status == SMBVN_STATUS_FS_DRIVER_REQUIRED;
+}
+
+static bool dialect_is_2x(u16 d)
+{
+	return d == SMBVN_DIALECT_202 || d == SMBVN_DIALECT_210;
+}
+
+static enum smbvn_verdict mismatch(struct smbvn_detail *d,
+				   enum smbvn_verdict v, u32 want, u32 got)
+{
+	d->expected = want;
+	d->received = got;
+	return v;
+}
+
+static enum smbvn_verdict judge_output(const u8 *pdu, size_t len,
+				       const struct smbvn_neg_rsp *neg,
+				       struct smbvn_detail *d)
+{
+	const u8 *b = pdu + SMBVN_HDR_LEN;
+	const u8 *o;
+	u32 off, count;
+
+	if (len < SMBVN_HDR_LEN + IOCTLRSP_FIXED ||
+	    smbvn_le16(b) != IOCTLRSP_SIZE)
+		return mismatch(d, SMBVN_V_MALFORMED, IOCTLRSP_SIZE,
+				len < SMBVN_HDR_LEN + 2 ? 0 : smbvn_le16(b));
+	if (smbvn_le32(b + IOCTLRSP_CTLCODE) !=
+	    SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO)
+		return mismatch(d, SMBVN_V_MALFORMED,
+				SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO,
+				smbvn_le32(b + IOCTLRSP_CTLCODE));
+	off = smbvn_le32(b + IOCTLRSP_OUT_OFF);
+	count = smbvn_le32(b + IOCTLRSP_OUT_COUNT);
+	if (count != SMBVN_VNEG_OUT_LEN)
+		return mismatch(d, SMBVN_V_MALFORMED, SMBVN_VNEG_OUT_LEN,
+				count);
+	/* 64-bit sum: off + count must not wrap around to look in bounds. */
+	if (off < SMBVN_HDR_LEN + IOCTLRSP_FIXED ||
+	    (u64)off + count > (u64)len)
+		return mismatch(d, SMBVN_V_MALFORMED, (u32)len, off);
+	o = pdu + off;
+	if (smbvn_le32(o + VNEG_CAPS) != neg->capabilities)
+		return mismatch(d, SMBVN_V_MISMATCH_CAPABILITIES,
+				neg->capabilities, smbvn_le32(o + VNEG_CAPS));
+	if (memcmp(o + VNEG_GUID, neg->guid, SMBVN_GUID_LEN)) {
+		memcpy(d->guid_expected, neg->guid, SMBVN_GUID_LEN);
+		memcpy(d->guid_received, o + VNEG_GUID, SMBVN_GUID_LEN);
+		return SMBVN_V_MISMATCH_GUID;
+	}
+	if (smbvn_le16(o + VNEG_SECMODE) != neg->security_mode)
+		return mismatch(d, SMBVN_V_MISMATCH_SECURITY_MODE,
+				neg->security_mode,
+				smbvn_le16(o + VNEG_SECMODE));
+	if (smbvn_le16(o + VNEG_DIALECT) != neg->dialect)
+		return mismatch(d, SMBVN_V_MISMATCH_DIALECT, neg->dialect,
+				smbvn_le16(o + VNEG_DIALECT));
+	return SMBVN_V_VALIDATED;
+}
+
+enum smbvn_verdict smbvn_judge(const u8 *pdu, size_t len,
+			       enum smbvn_auth auth,
+			       const struct smbvn_neg_rsp *neg,
+			       struct smbvn_detail *d)
+{
+	u32 status;
+
+	memset(d, 0, sizeof(*d));
+	if (!hdr_ok(pdu, len, SMBVN_CMD_IOCTL, true))
+		return SMBVN_V_MALFORMED;
+	/* Nothing an unauthenticated answer says may be believed. */
+	if (auth == SMBVN_AUTH_NONE)
+		return SMBVN_V_UNSIGNED;
+	if (auth == SMBVN_AUTH_BAD_SIG)
+		return SMBVN_V_BAD_SIGNATURE;
+	status = smbvn_le32(pdu + 8);
+	d->status = status;
+	if (status == SMBVN_STATUS_ACCESS_DENIED)
+		return SMBVN_V_ACCESS_DENIED;
+	if (smbvn_is_pre30_status(status))
+		return dialect_is_2x(neg->dialect) ? SMBVN_V_ACCEPT_PRE30 :
+						     SMBVN_V_NOT_SUPPORTED_3X;
+	if (status != SMBVN_STATUS_SUCCESS)
+		return SMBVN_V_ERROR_STATUS;
+	return judge_output(pdu, len, neg, d);
+}
+
+bool smbvn_offers_3x(const struct smbvn_neg_req *req)
+{
+	u16 i;
+
+	for (i = 0; i < req->dialect_count && i < SMBVN_MAX_DIALECTS; i++)
+		if (req->dialects[i] >= SMBVN_DIALECT_300)
+			return true;
+	return false;
+}
+
+enum smbvn_action smbvn_policy(bool enforce, u16 dialect, bool have_record,
+			       const struct smbvn_neg_req *req, bool guest)
+{
+	if (!enforce)
+		return SMBVN_A_DISABLED;
+	if (dialect == SMBVN_DIALECT_311)
+		return SMBVN_A_SKIP_311;
+	if (!have_record || !req)
+		return SMBVN_A_REFUSE_NO_RECORD;
+	if (!smbvn_offers_3x(req))
+		return SMBVN_A_SKIP_2X_ONLY;
+	if (guest)
+		return SMBVN_A_REFUSE_GUEST;
+	return SMBVN_A_VALIDATE;
+}
+
+bool smbvn_verdict_ok(enum smbvn_verdict v)
+{
+	return v == SMBVN_V_VALIDATED || v == SMBVN_V_ACCEPT_PRE30;
+}
+
+const char *smbvn_verdict_name(enum smbvn_verdict v)
+{
+	static const char * const names[SMBVN_V_COUNT] = {
+		[SMBVN_V_VALIDATED] = "validated",
+		[SMBVN_V_ACCEPT_PRE30] = "signed-not-supported-on-2x",
+		[SMBVN_V_UNSIGNED] = "unsigned",
+		[SMBVN_V_BAD_SIGNATURE] = "bad-signature",
+		[SMBVN_V_MALFORMED] = "malformed",
+		[SMBVN_V_ACCESS_DENIED] = "access-denied",
+		[SMBVN_V_NOT_SUPPORTED_3X] = "not-supported-on-3x",
+		[SMBVN_V_ERROR_STATUS] = "error-status",
+		[SMBVN_V_MISMATCH_CAPABILITIES] = "capabilities-mismatch",
+		[SMBVN_V_MISMATCH_GUID] = "guid-mismatch",
+		[SMBVN_V_MISMATCH_SECURITY_MODE] = "security-mode-mismatch",
+		[SMBVN_V_MISMATCH_DIALECT] = "dialect-mismatch",
+		[SMBVN_V_NO_RESPONSE] = "no-response",
+	};
+
+	if ((unsigned int)v >= SMBVN_V_COUNT)
+		return "unknown";
+	return names[v];
+}
+
+const char *smbvn_action_name(enum smbvn_action a)
+{
+	static const char * const names[SMBVN_A_COUNT] = {
+		[SMBVN_A_VALIDATE] = "validate",
+		[SMBVN_A_SKIP_311] = "not-applicable-3.1.1",
+		[SMBVN_A_SKIP_2X_ONLY] = "not-applicable-2x-only-offer",
+		[SMBVN_A_DISABLED] = "disabled",
+		[SMBVN_A_REFUSE_GUEST] = "guest-refused",
+		[SMBVN_A_REFUSE_NO_RECORD] = "negotiate-not-captured",
+	};
+
+	if ((unsigned int)a >= SMBVN_A_COUNT)
+		return "unknown";
+	return names[a];
+}
+
+const char *smbvn_dialect_name(u16 dialect)
+{
+	switch (dialect) {
+	case SMBVN_DIALECT_202:
+		return "2.0.2";
+	case SMBVN_DIALECT_210:
+		return "2.1";
+	case SMBVN_DIALECT_300:
+		return "3.0";
+	case SMBVN_DIALECT_302:
+		return "3.0.2";
+	case SMBVN_DIALECT_311:
+		return "3.1.1";
+	default:
+		return "unknown";
+	}
+}
