@@ -24,8 +24,8 @@ struct smbvn_hook {
 	struct ftrace_ops ops;
 };
 
-extern unsigned long (*smbvn_kallsyms)(const char *name);
 int smbvn_resolve_kallsyms(void);
+unsigned long smbvn_kallsyms(const char *name);
 int smbvn_hook_install(struct smbvn_hook *h);
 void smbvn_hook_remove(struct smbvn_hook *h);
 

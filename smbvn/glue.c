@@ -34,6 +34,7 @@ struct smbvn_conn {
 	bool have_req;
 	bool have_rsp;
 	bool logged_disabled;
+	bool refused;		/* failed validation; awaiting renegotiation */
 	struct smbvn_neg_req req;
 	struct smbvn_neg_rsp rsp;
 };
@@ -102,6 +103,7 @@ static void capture_neg_req(const void *server, const struct kvec *iov)
 	c->have_req = ok;
 	c->have_rsp = false;
 	c->logged_disabled = false;
+	c->refused = false;
 	c->stamp = ++conns_clock;
 	if (ok)
 		c->req = req;
@@ -220,25 +222,78 @@ static bool session_is_guest(const void *ses)
 	       !FIELD(ses, SMBVN_OFF_SES_USER_NAME, const char *);
 }
 
+static void set_refused(const void *server, bool refused)
+{
+	struct smbvn_conn *c;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	if (c)
+		c->refused = refused;
+	spin_unlock(&conns_lock);
+}
+
+static bool is_refused(const void *server)
+{
+	struct smbvn_conn *c;
+	bool r;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	r = c && c->refused;
+	spin_unlock(&conns_lock);
+	return r;
+}
+
+/* One log line per refusal: where, which rule, what was expected/seen. */
+static void log_refusal(const void *server, const char *tree, u16 dialect,
+			enum smbvn_verdict v, const struct smbvn_detail *d)
+{
+	const char *host = server_name(server);
+	const char *dn = smbvn_dialect_name(dialect);
+	const char *rule = smbvn_verdict_name(v);
+
+	switch (v) {
+	case SMBVN_V_MISMATCH_GUID:
+		pr_err("smbvn: refused %s on %s dialect %s: rule=%s expected=%*phN received=%*phN\n",
+		       tree, host, dn, rule, SMBVN_GUID_LEN, d->guid_expected,
+		       SMBVN_GUID_LEN, d->guid_received);
+		break;
+	case SMBVN_V_MISMATCH_CAPABILITIES:
+	case SMBVN_V_MISMATCH_SECURITY_MODE:
+	case SMBVN_V_MISMATCH_DIALECT:
+	case SMBVN_V_MALFORMED:
+		pr_err("smbvn: refused %s on %s dialect %s: rule=%s expected=0x%x received=0x%x\n",
+		       tree, host, dn, rule, d->expected, d->received);
+		break;
+	case SMBVN_V_NO_RESPONSE:
+		pr_err("smbvn: refused %s on %s dialect %s: rule=%s expected=signed answer received=transport error %d\n",
+		       tree, host, dn, rule, (int)d->received);
+		break;
+	default:
+		pr_err("smbvn: refused %s on %s dialect %s: rule=%s expected=signed answer received=status 0x%08x\n",
+		       tree, host, dn, rule, d->status);
+	}
+}
+
+/*
+ * Fail the tree connect and drop the connection.  The connection stays
+ * marked until it renegotiates, so the rest of the same mount (IPC$ then
+ * the share) fails with the same errno instead of a transport error.
+ */
 static int refuse(void *server, const void *tcon, u16 dialect,
-		  const char *rule, const struct smbvn_detail *d)
+		  enum smbvn_verdict v, enum smbvn_action a,
+		  const struct smbvn_detail *d)
 {
 	const char *tree = &FIELD(tcon, SMBVN_OFF_TCON_TREE_NAME, const char);
 
-	if (d && (d->guid_expected[0] || d->guid_received[0] ||
-		  memcmp(d->guid_expected, d->guid_received, SMBVN_GUID_LEN)))
-		pr_err("smbvn: refused %s on %s dialect %s: rule=%s expected=%*phN received=%*phN\n",
-		       tree, server_name(server), smbvn_dialect_name(dialect),
-		       rule, SMBVN_GUID_LEN, d->guid_expected, SMBVN_GUID_LEN,
-		       d->guid_received);
-	else if (d)
-		pr_err("smbvn: refused %s on %s dialect %s: rule=%s status=0x%08x expected=0x%x received=0x%x\n",
-		       tree, server_name(server), smbvn_dialect_name(dialect),
-		       rule, d->status, d->expected, d->received);
+	if (d)
+		log_refusal(server, tree, dialect, v, d);
 	else
-		pr_err("smbvn: refused %s on %s dialect %s: rule=%s (require_secure_negotiate=1; set /sys/module/smbvn/parameters/require_secure_negotiate to 0 to allow)\n",
+		pr_err("smbvn: refused %s on %s dialect %s: rule=%s (require_secure_negotiate=1; writing 0 to /sys/module/smbvn/parameters/require_secure_negotiate allows it)\n",
 		       tree, server_name(server), smbvn_dialect_name(dialect),
-		       rule);
+		       smbvn_action_name(a));
+	set_refused(server, true);
 	drop_connection(server);
 	return -SMBVN_ERRNO;
 }
@@ -319,8 +374,10 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 	c = conn_slot(server, false);
 	if (c) {
 		snap = *c;
-		if (!smbvn_enforce && !c->logged_disabled)
-			log_disabled = c->logged_disabled = true;
+		if (!smbvn_enforce && !c->logged_disabled) {
+			c->logged_disabled = true;
+			log_disabled = true;
+		}
 	}
 	spin_unlock(&conns_lock);
 
@@ -340,8 +397,7 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 	case SMBVN_A_VALIDATE:
 		break;
 	default:
-		return refuse(server, tcon, dialect, smbvn_action_name(a),
-			      NULL);
+		return refuse(server, tcon, dialect, SMBVN_V_COUNT, a, NULL);
 	}
 
 	in = kzalloc(sizeof(*in), GFP_KERNEL);
@@ -349,7 +405,8 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 		return -ENOMEM;
 	if (exchange(xid, tcon, server, &snap.req, in, &rc)) {
 		kfree(in);
-		return refuse(server, tcon, dialect, "request-build", NULL);
+		return refuse(server, tcon, dialect, SMBVN_V_COUNT,
+			      SMBVN_A_REFUSE_NO_RECORD, NULL);
 	}
 	if (!in->got) {
 		memset(&d, 0, sizeof(d));
@@ -365,7 +422,7 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 			 smbvn_verdict_name(v));
 		return 0;
 	}
-	return refuse(server, tcon, dialect, smbvn_verdict_name(v), &d);
+	return refuse(server, tcon, dialect, v, SMBVN_A_VALIDATE, &d);
 }
 
 /* Replaces SMB2_tcon: the original, then validation on success. */
@@ -373,11 +430,14 @@ static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
 		      void *tcon, const void *cp)
 {
 	smb2_tcon_t orig = (smb2_tcon_t)smbvn_cifs_hooks[0].addr;
-	int rc;
+	int rc = -SMBVN_ERRNO;
 
-	rc = orig(xid, ses, tree, tcon, cp);
-	if (!rc)
-		rc = validate_tcon(xid, ses, tcon);
+	if (!READ_ONCE(smbvn_enforce) ||
+	    !is_refused(FIELD(ses, SMBVN_OFF_SES_SERVER, void *))) {
+		rc = orig(xid, ses, tree, tcon, cp);
+		if (!rc)
+			rc = validate_tcon(xid, ses, tcon);
+	}
 	module_put(THIS_MODULE);
 	return rc;
 }

@@ -7,7 +7,7 @@
 #include <linux/kprobes.h>
 #include "smbvn.h"
 
-unsigned long (*smbvn_kallsyms)(const char *name);
+static unsigned long (*lookup_name)(const char *name);
 
 int smbvn_resolve_kallsyms(void)
 {
@@ -17,9 +17,14 @@ int smbvn_resolve_kallsyms(void)
 	rc = register_kprobe(&kp);
 	if (rc)
 		return rc;
-	smbvn_kallsyms = (void *)kp.addr;
+	lookup_name = (void *)kp.addr;
 	unregister_kprobe(&kp);
-	return smbvn_kallsyms ? 0 : -ENOENT;
+	return lookup_name ? 0 : -ENOENT;
+}
+
+unsigned long smbvn_kallsyms(const char *name)
+{
+	return lookup_name(name);
 }
 
 static void smbvn_set_ip(struct ftrace_regs *fregs, unsigned long ip)

@@ -1,0 +1,110 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Guest half of the end-to-end suite (run by scripts/vm.sh as test.sh).
+# /extra/scenarios lists "name port share vers opts" lines resolved by the
+# host.  Every scenario is mounted under smbvn=1, smbvn=0 and stock cifs;
+# each attempt prints one "E2E name way outcome ..." line that the host
+# compares with scripts/e2e-scenarios.txt.  Lifecycle checks print "CHECK".
+KO=/extra/smbvn.ko
+KNOB=/sys/module/smbvn/parameters/require_secure_negotiate
+MNT=/mnt/smb
+mkdir -p $MNT
+printf 'smbvn-hello\n' >/tmp/want
+
+check() {	# check NAME CONDITION-RESULT(0/1) DETAIL
+	if [ "$2" = 0 ]; then echo "CHECK $1 pass"; else echo "CHECK $1 fail $3"; fi
+}
+
+attempt() {	# attempt WAY NAME PORT SHARE VERS OPTS
+	way=$1 name=$2 port=$3 share=$4 vers=$5 opts=$6
+	o="port=$port,vers=$vers"
+	if [ "$opts" = guest ]; then
+		o="$o,guest"
+	else
+		o="$o,username=smbvn,password=smbvnpass"
+		[ "$opts" != - ] && o="$o,$opts"
+	fi
+	dmesg -c >/dev/null
+	rc=0
+	timeout 90 mount -t cifs "//10.0.2.2/$share" $MNT -o "$o" \
+		>/tmp/mount.out 2>&1 || rc=$?
+	read=-
+	if [ $rc = 0 ]; then
+		if cmp -s /tmp/want $MNT/hello.txt; then read=ok; else read=bad; fi
+		umount $MNT || read=umount-failed
+	fi
+	rule=$(dmesg | sed -n 's/.*smbvn: refused .* rule=\([^ ]*\).*/\1/p' | head -1)
+	line=$(dmesg | grep 'smbvn: refused' | head -1 | sed 's/^\[[^]]*\] //')
+	echo "E2E $name $way $([ $rc = 0 ] && echo mounted || echo refused) rc=$rc read=$read rule=${rule:--}"
+	[ -n "$line" ] && echo "LOG $name $way $line"
+	[ $rc != 0 ] && echo "MOUNT-OUT $name $way $(tr '\n' ' ' </tmp/mount.out)"
+	return 0
+}
+
+run_all() {	# run_all WAY
+	while read -r name port share vers opts; do
+		attempt "$1" "$name" "$port" "$share" "$vers" "$opts"
+	done </extra/scenarios
+}
+
+. /extra/env
+
+# 1. smbvn before cifs: the module waits, then hooks cifs when it loads.
+insmod $KO; check load-before-cifs $? "insmod failed"
+dmesg | grep -q 'smbvn: loaded, waiting for cifs'
+check waits-for-cifs $? "no waiting message"
+load-cifs
+dmesg | grep -q 'smbvn: hooked cifs'
+check hooks-late-cifs $? "cifs loaded after smbvn was not hooked"
+
+# 2. The knob: default 1, only 0 and 1 accepted.
+[ "$(cat $KNOB)" = 1 ]; check knob-default-1 $? "default is $(cat $KNOB)"
+for bad in 2 -1 abc ""; do
+	if echo "$bad" >$KNOB 2>/dev/null; then r=1; else r=0; fi
+	[ "$(cat $KNOB)" = 1 ] || r=1
+	check "knob-rejects-'$bad'" $r "accepted or value changed"
+done
+ls -l $KNOB | grep -q '^-rw-r--r--'; check knob-root-only $? "$(ls -l $KNOB)"
+
+echo 1 >$KNOB; run_all smbvn1
+echo 0 >$KNOB; run_all smbvn0
+echo 1 >$KNOB
+
+# 3. rmmod with an active mount: cifs keeps working, stock again.
+mount -t cifs //10.0.2.2/data $MNT \
+	-o "port=$PORT_A,vers=3.0,username=smbvn,password=smbvnpass"
+check mount-before-rmmod $? "honest mount failed"
+rmmod smbvn; check rmmod-while-mounted $? "rmmod failed"
+cmp -s /tmp/want $MNT/hello.txt; check read-after-rmmod $? "read failed"
+umount $MNT; check umount-after-rmmod $? "umount failed"
+
+# 4. Stock cifs: the baseline smbvn is measured against.
+run_all stock
+
+# 5. smbvn after cifs: hooks the live module, pins it while hooked and
+# gives the reference back on unload.  Failed mounts drop their cifs
+# references asynchronously (cifsd exits later), so wait for quiet first.
+settle() {
+	prev=x n=0
+	while [ $n -lt 30 ]; do
+		cur=$(cat /sys/module/cifs/refcnt)
+		[ "$cur" = "$prev" ] && break
+		prev=$cur n=$((n + 1))
+		sleep 1
+	done
+	echo "$cur"
+}
+r0=$(settle)
+insmod $KO; check load-after-cifs $? "insmod failed"
+r1=$(cat /sys/module/cifs/refcnt)
+[ "$r1" = $((r0 + 1)) ]; check cifs-pinned $? "refcnt $r0 -> $r1"
+rmmod cifs 2>/dev/null; [ $? != 0 ]; check cifs-unloadable-while-hooked $? "rmmod cifs succeeded"
+rmmod smbvn; check rmmod-idle $? "rmmod failed"
+r2=$(cat /sys/module/cifs/refcnt)
+[ "$r2" = "$r0" ]; check cifs-unpinned $? "refcnt $r0 -> $r2"
+insmod $KO; check reload-after-cifs $? "insmod failed"
+attempt smbvn1-late honest-A-3.0 "$PORT_A" data 3.0 -
+attempt smbvn1-late tamper-guid "$PORT_GUID" data 3.0 -
+rmmod smbvn; check final-rmmod $? "rmmod failed"
+exit 0

@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# End-to-end suite: for each Debian kernel, boot it under qemu, load cifs
+# and smbvn, and mount two real Samba servers (default and mandatory
+# signing) directly and through the tampering proxy.  Every scenario of
+# scripts/e2e-scenarios.txt runs under stock cifs, smbvn=1 and smbvn=0.
+# Prints the per-kernel results and a closing "N passed, N failed".
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+base=${E2E_PORT_BASE:-14600}
+work=$(mktemp -d /tmp/smbvn-e2e.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	bash scripts/samba.sh stop "$work/A" >/dev/null 2>&1 || true
+	bash scripts/samba.sh stop "$work/B" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+bash scripts/deps.sh >/dev/null
+read -r -a kernels <<<"${E2E_KERNELS:-$(bash scripts/deps.sh releases)}"
+for k in "${kernels[@]}"; do
+	make -s KROOT=".cache/k/$k" >/dev/null
+done
+
+bash scripts/samba.sh start "$work/A" $((base)) >/dev/null
+bash scripts/samba.sh start "$work/B" $((base + 1)) mandatory >/dev/null
+
+# One proxy per server; one listening port per tamper mode in use.
+declare -A port=([A]=$((base)) [B]=$((base + 1)))
+next=$((base + 10))
+for srv in A B; do
+	maps=()
+	for t in $(awk '!/^#/ && NF {print $2}' scripts/e2e-scenarios.txt | sort -u); do
+		[ "${t%%:*}" = "$srv" ] && [ "$t" != "$srv" ] || continue
+		port[$t]=$next
+		maps+=(--map "$next:${t#*:}")
+		next=$((next + 1))
+	done
+	[ ${#maps[@]} -gt 0 ] || continue
+	python3 scripts/smbproxy.py --target "127.0.0.1:${port[$srv]}" \
+		"${maps[@]}" --log "$work/proxy-$srv.log" >"$work/proxy-$srv.out" &
+	pids+=($!)
+	for _ in $(seq 50); do grep -q ready "$work/proxy-$srv.out" && break; sleep 0.1; done
+done
+
+awk '!/^#/ && NF {print $1, $2, $3, $4, $5}' scripts/e2e-scenarios.txt |
+	while read -r name target share vers opts; do
+		echo "$name ${port[$target]} $share $vers $opts"
+	done >"$work/scenarios"
+cat >"$work/env" <<ENV
+PORT_A=${port[A]}
+PORT_B=${port[B]}
+PORT_GUID=${port[A:guid]}
+ENV
+
+total_p=0 total_f=0
+for k in "${kernels[@]}"; do
+	log=$work/vm-$k.log
+	rc=0
+	VM_LOG=$log VM_TIMEOUT=${E2E_VM_TIMEOUT:-1500} bash scripts/vm.sh "$k" \
+		scripts/e2e-guest.sh "build/$k/smbvn.ko" "$work/scenarios" \
+		"$work/env" >/dev/null 2>&1 || rc=$?
+	mkdir -p .cache/e2e && cp "$log" ".cache/e2e/vm-$k.log"
+	out=$(python3 scripts/e2e_check.py --scenarios scripts/e2e-scenarios.txt \
+		--log "$log" --kernel "$k" --vm-rc "$rc" || true)
+	echo "$out" | grep -v '^[0-9]* passed'
+	grep -h 'smbvn: refused' "$log" | sed 's/^/  kernel-log: /' | head -40
+	p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	total_p=$((total_p + ${p:-0}))
+	total_f=$((total_f + ${f:-1}))
+done
+echo "E2E: $total_p passed, $total_f failed"
+[ "$total_f" = 0 ]

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Compare one VM's console log with scripts/e2e-scenarios.txt.
+
+Prints one PASS/FAIL line per scenario and way, one per lifecycle CHECK,
+an outcome matrix, and finally "N passed, N failed" for this kernel.
+"""
+import argparse
+import re
+import sys
+
+WAYS = ("stock", "smbvn1", "smbvn0")
+
+
+def load_scenarios(path):
+    out = []
+    for line in open(path):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        f = line.split()
+        out.append(dict(name=f[0], target=f[1], share=f[2], vers=f[3],
+                        opts=f[4], stock=f[5], smbvn1=f[6], smbvn0=f[7],
+                        rule=f[8]))
+    return out
+
+
+def parse_log(path):
+    res, checks = {}, []
+    pat = re.compile(r"E2E (\S+) (\S+) (mounted|refused) rc=(\d+) "
+                     r"read=(\S+) rule=(\S+)")
+    for line in open(path, errors="replace"):
+        m = pat.search(line)
+        if m:
+            res[(m[1], m[2])] = dict(outcome=m[3], rc=int(m[4]),
+                                     read=m[5], rule=m[6])
+            continue
+        m = re.search(r"CHECK (\S+) (pass|fail)(.*)", line)
+        if m:
+            checks.append((m[1], m[2], m[3].strip()))
+    return res, checks
+
+
+def judge(expect, rule, got, way):
+    """Return (ok, text) for one expected outcome."""
+    if got is None:
+        return False, "no result"
+    text = "%s rc=%d read=%s rule=%s" % (got["outcome"], got["rc"],
+                                          got["read"], got["rule"])
+    if expect == "M":
+        return got["outcome"] == "mounted" and got["read"] == "ok", text
+    if expect == "R":
+        ok = got["outcome"] == "refused"
+        if ok and way.startswith("smbvn1") and rule != "-":
+            ok = got["rule"] == rule
+        return ok, text
+    return None, text
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scenarios", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--vm-rc", type=int, default=0)
+    a = ap.parse_args()
+    scen = load_scenarios(a.scenarios)
+    res, checks = parse_log(a.log)
+    passed = failed = 0
+    matrix = []
+
+    def count(ok, label, text):
+        nonlocal passed, failed
+        if ok is None:
+            print("INFO %s %s: %s (not asserted)" % (a.kernel, label, text))
+            return
+        passed += ok
+        failed += not ok
+        print("%s %s %s: %s" % ("PASS" if ok else "FAIL", a.kernel, label,
+                                text))
+
+    for s in scen:
+        row = [s["name"]]
+        for way in WAYS:
+            got = res.get((s["name"], way))
+            ok, text = judge(s[way], s["rule"], got, way)
+            count(ok, "%s/%s expect=%s" % (s["name"], way, s[way]), text)
+            row.append("-" if got is None else
+                       ("M" if got["outcome"] == "mounted" and
+                        got["read"] == "ok" else "R"))
+        matrix.append(row)
+    by_name = {s["name"]: s for s in scen}
+    for name in ("honest-A-3.0", "tamper-guid"):
+        s = by_name[name]
+        got = res.get((name, "smbvn1-late"))
+        ok, text = judge(s["smbvn1"], s["rule"], got, "smbvn1-late")
+        count(ok, "%s/smbvn1-after-cifs expect=%s" % (name, s["smbvn1"]),
+              text)
+    for name, verdict, detail in checks:
+        count(verdict == "pass", "check/" + name, detail or "ok")
+    count(a.vm_rc == 0, "vm/clean-exit", "vm.sh rc=%d" % a.vm_rc)
+
+    print("MATRIX %s %-18s %-6s %-6s %-6s" % ((a.kernel, "scenario") + WAYS))
+    for row in matrix:
+        print("MATRIX %s %-18s %-6s %-6s %-6s" % ((a.kernel,) + tuple(row)))
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

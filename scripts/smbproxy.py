@@ -1,0 +1,700 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""smbproxy - an SMB2 direct-TCP proxy that tampers with the secure-negotiate
+exchange, so the smbvn end-to-end tests can show which attacks a client
+catches (MS-SMB2 3.2.5.5 / 3.2.5.14.12).
+
+Usage:
+  smbproxy.py --target 127.0.0.1:PORT --map LPORT:MODE [--map ...]
+              [--bind 127.0.0.1] [--log FILE] [--verbose]
+
+The protocol logic (framing, parsing, rewriting) is pure: it takes bytes and
+returns bytes plus an action, so test_smbproxy.py can exercise every mode
+without a network.  The asyncio part below it only moves bytes around.
+"""
+
+import argparse
+import asyncio
+import signal
+import socket
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+
+# --- protocol constants (MS-SMB2 2.2) ---------------------------------------
+
+SMB2_MAGIC = b"\xfeSMB"
+TRANSFORM_MAGIC = b"\xfdSMB"
+HDR_LEN = 64
+
+CMD_NEGOTIATE = 0x0000
+CMD_IOCTL = 0x000B
+
+FLAG_SERVER_TO_REDIR = 0x1
+FLAG_ASYNC = 0x2
+FLAG_SIGNED = 0x8
+
+STATUS_SUCCESS = 0x00000000
+STATUS_PENDING = 0x00000103
+STATUS_NOT_SUPPORTED = 0xC00000BB
+STATUS_ACCESS_DENIED = 0xC0000022
+
+FSCTL_VALIDATE_NEGOTIATE_INFO = 0x00140204
+CAP_ENCRYPTION = 0x40
+SECMODE_SIGNING_REQUIRED = 0x2
+
+# Header field offsets.
+H_CREDIT_CHARGE = 6
+H_STATUS = 8
+H_COMMAND = 12
+H_CREDITS = 14
+H_FLAGS = 16
+H_NEXT = 20
+H_MID = 24
+H_PID = 32
+H_TID = 36
+H_SID = 40
+H_SIG = 48
+SIG_LEN = 16
+
+# Absolute offsets (from the SMB2 header start) of body fields we touch.
+NEGREQ_DIALECT_COUNT = HDR_LEN + 2
+NEGREQ_DIALECTS = HDR_LEN + 36
+NEGRSP_SECMODE = HDR_LEN + 2
+NEGRSP_DIALECT = HDR_LEN + 4
+NEGRSP_GUID = HDR_LEN + 8
+NEGRSP_CAPS = HDR_LEN + 24
+NEGRSP_MIN_LEN = HDR_LEN + 64
+IOCTL_CTLCODE = HDR_LEN + 4
+IOCTLRSP_OUT_OFFSET = HDR_LEN + 32
+IOCTLRSP_OUT_COUNT = HDR_LEN + 36
+IOCTLRSP_FIXED_LEN = 48
+VALIDATE_OUT_LEN = 24
+# Within the 24-byte validate output (2.2.32.6).
+VOUT_CAPS = 0
+VOUT_GUID = 4
+VOUT_SECMODE = 20
+VOUT_DIALECT = 22
+
+# Mode -> what it does; "validate rsp" is the server's answer to
+# FSCTL_VALIDATE_NEGOTIATE_INFO (left alone when it arrives encrypted).
+MODES = {
+    "pass": "forward untouched",
+    "guid": "NEGOTIATE rsp: ServerGuid[0] ^= 0xff",
+    "caps": "NEGOTIATE rsp and validate rsp output: clear Capabilities "
+            "ENCRYPTION (else lowest bit), signature kept",
+    "signreq": "NEGOTIATE rsp and validate rsp output: clear "
+               "SIGNING_REQUIRED, signature kept",
+    "nosupp": "validate rsp -> unsigned STATUS_NOT_SUPPORTED",
+    "denied": "validate rsp -> unsigned STATUS_ACCESS_DENIED",
+    "forge": "as caps in NEGOTIATE; validate rsp -> unsigned success "
+             "echoing the tampered values",
+    "sigzero": "validate rsp: Signature zeroed, SIGNED kept",
+    "sigflip": "validate rsp: Signature[5] ^= 0x01",
+    "dial2x": "NEGOTIATE req: dialects >= 3.0 -> 2.1",
+    "no311": "NEGOTIATE req: 3.1.1 -> 3.0.2",
+    "reset": "validate req: not forwarded, RST both sides",
+    "stall": "validate rsp and all later server data withheld",
+}
+
+# --- verdicts ---------------------------------------------------------------
+
+FORWARD = "forward"     # send Verdict.pdu on
+DROP = "drop"           # swallow the frame
+RESET = "reset"         # swallow it and RST both connections
+
+
+@dataclass
+class Verdict:
+    action: str
+    pdu: bytes
+    notes: list = field(default_factory=list)
+
+
+@dataclass
+class ConnState:
+    """What one proxied connection has seen so far.
+
+    Both pumps of a connection share it; asyncio runs them on one thread, and
+    a client request is always processed before the server can answer it, so
+    no locking is needed."""
+    validate_mids: set = field(default_factory=set)
+    # NEGOTIATE response values as forwarded to the client (after tampering):
+    # forge echoes them so that the forged answer is self-consistent.
+    caps: int | None = None
+    guid: bytes | None = None
+    secmode: int | None = None
+    dialect: int | None = None
+    cleared_cap: int = 0        # capability bit removed by caps/forge
+    stalled: bool = False
+
+
+# --- framing ----------------------------------------------------------------
+
+def split_frames(buf):
+    """Cut complete direct-TCP frames off the front of buf.
+
+    Returns (frames, rest); each frame is (type_byte, payload).  A non-zero
+    type byte is not valid direct-TCP SMB2, but we still honour its 24-bit
+    length and pass it through rather than desynchronising the stream."""
+    frames = []
+    pos = 0
+    while len(buf) - pos >= 4:
+        length = int.from_bytes(buf[pos + 1:pos + 4], "big")
+        if len(buf) - pos - 4 < length:
+            break
+        frames.append((buf[pos], bytes(buf[pos + 4:pos + 4 + length])))
+        pos += 4 + length
+    return frames, bytes(buf[pos:])
+
+
+def frame(pdu, ftype=0):
+    """Prefix a PDU with its transport header; the length is always recomputed
+    so replaced PDUs of a different size stay framed correctly."""
+    if len(pdu) > 0xFFFFFF:
+        raise ValueError("PDU too long for direct TCP framing")
+    return bytes([ftype]) + len(pdu).to_bytes(3, "big") + pdu
+
+
+# --- field helpers ----------------------------------------------------------
+
+def u16(b, off):
+    return struct.unpack_from("<H", b, off)[0]
+
+
+def u32(b, off):
+    return struct.unpack_from("<I", b, off)[0]
+
+
+def u64(b, off):
+    return struct.unpack_from("<Q", b, off)[0]
+
+
+def put_u16(b, off, v):
+    struct.pack_into("<H", b, off, v)
+
+
+def put_u32(b, off, v):
+    struct.pack_into("<I", b, off, v)
+
+
+def is_smb2(pdu):
+    return len(pdu) >= HDR_LEN and pdu[:4] == SMB2_MAGIC
+
+
+def is_response(pdu):
+    return bool(u32(pdu, H_FLAGS) & FLAG_SERVER_TO_REDIR)
+
+
+def command(pdu):
+    return u16(pdu, H_COMMAND)
+
+
+def mid(pdu):
+    return u64(pdu, H_MID)
+
+
+def note(what, old, new, width=8):
+    return f"{what} 0x{old:0{width}x}->0x{new:0{width}x}"
+
+
+# --- client -> server -------------------------------------------------------
+
+def is_validate_request(pdu):
+    return (is_smb2(pdu) and not is_response(pdu)
+            and command(pdu) == CMD_IOCTL
+            and len(pdu) >= IOCTL_CTLCODE + 4
+            and u32(pdu, IOCTL_CTLCODE) == FSCTL_VALIDATE_NEGOTIATE_INFO)
+
+
+def rewrite_dialects(pdu, remap):
+    """Apply remap(dialect) -> dialect to every offered dialect.
+
+    DialectCount is kept so the negotiate contexts that follow the list
+    (3.1.1) stay where their offset says they are."""
+    if len(pdu) < NEGREQ_DIALECTS:
+        return pdu, []
+    out = bytearray(pdu)
+    count = u16(out, NEGREQ_DIALECT_COUNT)
+    notes = []
+    for i in range(count):
+        off = NEGREQ_DIALECTS + 2 * i
+        if off + 2 > len(out):
+            break
+        old = u16(out, off)
+        new = remap(old)
+        if new != old:
+            put_u16(out, off, new)
+            notes.append(note(f"NEGOTIATE req Dialects[{i}]", old, new, 4))
+    return bytes(out), notes
+
+
+def dial2x_remap(d):
+    return 0x0210 if d >= 0x0300 else d
+
+
+def no311_remap(d):
+    return 0x0302 if d == 0x0311 else d
+
+
+DIALECT_REMAPS = {"dial2x": dial2x_remap, "no311": no311_remap}
+
+
+def process_client_pdu(mode, st, pdu):
+    """Decide what to do with one PDU the client sent."""
+    if not is_smb2(pdu) or is_response(pdu):
+        return Verdict(FORWARD, pdu)
+    cmd = command(pdu)
+    if cmd == CMD_NEGOTIATE and mode in DIALECT_REMAPS:
+        new, notes = rewrite_dialects(pdu, DIALECT_REMAPS[mode])
+        return Verdict(FORWARD, new, notes)
+    if is_validate_request(pdu):
+        st.validate_mids.add(mid(pdu))
+        if mode == "reset":
+            return Verdict(RESET, b"", [
+                f"VALIDATE req MessageId 0x{mid(pdu):x} dropped, "
+                "resetting both connections"])
+    return Verdict(FORWARD, pdu)
+
+
+# --- server -> client: NEGOTIATE response -----------------------------------
+
+def cap_to_clear(caps):
+    """ENCRYPTION if advertised, else the lowest advertised bit, so caps/forge
+    always change something when the server has any capability at all."""
+    if caps & CAP_ENCRYPTION:
+        return CAP_ENCRYPTION
+    return caps & -caps
+
+
+def tamper_negotiate_response(mode, st, pdu):
+    out = bytearray(pdu)
+    notes = []
+    if mode == "guid":
+        old = out[NEGRSP_GUID]
+        out[NEGRSP_GUID] ^= 0xFF
+        notes.append(note("NEGOTIATE rsp ServerGuid[0]", old,
+                          out[NEGRSP_GUID], 2))
+    elif mode in ("caps", "forge"):
+        old = u32(out, NEGRSP_CAPS)
+        bit = cap_to_clear(old)
+        st.cleared_cap = bit
+        if bit:
+            put_u32(out, NEGRSP_CAPS, old & ~bit)
+            notes.append(note("NEGOTIATE rsp Capabilities", old, old & ~bit))
+        else:
+            notes.append("NEGOTIATE rsp Capabilities 0x00000000: "
+                         "no bit to clear, unchanged")
+    elif mode == "signreq":
+        old = u16(out, NEGRSP_SECMODE)
+        new = old & ~SECMODE_SIGNING_REQUIRED
+        put_u16(out, NEGRSP_SECMODE, new)
+        notes.append(note("NEGOTIATE rsp SecurityMode", old, new, 4) +
+                     ("" if new != old else " (SIGNING_REQUIRED not set)"))
+    return bytes(out), notes
+
+
+def remember_negotiate(st, pdu):
+    """Record what the client was told, after our tampering."""
+    st.secmode = u16(pdu, NEGRSP_SECMODE)
+    st.dialect = u16(pdu, NEGRSP_DIALECT)
+    st.guid = bytes(pdu[NEGRSP_GUID:NEGRSP_GUID + 16])
+    st.caps = u32(pdu, NEGRSP_CAPS)
+
+
+def is_negotiate_response(pdu):
+    return (command(pdu) == CMD_NEGOTIATE
+            and u32(pdu, H_STATUS) == STATUS_SUCCESS
+            and len(pdu) >= NEGRSP_MIN_LEN
+            and u16(pdu, HDR_LEN) == 65)
+
+
+# --- server -> client: validate response ------------------------------------
+
+def validate_output_offset(pdu):
+    """Absolute offset of the 24-byte validate output, or None if the
+    response is not a success carrying a complete one."""
+    if u32(pdu, H_STATUS) != STATUS_SUCCESS:
+        return None
+    if len(pdu) < IOCTLRSP_OUT_COUNT + 4:
+        return None
+    off = u32(pdu, IOCTLRSP_OUT_OFFSET)
+    count = u32(pdu, IOCTLRSP_OUT_COUNT)
+    if count < VALIDATE_OUT_LEN or off < HDR_LEN or \
+            off + VALIDATE_OUT_LEN > len(pdu):
+        return None
+    return off
+
+
+def clear_output_bits(pdu, field_off, width, bit, what):
+    """Clear bit in one field of the validate output, keeping the (now
+    wrong) signature: the answer agrees with the tampered NEGOTIATE but is
+    no longer authentic."""
+    base = validate_output_offset(pdu)
+    if base is None:
+        return pdu, [f"VALIDATE rsp {what}: no success output, unchanged"]
+    out = bytearray(pdu)
+    get, put = (u32, put_u32) if width == 4 else (u16, put_u16)
+    old = get(out, base + field_off)
+    new = old & ~bit
+    put(out, base + field_off, new)
+    unchanged = "" if new != old else f" (bit 0x{bit:x} not set)"
+    return bytes(out), [note(f"VALIDATE rsp {what}", old, new, 2 * width) +
+                        unchanged]
+
+
+def copy_header(real, status):
+    """Build an unsigned header answering the same request as real."""
+    hdr = bytearray(real[:HDR_LEN])
+    put_u32(hdr, H_STATUS, status)
+    put_u32(hdr, H_FLAGS, FLAG_SERVER_TO_REDIR)
+    put_u32(hdr, H_NEXT, 0)
+    hdr[H_SIG:H_SIG + SIG_LEN] = bytes(SIG_LEN)
+    return hdr
+
+
+def error_response(real, status):
+    """Unsigned 2.2.2 error response with an empty 9-byte body."""
+    body = struct.pack("<HBBIB", 9, 0, 0, 0, 0)
+    return bytes(copy_header(real, status)) + body
+
+
+def forged_validate_response(real, st):
+    """Unsigned success echoing the tampered NEGOTIATE values, i.e. what a
+    man in the middle would need the client to accept."""
+    hdr = copy_header(real, STATUS_SUCCESS)
+    put_u16(hdr, H_COMMAND, CMD_IOCTL)
+    out_off = HDR_LEN + IOCTLRSP_FIXED_LEN
+    body = struct.pack("<HHI16sIIIIII", 49, 0, FSCTL_VALIDATE_NEGOTIATE_INFO,
+                       b"\xff" * 16, 0, 0, out_off, VALIDATE_OUT_LEN, 0, 0)
+    output = struct.pack("<I16sHH", st.caps or 0, st.guid or bytes(16),
+                         st.secmode or 0, st.dialect or 0)
+    return bytes(hdr) + body + output
+
+
+def describe_replacement(real, new, status):
+    return (f"VALIDATE rsp MessageId 0x{mid(real):x} replaced: "
+            f"Status 0x{u32(real, H_STATUS):08x}->0x{status:08x} "
+            f"Flags 0x{u32(real, H_FLAGS):08x}->0x{u32(new, H_FLAGS):08x} "
+            f"Signature {real[H_SIG:H_SIG + SIG_LEN].hex()}->"
+            f"{new[H_SIG:H_SIG + SIG_LEN].hex()} "
+            f"len 0x{len(real):x}->0x{len(new):x}")
+
+
+def tamper_validate_response(mode, st, pdu):
+    if mode == "caps":
+        return clear_output_bits(pdu, VOUT_CAPS, 4, st.cleared_cap,
+                                 "output Capabilities")
+    if mode == "signreq":
+        return clear_output_bits(pdu, VOUT_SECMODE, 2,
+                                 SECMODE_SIGNING_REQUIRED,
+                                 "output SecurityMode")
+    if mode in ("nosupp", "denied"):
+        status = STATUS_NOT_SUPPORTED if mode == "nosupp" \
+            else STATUS_ACCESS_DENIED
+        new = error_response(pdu, status)
+        return new, [describe_replacement(pdu, new, status)]
+    if mode == "forge":
+        new = forged_validate_response(pdu, st)
+        out = new[-VALIDATE_OUT_LEN:].hex()
+        return new, [describe_replacement(pdu, new, STATUS_SUCCESS) +
+                     f" output {out}"]
+    if mode in ("sigzero", "sigflip"):
+        out = bytearray(pdu)
+        old = out[H_SIG:H_SIG + SIG_LEN].hex()
+        if mode == "sigzero":
+            out[H_SIG:H_SIG + SIG_LEN] = bytes(SIG_LEN)
+        else:
+            out[H_SIG + 5] ^= 0x01
+        new = out[H_SIG:H_SIG + SIG_LEN].hex()
+        return bytes(out), [f"VALIDATE rsp Signature {old}->{new}"]
+    return pdu, []
+
+
+def is_validate_response(st, pdu):
+    return command(pdu) == CMD_IOCTL and mid(pdu) in st.validate_mids
+
+
+def is_interim(pdu):
+    """An async STATUS_PENDING interim: the real answer is still to come."""
+    return (u32(pdu, H_STATUS) == STATUS_PENDING
+            and u32(pdu, H_FLAGS) & FLAG_ASYNC)
+
+
+def process_server_pdu(mode, st, pdu):
+    """Decide what to do with one PDU the server sent."""
+    if st.stalled:
+        # Total silence, so that only the client's own timeout can end it.
+        return Verdict(DROP, b"")
+    if not is_smb2(pdu) or not is_response(pdu):
+        return Verdict(FORWARD, pdu)
+    if is_negotiate_response(pdu):
+        new, notes = tamper_negotiate_response(mode, st, pdu)
+        remember_negotiate(st, new)
+        return Verdict(FORWARD, new, notes)
+    if is_validate_response(st, pdu) and not is_interim(pdu):
+        st.validate_mids.discard(mid(pdu))
+        if mode == "stall":
+            st.stalled = True
+            return Verdict(DROP, b"", [
+                f"VALIDATE rsp MessageId 0x{mid(pdu):x} withheld, "
+                "discarding all further server data"])
+        new, notes = tamper_validate_response(mode, st, pdu)
+        return Verdict(FORWARD, new, notes)
+    return Verdict(FORWARD, pdu)
+
+
+def process_frame(mode, st, ftype, payload, from_client):
+    """Route one reassembled frame.  Encrypted transforms, SMB1 and anything
+    that is not direct-TCP SMB2 go through untouched."""
+    if ftype != 0 or payload[:4] == TRANSFORM_MAGIC:
+        if st.stalled and not from_client:
+            return Verdict(DROP, b"")
+        return Verdict(FORWARD, frame(payload, ftype))
+    fn = process_client_pdu if from_client else process_server_pdu
+    v = fn(mode, st, payload)
+    if v.action == FORWARD:
+        v.pdu = frame(v.pdu)
+    return v
+
+
+# --- I/O --------------------------------------------------------------------
+
+class Log:
+    def __init__(self, path, verbose):
+        self.f = open(path, "a", buffering=1) if path else sys.stderr
+        self.verbose = verbose
+
+    def line(self, text):
+        stamp = time.strftime("%H:%M:%S")
+        self.f.write(f"{stamp} smbproxy {text}\n")
+        self.f.flush()
+
+    def action(self, mode, cid, text):
+        self.line(f"mode={mode} conn={cid} {text}")
+
+    def debug(self, mode, cid, text):
+        if self.verbose:
+            self.action(mode, cid, text)
+
+
+def rst_close(writer):
+    """Abort with RST instead of FIN: linger on with timeout 0."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                            struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    writer.transport.abort()
+
+
+async def flush(writer):
+    """Wait for the peer to take our data; False once it is gone."""
+    if writer.is_closing():
+        return False
+    try:
+        await writer.drain()
+    except (ConnectionError, OSError):
+        return False
+    return True
+
+
+class Connection:
+    """One client connection and its upstream twin."""
+
+    def __init__(self, proxy, mode, cid, creader, cwriter):
+        self.proxy = proxy
+        self.mode = mode
+        self.cid = cid
+        self.creader, self.cwriter = creader, cwriter
+        self.sreader = self.swriter = None
+        self.state = ConnState()
+        self.reset = False
+
+    async def run(self):
+        try:
+            self.sreader, self.swriter = await asyncio.open_connection(
+                *self.proxy.target)
+        except OSError as e:
+            self.debug(f"upstream connect failed: {e}")
+            self.cwriter.transport.abort()
+            return
+        self.debug("open")
+        up = asyncio.create_task(self.pump(self.creader, self.swriter, True))
+        down = asyncio.create_task(
+            self.pump(self.sreader, self.cwriter, False))
+        ender = "proxy shutdown"
+        try:
+            ender = await self.wait_pumps(up, down)
+        finally:
+            for t in (up, down):
+                t.cancel()
+            await asyncio.gather(up, down, return_exceptions=True)
+            self.close()
+            self.debug(f"closed by {ender}")
+
+    def debug(self, text):
+        self.proxy.log.debug(self.mode, self.cid, text)
+
+    async def wait_pumps(self, up, down):
+        """Wait until the connection is over; says who ended it."""
+        done, _ = await asyncio.wait({up, down},
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if self.reset:
+            return "proxy reset"
+        if down in done and self.state.stalled and not up.done():
+            # In stall mode the client must see nothing, not even the
+            # server hanging up, so keep the client side open.
+            self.debug("server closed while stalled; holding client")
+            await up
+            return "client"
+        return "client" if up in done else "server"
+
+    async def pump(self, reader, writer, from_client):
+        buf = b""
+        while True:
+            try:
+                data = await reader.read(65536)
+            except (ConnectionError, OSError):
+                return
+            if not data:
+                return
+            frames, buf = split_frames(buf + data)
+            for ftype, payload in frames:
+                if not self.handle(ftype, payload, writer, from_client):
+                    return
+            if not await flush(writer):
+                if from_client and self.state.stalled:
+                    continue     # upstream gone while stalled: discard
+                return
+
+    def handle(self, ftype, payload, writer, from_client):
+        """Apply the mode to one frame; False ends the connection."""
+        try:
+            v = process_frame(self.mode, self.state, ftype, payload,
+                              from_client)
+        except (struct.error, ValueError, IndexError) as e:
+            # A malformed PDU is the peer's problem, not ours: pass it on.
+            self.debug(f"unparsed frame passed through: {e}")
+            v = Verdict(FORWARD, frame(payload, ftype))
+        for n in v.notes:
+            self.proxy.log.action(self.mode, self.cid, n)
+        if v.action == RESET:
+            self.reset = True
+            return False
+        if v.action == FORWARD and not writer.is_closing():
+            writer.write(v.pdu)
+        return True
+
+    def close(self):
+        for w in (self.cwriter, self.swriter):
+            if w is None:
+                continue
+            if self.reset:
+                rst_close(w)
+            elif not w.is_closing():
+                w.close()
+
+
+class Proxy:
+    def __init__(self, target, maps, bind, log):
+        self.target = target
+        self.maps = maps
+        self.bind = bind
+        self.log = log
+        self.next_cid = 0
+        self.tasks = set()
+        self.servers = []
+
+    async def accept(self, mode, reader, writer):
+        self.next_cid += 1
+        conn = Connection(self, mode, self.next_cid, reader, writer)
+        task = asyncio.current_task()
+        self.tasks.add(task)
+        try:
+            await conn.run()
+        except asyncio.CancelledError:
+            # Shutdown may land before run() reached its own cleanup.
+            conn.close()
+        finally:
+            self.tasks.discard(task)
+
+    async def serve(self):
+        # Handlers first: a test may signal us the moment it sees "ready".
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            for lport, mode in self.maps:
+                srv = await asyncio.start_server(
+                    lambda r, w, m=mode: self.accept(m, r, w),
+                    host=self.bind, port=lport, reuse_address=True)
+                self.servers.append(srv)
+            print("smbproxy: ready", flush=True)
+            await stop.wait()
+        finally:
+            await self.shutdown()
+
+    async def shutdown(self):
+        for srv in self.servers:
+            srv.close()
+        for t in list(self.tasks):
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for srv in self.servers:
+            await srv.wait_closed()
+
+
+# --- CLI --------------------------------------------------------------------
+
+def parse_hostport(s):
+    host, _, port = s.rpartition(":")
+    host = host.strip("[]")     # allow [::1]:445
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {s!r}")
+    return host, int(port)
+
+
+def parse_map(s):
+    port, _, mode = s.partition(":")
+    if not port.isdigit() or mode not in MODES:
+        raise argparse.ArgumentTypeError(
+            f"expected LPORT:MODE with MODE in {', '.join(MODES)}; got {s!r}")
+    return int(port), mode
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="modes:\n" + "\n".join(f"  {m:8} {d}"
+                                       for m, d in MODES.items()))
+    ap.add_argument("--target", required=True, type=parse_hostport,
+                    metavar="HOST:PORT", help="the SMB server")
+    ap.add_argument("--map", required=True, action="append", type=parse_map,
+                    metavar="LPORT:MODE",
+                    help="listen on LPORT, tamper per MODE (repeatable)")
+    ap.add_argument("--bind", default="127.0.0.1",
+                    help="listen address (default 127.0.0.1)")
+    ap.add_argument("--log", help="append tamper log here (default stderr)")
+    ap.add_argument("--verbose", action="store_true",
+                    help="also log connection open/close")
+    args = ap.parse_args(argv)
+    ports = [p for p, _ in args.map]
+    if len(set(ports)) != len(ports):
+        ap.error("each LPORT may be mapped only once")
+    try:
+        log = Log(args.log, args.verbose)
+        asyncio.run(Proxy(args.target, args.map, args.bind, log).serve())
+    except OSError as e:
+        print(f"smbproxy: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# vm.sh REL GUEST_SCRIPT [FILE...]
+#
+# Boot kernel REL (unpacked by scripts/deps.sh) under qemu TCG with an
+# initramfs whose /extra/test.sh is GUEST_SCRIPT and whose /extra/ holds the
+# FILEs. The console goes to stdout and to the log ($VM_LOG, default
+# .cache/vm/REL.log). Exit status: the guest's "VM-EXIT <rc>", or 125 on a
+# timeout ($VM_TIMEOUT seconds, default 600), a missing VM-EXIT line, or a
+# kernel Oops/BUG/WARNING/Call Trace in the log.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+[ $# -ge 2 ] || { echo "usage: $0 REL GUEST_SCRIPT [FILE...]" >&2; exit 2; }
+rel=$1 guest=$2
+shift 2
+[ -f "$guest" ] || { echo "vm.sh: no such guest script: $guest" >&2; exit 2; }
+timeout=${VM_TIMEOUT:-600}
+log=${VM_LOG:-$top/.cache/vm/$rel.log}
+kernel=$top/.cache/k/$rel/boot/vmlinuz-$rel
+[ -f "$kernel" ] || { echo "vm.sh: no kernel $kernel: run scripts/deps.sh" >&2; exit 2; }
+command -v qemu-system-x86_64 >/dev/null || {
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null
+}
+
+mkdir -p "$top/.cache/vm" "$(dirname "$log")"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The guest script must be called test.sh inside the initramfs.
+cp "$guest" "$work/test.sh"
+t0=$(date +%s.%N)
+bash "$top/scripts/mkinitramfs.sh" "$rel" "$work/initrd.gz" "$work/test.sh" "$@"
+t1=$(date +%s.%N)
+
+# No usable KVM here: TCG with one thread per vCPU. stdin is /dev/null so
+# the qemu monitor multiplexed on stdio never waits for input; -no-reboot
+# turns the reboot after a panic (panic=-1, oops=panic) into a qemu exit.
+set +e
+timeout -k 10 "$timeout" qemu-system-x86_64 \
+	-accel tcg,thread=multi -cpu max -m 1024 -smp 2 \
+	-nographic -no-reboot \
+	-kernel "$kernel" -initrd "$work/initrd.gz" \
+	-append "console=ttyS0 panic=-1 oops=panic" \
+	-netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile= \
+	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$log"
+qrc=${PIPESTATUS[0]}
+set -e
+t2=$(date +%s.%N)
+awk -v r="$rel" -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
+	printf "vm.sh: %s initramfs %.1f s, boot to exit %.1f s\n", r, b - a, c - b }'
+
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	echo "vm.sh: FAIL: timeout after $timeout s (log $log)"
+	exit 125
+fi
+# Kernel lines carry a printk timestamp; requiring it keeps test output that
+# merely mentions these words from counting.
+bad='\[ *[0-9]+\.[0-9]+\].*(Oops|BUG:|WARNING:|Call Trace)|Kernel panic'
+if grep -aE "$bad" "$log" >"$work/bad"; then
+	echo "vm.sh: FAIL: kernel problem in the console log ($log):"
+	head -n 20 "$work/bad"
+	exit 125
+fi
+rc=$(grep -aoE '^VM-EXIT [0-9]+$' "$log" | tail -n 1 | cut -d' ' -f2)
+if [ -z "$rc" ]; then
+	echo "vm.sh: FAIL: no VM-EXIT line (qemu exit $qrc, log $log)"
+	exit 125
+fi
+echo "vm.sh: guest exit $rc"
+exit "$rc"
