@@ -16,27 +16,52 @@ check() {	# check NAME CONDITION-RESULT(0/1) DETAIL
 	if [ "$2" = 0 ]; then echo "CHECK $1 pass"; else echo "CHECK $1 fail $3"; fi
 }
 
+# A failed or dropped mount lets go of its TCP connection asynchronously;
+# wait until cifs has none left so that one attempt's log lines never
+# land in the next one's.
+quiesce() {
+	n=0
+	while [ $n -lt 60 ] && grep -q 'ConnectionId' /proc/fs/cifs/DebugData 2>/dev/null; do
+		sleep 0.5
+		n=$((n + 1))
+	done
+	[ $n -lt 60 ] || echo "WARN connections still open after 30 s"
+}
+
 attempt() {	# attempt WAY NAME PORT SHARE VERS OPTS
 	way=$1 name=$2 port=$3 share=$4 vers=$5 opts=$6
+	quiesce
 	o="port=$port,vers=$vers"
 	if [ "$opts" = guest ]; then
 		o="$o,guest"
 	else
 		o="$o,username=smbvn,password=smbvnpass"
-		[ "$opts" != - ] && o="$o,$opts"
+		case $opts in -|reconnect) ;; *) o="$o,$opts" ;; esac
 	fi
 	dmesg -c >/dev/null
 	rc=0
 	timeout 90 mount -t cifs "//10.0.2.2/$share" $MNT -o "$o" \
 		>/tmp/mount.out 2>&1 || rc=$?
-	read=-
+	read=- outcome=refused
 	if [ $rc = 0 ]; then
+		outcome=mounted
 		if cmp -s /tmp/want $MNT/hello.txt; then read=ok; else read=bad; fi
-		umount $MNT || read=umount-failed
+		if [ "$opts" = reconnect ] && [ $read = ok ]; then
+			# The proxy drops the connection 2 s after validation;
+			# cifs must reconnect (and smbvn revalidate) to read.
+			sleep 5
+			if timeout 60 cat $MNT/hello.txt >/tmp/got 2>/dev/null &&
+				cmp -s /tmp/want /tmp/got; then
+				read=ok
+			else
+				read=bad outcome=io-failed
+			fi
+		fi
+		timeout 60 umount -f $MNT || read=umount-failed
 	fi
 	rule=$(dmesg | sed -n 's/.*smbvn: refused .* rule=\([^ ]*\).*/\1/p' | head -1)
 	line=$(dmesg | grep 'smbvn: refused' | head -1 | sed 's/^\[[^]]*\] //')
-	echo "E2E $name $way $([ $rc = 0 ] && echo mounted || echo refused) rc=$rc read=$read rule=${rule:--}"
+	echo "E2E $name $way $outcome rc=$rc read=$read rule=${rule:--}"
 	[ -n "$line" ] && echo "LOG $name $way $line"
 	[ $rc != 0 ] && echo "MOUNT-OUT $name $way $(tr '\n' ' ' </tmp/mount.out)"
 	return 0

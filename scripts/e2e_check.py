@@ -27,7 +27,7 @@ def load_scenarios(path):
 
 def parse_log(path):
     res, checks = {}, []
-    pat = re.compile(r"E2E (\S+) (\S+) (mounted|refused) rc=(\d+) "
+    pat = re.compile(r"E2E (\S+) (\S+) (mounted|refused|io-failed) rc=(\d+) "
                      r"read=(\S+) rule=(\S+)")
     for line in open(path, errors="replace"):
         m = pat.search(line)
@@ -50,7 +50,7 @@ def judge(expect, rule, got, way):
     if expect == "M":
         return got["outcome"] == "mounted" and got["read"] == "ok", text
     if expect == "R":
-        ok = got["outcome"] == "refused"
+        ok = got["outcome"] in ("refused", "io-failed")
         if ok and way.startswith("smbvn1") and rule != "-":
             ok = got["rule"] == rule
         return ok, text

@@ -91,14 +91,19 @@ build_base() {
 	for a in $(/bin/busybox --list-full); do
 		[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
 	done
-	# Debian's static busybox shell runs its own applets before searching
-	# PATH, and busybox mount does cifs in-process (falling back to the
-	# helper only after a failure). dash as /bin/sh plus util-linux mount
-	# make "mount -t cifs" run mount.cifs exactly once, as on a real system.
-	rm -f "$root/bin/sh" "$root/bin/mount" "$root/bin/umount"
+	# Busybox mount does cifs in-process and runs mount.cifs only after that
+	# failed; util-linux mount runs mount.cifs exactly once, as on a real
+	# system. Debian's static busybox runs its own applets before searching
+	# PATH, both in its shell and in applets that run a command (timeout,
+	# env, xargs, ...), so those come from the host too and /bin/sh is dash.
+	local p
+	for p in mount umount timeout env xargs nice nohup chroot setsid \
+		taskset unshare nsenter; do
+		rm -f "$root"/{bin,sbin,usr/bin,usr/sbin}/"$p"
+		copy_prog "$(command -v "$p")" "/bin/$p"
+	done
+	rm -f "$root/bin/sh"
 	copy_prog /usr/bin/dash /bin/sh
-	copy_prog /usr/bin/mount /bin/mount
-	copy_prog /usr/bin/umount /bin/umount
 	copy_prog /usr/sbin/mount.cifs /sbin/mount.cifs
 
 	# mount and mount.cifs work without any /etc file (measured); these only

@@ -96,7 +96,14 @@ MODES = {
     "no311": "NEGOTIATE req: 3.1.1 -> 3.0.2",
     "reset": "validate req: not forwarded, RST both sides",
     "stall": "validate rsp and all later server data withheld",
+    "redrop": "first connection: RST both sides %g s after the validate "
+              "rsp; later connections untouched" % 2.0,
+    "reguid": "first connection as redrop; later connections as guid",
 }
+
+# Reconnect modes: delay between the first validation and the forced drop,
+# long enough for the mount to complete and its first read to succeed.
+REDROP_DELAY = 2.0
 
 # --- verdicts ---------------------------------------------------------------
 
@@ -128,6 +135,7 @@ class ConnState:
     dialect: int | None = None
     cleared_cap: int = 0        # capability bit removed by caps/forge
     stalled: bool = False
+    validated: bool = False     # a validate response went through
 
 
 # --- framing ----------------------------------------------------------------
@@ -441,6 +449,7 @@ def process_server_pdu(mode, st, pdu):
                 f"VALIDATE rsp MessageId 0x{mid(pdu):x} withheld, "
                 "discarding all further server data"])
         new, notes = tamper_validate_response(mode, st, pdu)
+        st.validated = True
         return Verdict(FORWARD, new, notes)
     return Verdict(FORWARD, pdu)
 
@@ -509,6 +518,9 @@ class Connection:
         self.proxy = proxy
         self.mode = mode
         self.cid = cid
+        # Reconnect modes pick their rule when NEGOTIATE shows who it is.
+        self.rule = "pass" if mode in ("redrop", "reguid") else mode
+        self.drop_armed = False
         self.creader, self.cwriter = creader, cwriter
         self.sreader = self.swriter = None
         self.state = ConnState()
@@ -571,10 +583,32 @@ class Connection:
                     continue     # upstream gone while stalled: discard
                 return
 
+    def pick_reconnect_rule(self, payload):
+        """cifs keeps its ClientGuid across reconnects of one TCP session
+        and draws a new one per mount, so a ClientGuid seen before marks a
+        reconnect: the first connection is dropped after validating, the
+        reconnect is passed (redrop) or has its ServerGuid tampered."""
+        if self.mode not in ("redrop", "reguid") or len(payload) < 92 or \
+                not is_smb2(payload) or is_response(payload) or \
+                command(payload) != CMD_NEGOTIATE:
+            return
+        guid = bytes(payload[76:92])
+        seen = self.proxy.client_guids
+        if guid in seen:
+            self.rule = "guid" if self.mode == "reguid" else "pass"
+            self.proxy.log.action(self.mode, self.cid,
+                                  f"reconnect of client {guid.hex()}: "
+                                  f"rule {self.rule}")
+        else:
+            seen.add(guid)
+            self.drop_armed = True
+
     def handle(self, ftype, payload, writer, from_client):
         """Apply the mode to one frame; False ends the connection."""
+        if from_client and ftype == 0:
+            self.pick_reconnect_rule(payload)
         try:
-            v = process_frame(self.mode, self.state, ftype, payload,
+            v = process_frame(self.rule, self.state, ftype, payload,
                               from_client)
         except (struct.error, ValueError, IndexError) as e:
             # A malformed PDU is the peer's problem, not ours: pass it on.
@@ -587,7 +621,19 @@ class Connection:
             return False
         if v.action == FORWARD and not writer.is_closing():
             writer.write(v.pdu)
+        if self.drop_armed and self.state.validated:
+            self.drop_armed = False
+            asyncio.get_running_loop().call_later(REDROP_DELAY,
+                                                  self.force_drop)
         return True
+
+    def force_drop(self):
+        """Reconnect modes: kill a validated connection so that the client
+        has to reconnect (and, under smbvn, revalidate)."""
+        self.proxy.log.action(self.mode, self.cid,
+                              "forced drop (RST) of validated connection")
+        self.reset = True
+        self.close()
 
     def close(self):
         for w in (self.cwriter, self.swriter):
@@ -606,6 +652,7 @@ class Proxy:
         self.bind = bind
         self.log = log
         self.next_cid = 0
+        self.client_guids = set()   # for the reconnect modes
         self.tasks = set()
         self.servers = []
 

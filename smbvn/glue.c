@@ -34,7 +34,7 @@ struct smbvn_conn {
 	bool have_req;
 	bool have_rsp;
 	bool logged_disabled;
-	bool refused;		/* failed validation; awaiting renegotiation */
+	unsigned long refused_until;	/* jiffies; 0 = not refused */
 	struct smbvn_neg_req req;
 	struct smbvn_neg_rsp rsp;
 };
@@ -99,11 +99,18 @@ static void capture_neg_req(const void *server, const struct kvec *iov)
 
 	spin_lock(&conns_lock);
 	c = conn_slot(server, true);
-	/* A new NEGOTIATE starts a new connection incarnation. */
+	/*
+	 * cifs keeps its ClientGuid across reconnects of one TCP session and
+	 * draws a new one per session, so a different GUID at the same
+	 * address is a new session in recycled memory: forget the old one.
+	 */
+	if (!ok || !c->have_req ||
+	    memcmp(c->req.guid, req.guid, SMBVN_GUID_LEN)) {
+		c->logged_disabled = false;
+		c->refused_until = 0;
+	}
 	c->have_req = ok;
 	c->have_rsp = false;
-	c->logged_disabled = false;
-	c->refused = false;
 	c->stamp = ++conns_clock;
 	if (ok)
 		c->req = req;
@@ -222,14 +229,23 @@ static bool session_is_guest(const void *ses)
 	       !FIELD(ses, SMBVN_OFF_SES_USER_NAME, const char *);
 }
 
-static void set_refused(const void *server, bool refused)
+/*
+ * After a refusal every tree connect on the connection fails fast for a
+ * short while, whatever reconnect cifs starts meanwhile: the rest of the
+ * same mount (IPC$, then the share) then reports the same errno instead of
+ * whatever transport error the dropped socket produces.  Afterwards cifs'
+ * reconnects are validated afresh.
+ */
+#define REFUSE_HOLD	(10 * HZ)
+
+static void set_refused(const void *server)
 {
 	struct smbvn_conn *c;
 
 	spin_lock(&conns_lock);
 	c = conn_slot(server, false);
 	if (c)
-		c->refused = refused;
+		c->refused_until = jiffies + REFUSE_HOLD ? : 1;
 	spin_unlock(&conns_lock);
 }
 
@@ -240,7 +256,7 @@ static bool is_refused(const void *server)
 
 	spin_lock(&conns_lock);
 	c = conn_slot(server, false);
-	r = c && c->refused;
+	r = c && c->refused_until && time_before(jiffies, c->refused_until);
 	spin_unlock(&conns_lock);
 	return r;
 }
@@ -276,11 +292,7 @@ static void log_refusal(const void *server, const char *tree, u16 dialect,
 	}
 }
 
-/*
- * Fail the tree connect and drop the connection.  The connection stays
- * marked until it renegotiates, so the rest of the same mount (IPC$ then
- * the share) fails with the same errno instead of a transport error.
- */
+/* Fail the tree connect and drop the connection. */
 static int refuse(void *server, const void *tcon, u16 dialect,
 		  enum smbvn_verdict v, enum smbvn_action a,
 		  const struct smbvn_detail *d)
@@ -293,7 +305,7 @@ static int refuse(void *server, const void *tcon, u16 dialect,
 		pr_err("smbvn: refused %s on %s dialect %s: rule=%s (require_secure_negotiate=1; writing 0 to /sys/module/smbvn/parameters/require_secure_negotiate allows it)\n",
 		       tree, server_name(server), smbvn_dialect_name(dialect),
 		       smbvn_action_name(a));
-	set_refused(server, true);
+	set_refused(server);
 	drop_connection(server);
 	return -SMBVN_ERRNO;
 }

@@ -1,0 +1,175 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Run smbvn's KUnit suites with kunit.py under UML.
+#
+#   scripts/kunit.sh [extra kunit.py run arguments, e.g. 'smbvn_judge*']
+#
+# The suites live out of tree, so they are copied into a Debian
+# linux-source-6.12 tree (lib/smbvn_kunit/, plus one Kconfig "source" and
+# one Makefile line) that is extracted once into .cache/kunit/ and built
+# incrementally there.  Sources are re-copied on every run, but only files
+# whose content changed are touched, so a rerun rebuilds only what an edit
+# affected.  The last line is always "KUNIT: N passed, M failed".
+#
+# Environment: SMBVN_KUNIT_CACHE (cache dir), JOBS (make -j), KUNIT_TIMEOUT.
+
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+SRCPKG=linux-source-6.12
+CACHE=${SMBVN_KUNIT_CACHE:-$TOP/.cache/kunit}
+DEBDIR=$TOP/.cache/src
+TREE=$CACHE/$SRCPKG
+BUILD=$CACHE/build-um
+LOG=$CACHE/last-run.log
+JOBS=${JOBS:-$(nproc)}
+DEST=lib/smbvn_kunit
+
+# The summary line the lead's test runner sums: keep it the last output
+# on every path, including early failures (counted as one failure).
+summary() {
+	echo "KUNIT: $1 passed, $2 failed"
+}
+
+die() {
+	echo "kunit.sh: $*" >&2
+	summary 0 1
+	exit 1
+}
+
+need_tools() {
+	local missing=() t
+	for t in gcc:gcc make:make flex:flex bison:bison bc:bc \
+		 python3:python3 xz:xz-utils dpkg-deb:dpkg; do
+		command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
+	done
+	# UML links against libc; the headers come with libc6-dev.
+	[ -e /usr/include/stdio.h ] || missing+=(libc6-dev)
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "kunit.sh: installing ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		die "missing ${missing[*]} and not root; install them first"
+	fi
+	apt-get install -y "${missing[@]}" >/dev/null ||
+		{ apt-get update >/dev/null && apt-get install -y "${missing[@]}" >/dev/null; } ||
+		die "apt-get install ${missing[*]} failed"
+}
+
+find_deb() {
+	ls "$DEBDIR"/${SRCPKG}_*_all.deb 2>/dev/null | sort -V | tail -n 1
+}
+
+# Sets DEB; runs in the main shell so that die() really exits.
+fetch_deb() {
+	DEB=$(find_deb)
+	if [ -z "$DEB" ]; then
+		mkdir -p "$DEBDIR"
+		echo "kunit.sh: downloading $SRCPKG" >&2
+		(cd "$DEBDIR" && apt-get download "$SRCPKG" >/dev/null 2>&1) ||
+		(apt-get update >/dev/null 2>&1 &&
+		 cd "$DEBDIR" && apt-get download "$SRCPKG" >/dev/null) ||
+			die "apt-get download $SRCPKG failed"
+		DEB=$(find_deb)
+		[ -n "$DEB" ] || die "no $SRCPKG .deb after download"
+	fi
+}
+
+# Extract once per source package version; a stamp names the .deb so a
+# newer package replaces the tree (and the now stale build).
+extract_tree() {
+	local deb=$1 stamp=$TREE/.smbvn-extracted
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(basename "$deb")" ]; then
+		return 0
+	fi
+	echo "kunit.sh: extracting $(basename "$deb")" >&2
+	rm -rf "$TREE" "$BUILD"
+	mkdir -p "$CACHE"
+	dpkg-deb --fsys-tarfile "$deb" |
+		tar -xO "./usr/src/$SRCPKG.tar.xz" |
+		tar -xJ -C "$CACHE" || die "extracting $deb failed"
+	[ -f "$TREE/tools/testing/kunit/kunit.py" ] ||
+		die "$TREE has no tools/testing/kunit/kunit.py"
+	basename "$deb" > "$stamp"
+}
+
+# cp only when the content differs, so make sees no change otherwise.
+sync_file() {
+	cmp -s "$1" "$2" || cp "$1" "$2"
+}
+
+wire_suites() {
+	local d=$TREE/$DEST f keep=()
+	mkdir -p "$d"
+	for f in "$TOP"/kunit/*.c "$TOP"/kunit/*.h "$TOP"/kunit/Kconfig \
+		 "$TOP"/kunit/Kbuild "$TOP"/smbvn/proto.c "$TOP"/smbvn/sign.c \
+		 "$TOP"/include/smbvn_proto.h "$TOP"/include/smbvn.h; do
+		[ -f "$f" ] || die "missing $f"
+		sync_file "$f" "$d/$(basename "$f")"
+		keep+=("$(basename "$f")")
+	done
+	# Drop files that no longer exist upstream (renamed tests etc.).
+	for f in "$d"/*; do
+		case " ${keep[*]} " in
+		*" $(basename "$f") "*) ;;
+		*) rm -f "$f" ;;
+		esac
+	done
+	grep -q 'smbvn_kunit/Kconfig' "$TREE/lib/Kconfig.debug" ||
+		printf '\nsource "%s/Kconfig"\n' "$DEST" >> "$TREE/lib/Kconfig.debug"
+	grep -q 'smbvn_kunit/' "$TREE/lib/Makefile" ||
+		printf '\nobj-$(CONFIG_SMBVN_KUNIT_TEST) += smbvn_kunit/\n' \
+			>> "$TREE/lib/Makefile"
+}
+
+run_kunit() {
+	local rc
+	mkdir -p "$BUILD"
+	cd "$TREE" || die "cd $TREE"
+	python3 tools/testing/kunit/kunit.py run \
+		--kunitconfig "$TOP/kunit/.kunitconfig" \
+		--build_dir "$BUILD" --jobs "$JOBS" \
+		--timeout "${KUNIT_TIMEOUT:-600}" "$@" 2>&1 | tee "$LOG"
+	rc=${PIPESTATUS[0]}
+	return "$rc"
+}
+
+# "Testing complete. Ran 97 tests: passed: 95, failed: 1, crashed: 1"
+report() {
+	local rc=$1 line passed failed k n
+	line=$(sed 's/\x1b\[[0-9;]*m//g' "$LOG" | grep 'Testing complete\.' |
+	       tail -n 1)
+	if [ -z "$line" ]; then
+		echo "kunit.sh: kunit.py produced no test summary (rc=$rc)" >&2
+		summary 0 1
+		return 1
+	fi
+	passed=$(grep -o 'passed: [0-9]*' <<<"$line" | grep -o '[0-9]*$')
+	failed=0
+	for k in failed crashed errors; do
+		n=$(grep -o "$k: [0-9]*" <<<"$line" | grep -o '[0-9]*$')
+		failed=$((failed + ${n:-0}))
+	done
+	passed=${passed:-0}
+	# kunit.py failed although every test passed (e.g. missing suites):
+	# still a failure for the runner.
+	if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		failed=1
+	fi
+	summary "$passed" "$failed"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+main() {
+	local start=$SECONDS rc
+	need_tools
+	fetch_deb
+	extract_tree "$DEB"
+	wire_suites
+	run_kunit "$@"
+	rc=$?
+	echo "kunit.sh: $((SECONDS - start)) s"
+	report "$rc"
+}
+
+main "$@"

@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The project's one test command (make test, .ci/run): installs what it
+# needs, runs the KUnit suites and the end-to-end VM suite on both Debian
+# kernels, and closes with "N passed, N failed" over every KUnit case and
+# every VM scenario.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mkdir -p .cache/test
+passed=0 failed=0
+add_counts() {	# add_counts LOG PREFIX
+	local line p f
+	line=$(grep -E "^$2: [0-9]+ passed, [0-9]+ failed" "$1" | tail -1)
+	if [ -z "$line" ]; then
+		echo "test.sh: $2 printed no result line: counted as 1 failure"
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+	f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+t0=$(date +%s)
+bash scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+echo "== KUnit (UML, linux-source-6.12)"
+bash scripts/kunit.sh 2>&1 | tee .cache/test/kunit.log
+add_counts .cache/test/kunit.log KUNIT
+
+echo "== end-to-end (qemu, both kernels, real Samba)"
+bash scripts/e2e.sh 2>&1 | tee .cache/test/e2e.log
+add_counts .cache/test/e2e.log E2E
+
+echo "test.sh: total time $(($(date +%s) - t0)) s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
