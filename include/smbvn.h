@@ -9,8 +9,38 @@
 
 #define SMBVN_ERRNO	EPROTO	/* what a refused tree connect returns */
 
-/* main.c: the knob */
+/* params.c: the knobs */
 extern bool smbvn_enforce;
+extern bool smbvn_audit_only;
+
+/* stats.c: /sys/module/smbvn/stats */
+enum smbvn_stat {
+	SMBVN_STAT_VALIDATED,
+	SMBVN_STAT_FAILED,
+	SMBVN_STAT_NOT_APPLICABLE,
+	SMBVN_STAT_DISABLED,
+	SMBVN_STAT_AUDIT,
+	SMBVN_STAT_PRE30_ACCEPTED,
+	SMBVN_STAT_UNSIGNED,
+	SMBVN_STAT_BAD_SIGNATURE,
+	SMBVN_STAT_MALFORMED,
+	SMBVN_STAT_ACCESS_DENIED,
+	SMBVN_STAT_NOT_SUPPORTED_3X,
+	SMBVN_STAT_ERROR_STATUS,
+	SMBVN_STAT_MISMATCH_CAPS,
+	SMBVN_STAT_MISMATCH_GUID,
+	SMBVN_STAT_MISMATCH_SECMODE,
+	SMBVN_STAT_MISMATCH_DIALECT,
+	SMBVN_STAT_NO_RESPONSE,
+	SMBVN_STAT_GUEST_REFUSED,
+	SMBVN_STAT_NO_RECORD,
+	SMBVN_STAT_COUNT
+};
+
+void smbvn_stat_inc(enum smbvn_stat s);
+enum smbvn_stat smbvn_stat_of_verdict(enum smbvn_verdict v);
+int smbvn_stats_init(void);
+void smbvn_stats_exit(void);
 
 /* hook.c: ftrace redirection and observation of cifs functions */
 typedef void (*smbvn_observe_t)(struct pt_regs *regs);

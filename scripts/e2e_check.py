@@ -10,6 +10,30 @@ import re
 import sys
 
 WAYS = ("stock", "smbvn1", "smbvn0")
+# Counter under /sys/module/smbvn/stats that a refusal for a rule moves.
+RULE_COUNTER = {
+    "guid-mismatch": "mismatch_guid", "bad-signature": "bad_signature",
+    "unsigned": "unsigned", "no-response": "no_response",
+    "guest-refused": "guest_refused", "access-denied": "access_denied",
+    "malformed": "malformed", "capabilities-mismatch": "mismatch_capabilities",
+    "security-mode-mismatch": "mismatch_security_mode",
+    "dialect-mismatch": "mismatch_dialect",
+}
+# Dialects smbvn does not validate: 3.1.1 (also what "default" gets from
+# Samba) and 2.x-only offers.
+NOT_APPLICABLE_VERS = ("2.1", "3.1.1", "default")
+
+
+def expected_counters(s, way):
+    """Counters that must have moved for scenario s mounted this way."""
+    if way == "smbvn0":
+        return ["disabled"]
+    if way != "smbvn1":
+        return []
+    if s["smbvn1"] == "R":
+        return ["failed", RULE_COUNTER[s["rule"]]]
+    return ["not_applicable" if s["vers"] in NOT_APPLICABLE_VERS
+            else "validated"]
 
 
 def load_scenarios(path):
@@ -26,7 +50,7 @@ def load_scenarios(path):
 
 
 def parse_log(path):
-    res, checks = {}, []
+    res, checks, stats = {}, [], {}
     pat = re.compile(r"E2E (\S+) (\S+) (mounted|refused|io-failed) rc=(\d+) "
                      r"read=(\S+) rule=(\S+)")
     for line in open(path, errors="replace"):
@@ -35,10 +59,15 @@ def parse_log(path):
             res[(m[1], m[2])] = dict(outcome=m[3], rc=int(m[4]),
                                      read=m[5], rule=m[6])
             continue
+        m = re.search(r"STATS (\S+) (\S+)(.*)", line)
+        if m:
+            stats[(m[1], m[2])] = dict(
+                kv.split("=") for kv in m[3].split() if "=" in kv)
+            continue
         m = re.search(r"CHECK (\S+) (pass|fail)(.*)", line)
         if m:
             checks.append((m[1], m[2], m[3].strip()))
-    return res, checks
+    return res, checks, stats
 
 
 def judge(expect, rule, got, way):
@@ -65,7 +94,7 @@ def main():
     ap.add_argument("--vm-rc", type=int, default=0)
     a = ap.parse_args()
     scen = load_scenarios(a.scenarios)
-    res, checks = parse_log(a.log)
+    res, checks, stats = parse_log(a.log)
     passed = failed = 0
     matrix = []
 
@@ -89,7 +118,28 @@ def main():
                        ("M" if got["outcome"] == "mounted" and
                         got["read"] == "ok" else "R"))
         matrix.append(row)
+    for s in scen:
+        for way in ("smbvn1", "smbvn0"):
+            moved = stats.get((s["name"], way))
+            for ctr in expected_counters(s, way):
+                ok = moved is not None and int(moved.get(ctr, 0)) >= 1
+                count(ok, "%s/%s counter %s" % (s["name"], way, ctr),
+                      "moved: %s" % (moved if moved is not None else
+                                     "no STATS line"))
     by_name = {s["name"]: s for s in scen}
+    extra = [("audit", "tamper-guid", "M", ["audit_violations",
+                                             "mismatch_guid"]),
+             ("trace", "honest-A-3.0", "M", ["validated"]),
+             ("trace", "tamper-guid", "R", ["mismatch_guid"]),
+             ("locked", "tamper-guid", "R", ["mismatch_guid"])]
+    for way, name, expect, ctrs in extra:
+        got = res.get((name, way))
+        ok, text = judge(expect, "-", got, way)
+        count(ok, "%s/%s expect=%s" % (name, way, expect), text)
+        moved = stats.get((name, way)) or {}
+        for ctr in ctrs:
+            count(int(moved.get(ctr, 0)) >= 1,
+                  "%s/%s counter %s" % (name, way, ctr), "moved: %s" % moved)
     for name in ("honest-A-3.0", "tamper-guid"):
         s = by_name[name]
         got = res.get((name, "smbvn1-late"))

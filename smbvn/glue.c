@@ -14,6 +14,7 @@
 #include <linux/uio.h>
 #include "smbvn.h"
 #include "smbvn_layout.h"
+#include "smbvn_trace.h"
 
 #define FIELD(p, off, type)	(*(type *)((char *)(p) + (off)))
 
@@ -261,53 +262,87 @@ static bool is_refused(const void *server)
 	return r;
 }
 
-/* One log line per refusal: where, which rule, what was expected/seen. */
-static void log_refusal(const void *server, const char *tree, u16 dialect,
-			enum smbvn_verdict v, const struct smbvn_detail *d)
+/*
+ * One log line per refusal (or, in audit mode, per violation): where,
+ * which rule, what was expected and what was seen.
+ */
+static void log_refusal(const char *what, const void *server,
+			const char *tree, u16 dialect, enum smbvn_verdict v,
+			enum smbvn_action a, const struct smbvn_detail *d)
 {
 	const char *host = server_name(server);
 	const char *dn = smbvn_dialect_name(dialect);
 	const char *rule = smbvn_verdict_name(v);
 
 	switch (v) {
+	case SMBVN_V_COUNT:	/* refused by policy, nothing was sent */
+		pr_err("smbvn: %s %s on %s dialect %s: rule=%s (require_secure_negotiate=1; writing 0 to /sys/module/smbvn/parameters/require_secure_negotiate allows it)\n",
+		       what, tree, host, dn, smbvn_action_name(a));
+		break;
 	case SMBVN_V_MISMATCH_GUID:
-		pr_err("smbvn: refused %s on %s dialect %s: rule=%s expected=%*phN received=%*phN\n",
-		       tree, host, dn, rule, SMBVN_GUID_LEN, d->guid_expected,
-		       SMBVN_GUID_LEN, d->guid_received);
+		pr_err("smbvn: %s %s on %s dialect %s: rule=%s expected=%*phN received=%*phN\n",
+		       what, tree, host, dn, rule, SMBVN_GUID_LEN,
+		       d->guid_expected, SMBVN_GUID_LEN, d->guid_received);
 		break;
 	case SMBVN_V_MISMATCH_CAPABILITIES:
 	case SMBVN_V_MISMATCH_SECURITY_MODE:
 	case SMBVN_V_MISMATCH_DIALECT:
 	case SMBVN_V_MALFORMED:
-		pr_err("smbvn: refused %s on %s dialect %s: rule=%s expected=0x%x received=0x%x\n",
-		       tree, host, dn, rule, d->expected, d->received);
+		pr_err("smbvn: %s %s on %s dialect %s: rule=%s expected=0x%x received=0x%x\n",
+		       what, tree, host, dn, rule, d->expected, d->received);
 		break;
 	case SMBVN_V_NO_RESPONSE:
-		pr_err("smbvn: refused %s on %s dialect %s: rule=%s expected=signed answer received=transport error %d\n",
-		       tree, host, dn, rule, (int)d->received);
+		pr_err("smbvn: %s %s on %s dialect %s: rule=%s expected=signed answer received=transport error %d\n",
+		       what, tree, host, dn, rule, (int)d->received);
 		break;
 	default:
-		pr_err("smbvn: refused %s on %s dialect %s: rule=%s expected=signed answer received=status 0x%08x\n",
-		       tree, host, dn, rule, d->status);
+		pr_err("smbvn: %s %s on %s dialect %s: rule=%s expected=signed answer received=status 0x%08x\n",
+		       what, tree, host, dn, rule, d->status);
 	}
 }
 
-/* Fail the tree connect and drop the connection. */
-static int refuse(void *server, const void *tcon, u16 dialect,
-		  enum smbvn_verdict v, enum smbvn_action a,
-		  const struct smbvn_detail *d)
+/*
+ * Account, trace and log a failed check; then fail the tree connect and
+ * drop the connection, unless audit mode lets it through.
+ * @v is SMBVN_V_COUNT when the policy (@a) refused before any exchange.
+ */
+static int fail_check(void *server, const void *tcon, u16 dialect,
+		      enum smbvn_verdict v, enum smbvn_action a,
+		      const struct smbvn_detail *d, u64 t0)
 {
 	const char *tree = &FIELD(tcon, SMBVN_OFF_TCON_TREE_NAME, const char);
+	bool audit = READ_ONCE(smbvn_audit_only);
+	const char *reason = v == SMBVN_V_COUNT ? smbvn_action_name(a) :
+						  smbvn_verdict_name(v);
 
-	if (d)
-		log_refusal(server, tree, dialect, v, d);
+	smbvn_stat_inc(SMBVN_STAT_FAILED);
+	if (v == SMBVN_V_COUNT)
+		smbvn_stat_inc(a == SMBVN_A_REFUSE_GUEST ?
+			       SMBVN_STAT_GUEST_REFUSED : SMBVN_STAT_NO_RECORD);
 	else
-		pr_err("smbvn: refused %s on %s dialect %s: rule=%s (require_secure_negotiate=1; writing 0 to /sys/module/smbvn/parameters/require_secure_negotiate allows it)\n",
-		       tree, server_name(server), smbvn_dialect_name(dialect),
-		       smbvn_action_name(a));
+		smbvn_stat_inc(smbvn_stat_of_verdict(v));
+	if (audit)
+		smbvn_stat_inc(SMBVN_STAT_AUDIT);
+	trace_smbvn_decision(server_name(server), tree, dialect,
+			     audit ? "audit" : "refused", reason,
+			     ktime_get_ns() - t0);
+	log_refusal(audit ? "audit: would refuse" : "refused", server, tree,
+		    dialect, v, a, d);
+	if (audit)
+		return 0;
 	set_refused(server);
 	drop_connection(server);
 	return -SMBVN_ERRNO;
+}
+
+static void passed(const void *server, const void *tcon, u16 dialect,
+		   enum smbvn_stat stat, const char *verdict,
+		   const char *reason, u64 t0)
+{
+	smbvn_stat_inc(stat);
+	trace_smbvn_decision(server_name(server),
+			     &FIELD(tcon, SMBVN_OFF_TCON_TREE_NAME, const char),
+			     dialect, verdict, reason, ktime_get_ns() - t0);
 }
 
 static enum smbvn_auth authenticate(struct smbvn_inflight *in,
@@ -376,6 +411,7 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 	u16 dialect = FIELD(server, SMBVN_OFF_SRV_DIALECT, u16);
 	struct smbvn_conn snap = {}, *c;
 	struct smbvn_inflight *in;
+	u64 t0 = ktime_get_ns();
 	struct smbvn_detail d;
 	enum smbvn_verdict v;
 	enum smbvn_action a;
@@ -402,14 +438,19 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 			pr_warn("smbvn: require_secure_negotiate=0: connection to %s dialect %s not validated\n",
 				server_name(server),
 				smbvn_dialect_name(dialect));
+		passed(server, tcon, dialect, SMBVN_STAT_DISABLED, "disabled",
+		       smbvn_action_name(a), t0);
 		return 0;
 	case SMBVN_A_SKIP_311:
 	case SMBVN_A_SKIP_2X_ONLY:
+		passed(server, tcon, dialect, SMBVN_STAT_NOT_APPLICABLE,
+		       "not-applicable", smbvn_action_name(a), t0);
 		return 0;
 	case SMBVN_A_VALIDATE:
 		break;
 	default:
-		return refuse(server, tcon, dialect, SMBVN_V_COUNT, a, NULL);
+		return fail_check(server, tcon, dialect, SMBVN_V_COUNT, a,
+				  NULL, t0);
 	}
 
 	in = kzalloc(sizeof(*in), GFP_KERNEL);
@@ -417,8 +458,8 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 		return -ENOMEM;
 	if (exchange(xid, tcon, server, &snap.req, in, &rc)) {
 		kfree(in);
-		return refuse(server, tcon, dialect, SMBVN_V_COUNT,
-			      SMBVN_A_REFUSE_NO_RECORD, NULL);
+		return fail_check(server, tcon, dialect, SMBVN_V_COUNT,
+				  SMBVN_A_REFUSE_NO_RECORD, NULL, t0);
 	}
 	if (!in->got) {
 		memset(&d, 0, sizeof(d));
@@ -430,11 +471,13 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 	}
 	kfree(in);
 	if (smbvn_verdict_ok(v)) {
-		pr_debug("smbvn: %s validated (%s)\n", server_name(server),
-			 smbvn_verdict_name(v));
+		if (v == SMBVN_V_ACCEPT_PRE30)
+			smbvn_stat_inc(SMBVN_STAT_PRE30_ACCEPTED);
+		passed(server, tcon, dialect, SMBVN_STAT_VALIDATED, "validated",
+		       smbvn_verdict_name(v), t0);
 		return 0;
 	}
-	return refuse(server, tcon, dialect, v, SMBVN_A_VALIDATE, &d);
+	return fail_check(server, tcon, dialect, v, SMBVN_A_VALIDATE, &d, t0);
 }
 
 /* Replaces SMB2_tcon: the original, then validation on success. */

@@ -4,45 +4,12 @@
  * FSCTL_VALIDATE_NEGOTIATE_INFO exchange of MS-SMB2 3.2.5.5 and fail the
  * tree connect on any discrepancy.  This file owns the module lifetime:
  * the knob, finding cifs (loaded before or after us), pinning it while
- * hooked and unhooking cleanly.
+ * hooked and unhooking cleanly.  The knobs live in params.c.
  */
 #include <linux/module.h>
-#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include "smbvn.h"
-
-bool smbvn_enforce = true;
-
-static int knob_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int v;
-	bool old = READ_ONCE(smbvn_enforce);
-	int rc = kstrtouint(val, 0, &v);
-
-	/* Mirrors a REG_DWORD that Windows documents as 0 or 1 only. */
-	if (rc || v > 1)
-		return -EINVAL;
-	WRITE_ONCE(smbvn_enforce, v);
-	if (old != !!v)
-		pr_info("smbvn: require_secure_negotiate %u -> %u by %s[%d]\n",
-			old, v, current->comm, task_pid_nr(current));
-	return 0;
-}
-
-static int knob_get(char *buf, const struct kernel_param *kp)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(smbvn_enforce) ? 1 : 0);
-}
-
-static const struct kernel_param_ops knob_ops = {
-	.set = knob_set,
-	.get = knob_get,
-};
-
-module_param_cb(require_secure_negotiate, &knob_ops, NULL, 0644);
-MODULE_PARM_DESC(require_secure_negotiate,
-		 "1 (default): validate every SMB 3.0/3.0.2 and downgraded tree connect with a signed FSCTL_VALIDATE_NEGOTIATE_INFO and refuse on any discrepancy; 0: send no validation (like the Windows value 0)");
 
 static DEFINE_MUTEX(hook_lock);
 static struct module *cifs_mod;	/* pinned while hooked */
@@ -139,6 +106,9 @@ static int __init smbvn_init(void)
 		pr_err("smbvn: kernel symbol __module_address not found, refusing to load\n");
 		return -ENOENT;
 	}
+	rc = smbvn_stats_init();
+	if (rc)
+		return rc;
 	mutex_lock(&hook_lock);
 	rc = register_module_notifier(&smbvn_nb);
 	mod = rc ? NULL : get_live_cifs();
@@ -152,7 +122,9 @@ static int __init smbvn_init(void)
 			unregister_module_notifier(&smbvn_nb);
 	}
 	mutex_unlock(&hook_lock);
-	if (!rc && !mod)
+	if (rc)
+		smbvn_stats_exit();
+	else if (!mod)
 		pr_info("smbvn: loaded, waiting for cifs\n");
 	return rc;
 }
@@ -169,6 +141,7 @@ static void __exit smbvn_exit(void)
 	 * passed a voluntary schedule point, which is outside smbvn.
 	 */
 	synchronize_rcu_tasks();
+	smbvn_stats_exit();
 	pr_info("smbvn: unloaded, cifs runs stock\n");
 }
 
