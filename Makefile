@@ -6,6 +6,7 @@
 # make test             the whole suite (KUnit + VM scenarios, both kernels)
 # make e2e              VM scenarios only
 # make checkpatch       checkpatch.pl --strict over every source file
+# make install          modules_install + depmod, modprobe.d, man page
 #
 # Each kernel gets its own build directory, build/<release>/, holding a copy
 # of the sources and the cifs layout generated from that kernel's cifs.ko.
@@ -15,7 +16,12 @@ KREL    ?= $(shell uname -r)
 KDIR    ?= /lib/modules/$(KREL)/build
 CIFS_KO ?= $(firstword $(wildcard /lib/modules/$(KREL)/kernel/fs/smb/client/cifs.ko*) \
 		       $(wildcard /lib/modules/$(KREL)/kernel/fs/cifs/cifs.ko*))
+# The running kernel's BTF is only right for the running kernel.
+ifeq ($(KREL),$(shell uname -r))
 BTF_BASE ?= /sys/kernel/btf/vmlinux
+else
+BTF_BASE ?= $(firstword $(wildcard $(KDIR)/vmlinux) /boot/vmlinuz-$(KREL))
+endif
 else
 KROOT   := $(abspath $(KROOT))
 KREL    ?= $(notdir $(firstword $(wildcard $(KROOT)/lib/modules/*)))
@@ -40,6 +46,16 @@ $(BDIR)/smbvn.ko: $(SRCS) $(BDIR)/generated/smbvn_layout.h
 	$(MAKE) -C $(KDIR) M=$(BDIR) W=1 modules
 	@ls -l $@
 
+# modules_install into /lib/modules/<release>/extra, then depmod; the
+# modprobe.d file makes smbvn load with cifs; smbvn(4) and smbvn-stats.
+install: all
+	$(MAKE) -C $(KDIR) M=$(BDIR) INSTALL_MOD_DIR=extra \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	depmod -a $(if $(DESTDIR),-b $(DESTDIR)) $(KREL)
+	install -D -m 644 packaging/smbvn-modprobe.conf $(DESTDIR)/etc/modprobe.d/smbvn.conf
+	install -D -m 644 man/smbvn.4 $(DESTDIR)/usr/share/man/man4/smbvn.4
+	install -D -m 755 scripts/smbvn-stats $(DESTDIR)/usr/sbin/smbvn-stats
+
 clean:
 	rm -rf build
 
@@ -52,4 +68,7 @@ e2e:
 checkpatch:
 	bash scripts/checkpatch.sh
 
-.PHONY: all clean test e2e checkpatch
+.PHONY: all install clean test e2e checkpatch
+
+# make kunit / make fuzz / make bench live beside their sources.
+-include kunit/kunit.mk fuzz/fuzz.mk bench/bench.mk

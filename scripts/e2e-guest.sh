@@ -178,7 +178,36 @@ attempt smbvn1-late honest-A-3.0 "$PORT_A" data 3.0 -
 attempt smbvn1-late tamper-guid "$PORT_GUID" data 3.0 -
 rmmod smbvn; check rmmod-after-late $? "rmmod failed"
 
-# 7. The lock, last: it holds until reboot, so smbvn cannot be unloaded
+# 7. Installed like a packaged module: a depmod'ed module tree and the
+# shipped modprobe.d file, so that loading cifs loads smbvn with options.
+rmmod cifs; check rmmod-cifs-unhooked $? "rmmod cifs failed"
+D=/lib/modules/$(uname -r)
+mkdir -p $D/kernel $D/extra /etc/modprobe.d
+cp /lib/modules/*.ko $D/kernel/
+cp $KO $D/extra/
+depmod -a; check depmod $? "depmod failed"
+cp /extra/smbvn-modprobe.conf /etc/modprobe.d/smbvn.conf
+echo "options smbvn audit_only=1" >/etc/modprobe.d/smbvn-test.conf
+modprobe cifs; check modprobe-cifs $? "modprobe cifs failed"
+[ -d /sys/module/smbvn ]; check modprobe-cifs-loads-smbvn $? "smbvn not loaded with cifs"
+[ "$(cat $P/audit_only)" = 1 ]; check modprobe-options-applied $? "audit_only=$(cat $P/audit_only)"
+dmesg | grep -q 'smbvn: hooked cifs'; check modprobe-hooked $? "not hooked"
+n=$(modinfo smbvn | grep -c '^parm: *[a-z_]*:.\{20,\}')
+[ "$n" = 3 ]; check modinfo-describes-params $? "$(modinfo smbvn | grep parm)"
+echo 0 >$P/audit_only
+attempt modprobe honest-A-3.0 "$PORT_A" data 3.0 -
+sh /extra/smbvn-stats | sed 's/^/STATS-TABLE /'
+sh /extra/smbvn-stats | grep -q '^validated  *2$'
+check smbvn-stats-table $? "validated row missing"
+sh /extra/smbvn-stats --prometheus | sed 's/^/PROM /'
+sh /extra/smbvn-stats --prometheus | grep -q '^smbvn_tree_connects_total{counter="validated"} 2$'
+check smbvn-stats-prometheus $? "no validated sample"
+sh /extra/smbvn-stats --prometheus | grep -q '^smbvn_knob{name="require_secure_negotiate"} 1$'
+check smbvn-stats-prometheus-knob $? "no knob sample"
+modprobe -r smbvn; check modprobe-r $? "modprobe -r smbvn failed"
+rm /etc/modprobe.d/smbvn-test.conf
+
+# 8. The lock, last: it holds until reboot, so smbvn cannot be unloaded
 # and neither knob can be relaxed any more.
 insmod $KO locked=1; check load-locked $? "insmod locked=1 failed"
 [ "$(cat $P/locked)" = 1 ]; check locked-reads-1 $? "locked=$(cat $P/locked)"

@@ -64,7 +64,8 @@ for k in "${kernels[@]}"; do
 	rc=0
 	VM_LOG=$log VM_TIMEOUT=${E2E_VM_TIMEOUT:-1500} bash scripts/vm.sh "$k" \
 		scripts/e2e-guest.sh "build/$k/smbvn.ko" "$work/scenarios" \
-		"$work/env" >/dev/null 2>&1 || rc=$?
+		"$work/env" packaging/smbvn-modprobe.conf scripts/smbvn-stats \
+		>/dev/null 2>&1 || rc=$?
 	mkdir -p .cache/e2e && cp "$log" ".cache/e2e/vm-$k.log"
 	out=$(python3 scripts/e2e_check.py --scenarios scripts/e2e-scenarios.txt \
 		--log "$log" --kernel "$k" --vm-rc "$rc" || true)

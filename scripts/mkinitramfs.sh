@@ -104,6 +104,13 @@ build_base() {
 	done
 	rm -f "$root/bin/sh"
 	copy_prog /usr/bin/dash /bin/sh
+	# kmod's modprobe honours modprobe.d softdeps and options, which the
+	# packaging test needs; busybox's does not.
+	copy_prog "$(readlink -f "$(command -v kmod)")" /bin/kmod
+	for p in modprobe depmod modinfo; do
+		rm -f "$root"/{bin,sbin,usr/bin,usr/sbin}/"$p"
+		ln -s /bin/kmod "$root/sbin/$p"
+	done
 	copy_prog /usr/sbin/mount.cifs /sbin/mount.cifs
 
 	# mount and mount.cifs work without any /etc file (measured); these only

@@ -150,3 +150,5 @@ module_exit(smbvn_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("smbvn developers");
 MODULE_DESCRIPTION("Strict signed SMB2 validate-negotiate for the cifs client");
+MODULE_VERSION("0.1.0");
+MODULE_SOFTDEP("pre: cmac hmac sha256");
