@@ -3,6 +3,8 @@
  * The smbvn trace event system: one event per validation decision, for
  * trace-cmd record -e smbvn and perf.  ns is the time smbvn spent on the
  * tree connect (including the validate round trip when there is one).
+ * Fixed-size strings: __assign_str() changed its arguments in 6.10, and
+ * one event layout must serve 6.1 and 6.12 alike.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM smbvn
@@ -10,38 +12,28 @@
 #if !defined(SMBVN_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
 #define SMBVN_TRACE_H
 
+#include <linux/string.h>
 #include <linux/tracepoint.h>
-#include <linux/version.h>
-
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
-#define SMBVN_ASSIGN_STR(dst, src) __assign_str(dst)
-#else
-#define SMBVN_ASSIGN_STR(dst, src) __assign_str(dst, src)
-#endif
 
 TRACE_EVENT(smbvn_decision,
-	TP_PROTO(const char *server, const char *share, u16 dialect,
-		 const char *verdict, const char *reason, u64 ns),
-	TP_ARGS(server, share, dialect, verdict, reason, ns),
-	TP_STRUCT__entry(
-		__string(server, server)
-		__string(share, share)
-		__field(u16, dialect)
-		__string(verdict, verdict)
-		__string(reason, reason)
-		__field(u64, ns)
-	),
-	TP_fast_assign(
-		SMBVN_ASSIGN_STR(server, server);
-		SMBVN_ASSIGN_STR(share, share);
-		__entry->dialect = dialect;
-		SMBVN_ASSIGN_STR(verdict, verdict);
-		SMBVN_ASSIGN_STR(reason, reason);
-		__entry->ns = ns;
-	),
-	TP_printk("server=%s share=%s dialect=0x%03x verdict=%s reason=%s ns=%llu",
-		  __get_str(server), __get_str(share), __entry->dialect,
-		  __get_str(verdict), __get_str(reason), __entry->ns)
+	    TP_PROTO(const char *server, const char *share, u16 dialect,
+		     const char *verdict, const char *reason, u64 ns),
+	    TP_ARGS(server, share, dialect, verdict, reason, ns),
+	    TP_STRUCT__entry(__array(char, server, 64)
+			     __array(char, share, 96)
+			     __field(u16, dialect)
+			     __array(char, verdict, 16)
+			     __array(char, reason, 32)
+			     __field(u64, ns)),
+	    TP_fast_assign(strscpy(__entry->server, server, 64);
+			   strscpy(__entry->share, share, 96);
+			   __entry->dialect = dialect;
+			   strscpy(__entry->verdict, verdict, 16);
+			   strscpy(__entry->reason, reason, 32);
+			   __entry->ns = ns;),
+	    TP_printk("server=%s share=%s dialect=0x%03x verdict=%s reason=%s ns=%llu",
+		      __entry->server, __entry->share, __entry->dialect,
+		      __entry->verdict, __entry->reason, __entry->ns)
 );
 
 #endif
