@@ -4,13 +4,21 @@
 # Run smbvn's KUnit suites with kunit.py under UML.
 #
 #   scripts/kunit.sh [extra kunit.py run arguments, e.g. 'smbvn_judge*']
+#   scripts/kunit.sh --module
 #
+# Default: kunit.py run, the suites built into a UML kernel.
 # The suites live out of tree, so they are copied into a Debian
 # linux-source-6.12 tree (lib/smbvn_kunit/, plus one Kconfig "source" and
 # one Makefile line) that is extracted once into .cache/kunit/ and built
 # incrementally there.  Sources are re-copied on every run, but only files
 # whose content changed are touched, so a rerun rebuilds only what an edit
 # affected.  The last line is always "KUNIT: N passed, M failed".
+#
+# --module proves the module form instead: a UML kernel with CONFIG_KUNIT=m
+# and CONFIG_MODULES=y (.cache/kunit/build-um-mod), smbvn_kunit.ko built
+# against it out of tree ("make kunit-ko", i.e. M=), then booted with a
+# hostfs root whose init insmods kunit.ko and smbvn_kunit.ko; kunit.py
+# parse reads the KTAP the module prints.
 #
 # Environment: SMBVN_KUNIT_CACHE (cache dir), JOBS (make -j), KUNIT_TIMEOUT.
 
@@ -19,10 +27,15 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 SRCPKG=linux-source-6.12
 CACHE=${SMBVN_KUNIT_CACHE:-$TOP/.cache/kunit}
+# kunit.py runs from inside the tree: a relative cache path would move.
+case $CACHE in /*) ;; *) CACHE=$PWD/$CACHE ;; esac
 DEBDIR=$TOP/.cache/src
 TREE=$CACHE/$SRCPKG
 BUILD=$CACHE/build-um
 LOG=$CACHE/last-run.log
+MODBUILD=$CACHE/build-um-mod
+MODKO=$CACHE/ko-um
+MODROOT=$CACHE/um-root
 JOBS=${JOBS:-$(nproc)}
 DEST=lib/smbvn_kunit
 
@@ -134,6 +147,78 @@ run_kunit() {
 	return "$rc"
 }
 
+# The smallest UML that loads modules and runs a busybox init from hostfs;
+# everything not named keeps its Kconfig default (as kunit.py does).
+module_config() {
+	cat <<'EOF'
+CONFIG_MODULES=y
+CONFIG_MODULE_UNLOAD=y
+CONFIG_KUNIT=m
+CONFIG_KUNIT_DEFAULT_ENABLED=y
+CONFIG_HOSTFS=y
+CONFIG_BINFMT_ELF=y
+CONFIG_BINFMT_SCRIPT=y
+CONFIG_PROC_FS=y
+CONFIG_SYSFS=y
+CONFIG_CRYPTO=y
+CONFIG_CRYPTO_HMAC=y
+CONFIG_CRYPTO_SHA256=y
+CONFIG_CRYPTO_CMAC=y
+CONFIG_CRYPTO_AES=y
+EOF
+}
+
+run_module() {
+	local frag=$MODBUILD/smbvn.config rc busybox
+	busybox=$(command -v busybox || true)
+	if [ -z "$busybox" ] ||
+	   ! file -L "$busybox" | grep -q 'statically linked'; then
+		apt-get install -y busybox-static >/dev/null ||
+			die "need a static busybox (busybox-static)"
+		busybox=/bin/busybox
+	fi
+	mkdir -p "$MODBUILD"
+	# Reconfigure only when the fragment changed, to keep rebuilds small.
+	if ! module_config | cmp -s - "$frag" || [ ! -f "$MODBUILD/.config" ]; then
+		module_config > "$frag"
+		cp "$frag" "$MODBUILD/.config"
+		make -C "$TREE" ARCH=um O="$MODBUILD" olddefconfig >/dev/null ||
+			die "olddefconfig for the module kernel failed"
+		grep -q '^CONFIG_KUNIT=m' "$MODBUILD/.config" ||
+			die "CONFIG_KUNIT=m did not stick"
+	fi
+	make -C "$TREE" ARCH=um O="$MODBUILD" -j"$JOBS" all \
+		>"$CACHE/build-um-mod.log" 2>&1 || {
+		tail -n 30 "$CACHE/build-um-mod.log" >&2
+		die "UML module kernel build failed"
+	}
+	make -f "$TOP/kunit/kunit.mk" kunit-ko KUNIT_KDIR="$MODBUILD" \
+		KUNIT_KO_ARGS=ARCH=um KUNIT_KO_DIR="$MODKO" ||
+		die "building smbvn_kunit.ko against $MODBUILD failed"
+
+	rm -rf "$MODROOT"
+	mkdir -p "$MODROOT"/{bin,proc,sys,dev,tmp}
+	cp "$busybox" "$MODROOT/bin/busybox"
+	cp "$MODBUILD/lib/kunit/kunit.ko" "$MODKO/smbvn_kunit.ko" "$MODROOT/"
+	cat > "$MODROOT/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox insmod /kunit.ko || echo "insmod kunit.ko failed"
+/bin/busybox insmod /smbvn_kunit.ko || echo "insmod smbvn_kunit.ko failed"
+/bin/busybox poweroff -f
+EOF
+	chmod +x "$MODROOT/init"
+	timeout -k 10 "${KUNIT_TIMEOUT:-600}" "$MODBUILD/linux" mem=256M \
+		root=/dev/root rootfstype=hostfs rootflags="$MODROOT" rw \
+		init=/init con=null con0=null,fd:1 </dev/null \
+		>"$CACHE/um-module.ktap" 2>&1
+	rc=$?
+	grep -q 'insmod .* failed' "$CACHE/um-module.ktap" && rc=1
+	python3 "$TREE/tools/testing/kunit/kunit.py" parse \
+		"$CACHE/um-module.ktap" 2>&1 | tee "$LOG"
+	return "$rc"
+}
+
 # "Testing complete. Ran 97 tests: passed: 95, failed: 1, crashed: 1"
 report() {
 	local rc=$1 line passed failed k n
@@ -166,7 +251,11 @@ main() {
 	fetch_deb
 	extract_tree "$DEB"
 	wire_suites
-	run_kunit "$@"
+	if [ "${1:-}" = --module ]; then
+		run_module
+	else
+		run_kunit "$@"
+	fi
 	rc=$?
 	echo "kunit.sh: $((SECONDS - start)) s"
 	report "$rc"
