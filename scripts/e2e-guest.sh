@@ -94,6 +94,16 @@ run_all() {	# run_all WAY
 
 . /extra/env
 
+# 0. Fail closed: a module whose cifs layout (BTF CRC) does not match the
+# running cifs refuses cifs when loaded first, and refuses to load after.
+BAD=/extra/smbvn-badlayout.ko
+insmod $BAD; check badlayout-loads-waiting $? "insmod failed"
+load-cifs >/dev/null 2>&1; [ ! -d /sys/module/cifs ]
+check badlayout-refuses-cifs $? "cifs loaded under a mismatched smbvn"
+dmesg | grep -q 'smbvn: running cifs.ko is not the one smbvn was built for'
+check badlayout-says-why $? "no layout message"
+rmmod smbvn; check badlayout-rmmod $? "rmmod failed"
+
 # 1. smbvn before cifs: the module waits, then hooks cifs when it loads.
 insmod $KO; check load-before-cifs $? "insmod failed"
 dmesg | grep -q 'smbvn: loaded, waiting for cifs'
@@ -171,6 +181,10 @@ r1=$(cat /sys/module/cifs/refcnt)
 [ "$r1" = $((r0 + 1)) ]; check cifs-pinned $? "refcnt $r0 -> $r1"
 rmmod cifs 2>/dev/null; [ $? != 0 ]; check cifs-unloadable-while-hooked $? "rmmod cifs succeeded"
 rmmod smbvn; check rmmod-idle $? "rmmod failed"
+dmesg -c >/dev/null
+insmod $BAD 2>/dev/null; [ $? != 0 ]; check badlayout-refuses-to-load $? "insmod succeeded"
+dmesg | grep -q 'smbvn: running cifs.ko is not the one smbvn was built for'
+check badlayout-load-says-why $? "no layout message"
 r2=$(cat /sys/module/cifs/refcnt)
 [ "$r2" = "$r0" ]; check cifs-unpinned $? "refcnt $r0 -> $r2"
 insmod $KO; check reload-after-cifs $? "insmod failed"

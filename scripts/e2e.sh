@@ -23,8 +23,17 @@ trap cleanup EXIT
 
 bash scripts/deps.sh >/dev/null
 read -r -a kernels <<<"${E2E_KERNELS:-$(bash scripts/deps.sh releases)}"
+# Besides the real module, a copy built with a wrong cifs BTF CRC: it must
+# refuse to hook (fail closed) exactly as it would against a foreign cifs.
 for k in "${kernels[@]}"; do
 	make -s KROOT=".cache/k/$k" >/dev/null
+	bad=$work/bad-$k
+	cp -a "build/$k" "$bad"
+	sed -i 's/^#define SMBVN_CIFS_BTF_CRC .*/#define SMBVN_CIFS_BTF_CRC 0x00000000U/' \
+		"$bad/generated/smbvn_layout.h"
+	make -s -C ".cache/k/$k/usr/src/linux-headers-$k" M="$bad" modules >/dev/null
+	mkdir -p "$work/badko-$k"
+	cp "$bad/smbvn.ko" "$work/badko-$k/smbvn-badlayout.ko"
 done
 
 bash scripts/samba.sh start "$work/A" $((base)) >/dev/null
@@ -65,6 +74,7 @@ for k in "${kernels[@]}"; do
 	VM_LOG=$log VM_TIMEOUT=${E2E_VM_TIMEOUT:-1500} bash scripts/vm.sh "$k" \
 		scripts/e2e-guest.sh "build/$k/smbvn.ko" "$work/scenarios" \
 		"$work/env" packaging/smbvn-modprobe.conf scripts/smbvn-stats \
+		"$work/badko-$k/smbvn-badlayout.ko" \
 		>/dev/null 2>&1 || rc=$?
 	mkdir -p .cache/e2e && cp "$log" ".cache/e2e/vm-$k.log"
 	out=$(python3 scripts/e2e_check.py --scenarios scripts/e2e-scenarios.txt \

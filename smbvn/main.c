@@ -78,6 +78,8 @@ static int smbvn_module_event(struct notifier_block *nb, unsigned long ev,
 #else
 		rc = smbvn_layout_check_blob(NULL, 0);
 #endif
+		if (rc)
+			pr_err("smbvn: refusing to let cifs load unhooked; rmmod smbvn or rebuild it\n");
 	} else if (ev == MODULE_STATE_LIVE && !cifs_mod) {
 		if (try_module_get(mod) && hook_cifs(mod))
 			pr_err("smbvn: cifs loaded unhooked\n");
