@@ -24,7 +24,11 @@ if [ ! -x "$cache/scripts/checkpatch.pl" ]; then
 	rm -rf "$tmp"
 fi
 cd "$top"
-files=$(git ls-files '*.c' '*.h')
+files=$(git ls-files '*.c' '*.h' | grep -v '^fuzz/')
 # shellcheck disable=SC2086
 perl "$cache/scripts/checkpatch.pl" --strict --no-tree --terse \
 	-f $files
+# libFuzzer's entry point is named LLVMFuzzerTestOneInput by its ABI.
+# shellcheck disable=SC2046
+perl "$cache/scripts/checkpatch.pl" --strict --no-tree --terse \
+	--ignore CAMELCASE -f $(git ls-files 'fuzz/*.c' 'fuzz/*.h')
