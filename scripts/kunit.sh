@@ -210,7 +210,7 @@ EOF
 	chmod +x "$MODROOT/init"
 	timeout -k 10 "${KUNIT_TIMEOUT:-600}" "$MODBUILD/linux" mem=256M \
 		root=/dev/root rootfstype=hostfs rootflags="$MODROOT" rw \
-		init=/init con=null con0=null,fd:1 </dev/null \
+		init=/init console=tty </dev/null \
 		>"$CACHE/um-module.ktap" 2>&1
 	rc=$?
 	grep -q 'insmod .* failed' "$CACHE/um-module.ktap" && rc=1

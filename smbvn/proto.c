@@ -48,11 +48,12 @@ static bool hdr_ok(const u8 *pdu, size_t len, u16 cmd, bool response)
 
 int smbvn_parse_neg_req(const u8 *pdu, size_t len, struct smbvn_neg_req *out)
 {
-	const u8 *b = pdu + SMBVN_HDR_LEN;
+	const u8 *b;
 	u16 count, i;
 
 	if (!hdr_ok(pdu, len, SMBVN_CMD_NEGOTIATE, false))
 		return -1;
+	b = pdu + SMBVN_HDR_LEN;
 	if (len < SMBVN_HDR_LEN + NEGREQ_DIALECTS)
 		return -1;
 	if (smbvn_le16(b) != NEGREQ_SIZE)
@@ -75,10 +76,11 @@ int smbvn_parse_neg_req(const u8 *pdu, size_t len, struct smbvn_neg_req *out)
 
 int smbvn_parse_neg_rsp(const u8 *pdu, size_t len, struct smbvn_neg_rsp *out)
 {
-	const u8 *b = pdu + SMBVN_HDR_LEN;
+	const u8 *b;
 
 	if (!hdr_ok(pdu, len, SMBVN_CMD_NEGOTIATE, true))
 		return -1;
+	b = pdu + SMBVN_HDR_LEN;
 	if (len < SMBVN_HDR_LEN + NEGRSP_FIXED)
 		return -1;
 	if (smbvn_le32(pdu + 8) != SMBVN_STATUS_SUCCESS)
