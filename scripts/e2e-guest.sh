@@ -194,7 +194,15 @@ rmmod smbvn; check rmmod-after-late $? "rmmod failed"
 
 # 7. Installed like a packaged module: a depmod'ed module tree and the
 # shipped modprobe.d file, so that loading cifs loads smbvn with options.
-rmmod cifs; check rmmod-cifs-unhooked $? "rmmod cifs failed"
+# The last refused mount's cifsd thread holds a cifs reference until it
+# has exited, which happens asynchronously: retry for up to 30 s.
+n=0
+until rmmod cifs 2>/dev/null; do
+	n=$((n + 1))
+	[ $n -ge 30 ] && break
+	sleep 1
+done
+[ $n -lt 30 ]; check rmmod-cifs-unhooked $? "rmmod cifs failed for 30 s (refcnt $(cat /sys/module/cifs/refcnt))"
 D=/lib/modules/$(uname -r)
 mkdir -p $D/kernel $D/extra /etc/modprobe.d
 cp /lib/modules/*.ko $D/kernel/
