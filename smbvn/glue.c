@@ -415,6 +415,7 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 	struct smbvn_detail d;
 	enum smbvn_verdict v;
 	enum smbvn_action a;
+	bool enforce = READ_ONCE(smbvn_enforce);
 	bool log_disabled = false;
 	int rc = 0;
 
@@ -422,14 +423,15 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 	c = conn_slot(server, false);
 	if (c) {
 		snap = *c;
-		if (!smbvn_enforce && !c->logged_disabled) {
+		if (!enforce && !c->logged_disabled) {
 			c->logged_disabled = true;
 			log_disabled = true;
 		}
 	}
 	spin_unlock(&conns_lock);
 
-	a = smbvn_policy(READ_ONCE(smbvn_enforce), dialect,
+	/* One snapshot, so a knob flip cannot log one mode and act on another. */
+	a = smbvn_policy(enforce, dialect,
 			 snap.have_req && snap.have_rsp, &snap.req,
 			 session_is_guest(ses));
 	switch (a) {
