@@ -9,6 +9,8 @@
 # .cache/vm/REL.log). Exit status: the guest's "VM-EXIT <rc>", or 125 on a
 # timeout ($VM_TIMEOUT seconds, default 600), a missing VM-EXIT line, or a
 # kernel Oops/BUG/WARNING/Call Trace in the log.
+# $VM_NETDEV_OPTS is appended to the user-mode netdev, e.g. a hostfwd= rule
+# for a server that runs inside the guest.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -44,7 +46,8 @@ timeout -k 10 "$timeout" qemu-system-x86_64 \
 	-nographic -no-reboot \
 	-kernel "$kernel" -initrd "$work/initrd.gz" \
 	-append "console=ttyS0 panic=-1 oops=panic" \
-	-netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile= \
+	-netdev "user,id=n0${VM_NETDEV_OPTS:+,$VM_NETDEV_OPTS}" \
+	-device virtio-net-pci,netdev=n0,romfile= \
 	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$log"
 qrc=${PIPESTATUS[0]}
 set -e
