@@ -6,6 +6,10 @@
 #   samba.sh start DIR PORT [mandatory]   start smbd on 127.0.0.1:PORT
 #   samba.sh stop DIR                     stop it and wait until it is gone
 #
+# With SAMBA_USERS=N in the environment, start also creates users
+# stress01..N (password smbvnpass) and shares s01..N, each readable only
+# by its own user and holding a hello.txt that says "stress-NN".
+#
 # Every piece of state (config, tdbs, pid, logs, the share itself) lives
 # under DIR, so several instances on different ports can run side by side
 # and nothing touches the host's own Samba setup.
@@ -85,6 +89,27 @@ write_conf() {
 	guest ok = yes
 	read only = yes
 EOF
+	local i
+	for i in $(extra_users); do
+		printf '\n[s%s]\n\tpath = %s/s%s\n\tread only = no\n\tvalid users = stress%s\n' \
+			"$i" "$dir" "$i" "$i" >>"$dir/smb.conf"
+	done
+}
+
+# 01 02 ... for SAMBA_USERS=N.
+extra_users() {
+	local n=${SAMBA_USERS:-0}
+	[[ $n =~ ^[0-9]+$ ]] && [ "$n" -le 99 ] || die "bad SAMBA_USERS '$n'"
+	[ "$n" -gt 0 ] || return 0
+	seq -f '%02g' 1 "$n"
+}
+
+add_user() {	# add_user NAME DIR: Unix account (no home, no login) + passdb
+	local u=$1 dir=$2
+	getent passwd "$u" >/dev/null || useradd -M -s /usr/sbin/nologin "$u"
+	printf '%s\n%s\n' "$pass" "$pass" |
+		smbpasswd -c "$dir/smb.conf" -a -s "$u" >>"$dir/log/smbpasswd.out" 2>&1 ||
+		die "smbpasswd $u failed, see $dir/log/smbpasswd.out"
 }
 
 wait_port() {
@@ -129,9 +154,17 @@ start() {
 	chmod 644 "$dir/share/hello.txt"
 
 	write_conf "$dir" "$port" "$signing"
-	printf '%s\n%s\n' "$pass" "$pass" |
-		smbpasswd -c "$dir/smb.conf" -a -s "$user" >"$dir/log/smbpasswd.out" 2>&1 ||
-		die "smbpasswd failed, see $dir/log/smbpasswd.out"
+	: >"$dir/log/smbpasswd.out"
+	add_user "$user" "$dir"
+	local i
+	for i in $(extra_users); do
+		add_user "stress$i" "$dir"
+		mkdir -p "$dir/s$i"
+		chown "stress$i:" "$dir/s$i"
+		chmod 755 "$dir/s$i"
+		printf 'stress-%s\n' "$i" >"$dir/s$i/hello.txt"
+		chmod 644 "$dir/s$i/hello.txt"
+	done
 
 	# setsid: smbd -F kills its process group on shutdown, which would be
 	# our caller's group without a session of its own.

@@ -29,7 +29,11 @@ TRANSFORM_MAGIC = b"\xfdSMB"
 HDR_LEN = 64
 
 CMD_NEGOTIATE = 0x0000
+CMD_CREATE = 0x0005
+CMD_READ = 0x0008
+CMD_WRITE = 0x0009
 CMD_IOCTL = 0x000B
+FILE_IO_CMDS = {CMD_CREATE: "CREATE", CMD_READ: "READ", CMD_WRITE: "WRITE"}
 
 FLAG_SERVER_TO_REDIR = 0x1
 FLAG_ASYNC = 0x2
@@ -99,17 +103,26 @@ MODES = {
     "redrop": "first connection: RST both sides %g s after the validate "
               "rsp; later connections untouched" % 2.0,
     "reguid": "first connection as redrop; later connections as guid",
+    "churn": "every connection: RST both sides --churn-delay s after its "
+             "validate rsp; client CREATE/READ/WRITE before that is logged "
+             "as UNVALIDATED-IO",
+    "halfstall": "validate rsp: first half sent, the rest and all later "
+                 "server data withheld",
+    "halfdrop": "validate rsp: first half sent, then RST both sides",
 }
 
 # Reconnect modes: delay between the first validation and the forced drop,
 # long enough for the mount to complete and its first read to succeed.
 REDROP_DELAY = 2.0
+CHURN_DELAY = 1.0
 
 # --- verdicts ---------------------------------------------------------------
 
 FORWARD = "forward"     # send Verdict.pdu on
 DROP = "drop"           # swallow the frame
 RESET = "reset"         # swallow it and RST both connections
+HALF = "half"           # send the first half of Verdict.pdu, then stall
+HALF_RESET = "halfrst"  # send the first half of Verdict.pdu, then RST
 
 
 @dataclass
@@ -257,6 +270,12 @@ def process_client_pdu(mode, st, pdu):
     if cmd == CMD_NEGOTIATE and mode in DIALECT_REMAPS:
         new, notes = rewrite_dialects(pdu, DIALECT_REMAPS[mode])
         return Verdict(FORWARD, new, notes)
+    if mode == "churn" and cmd in FILE_IO_CMDS and not st.validated:
+        # File I/O on a connection nobody validated yet: the window a
+        # reconnect must not leave open.
+        return Verdict(FORWARD, pdu, [
+            f"UNVALIDATED-IO {FILE_IO_CMDS[cmd]} MessageId 0x{mid(pdu):x} "
+            "before any validate rsp on this connection"])
     if is_validate_request(pdu):
         st.validate_mids.add(mid(pdu))
         if mode == "reset":
@@ -448,6 +467,13 @@ def process_server_pdu(mode, st, pdu):
             return Verdict(DROP, b"", [
                 f"VALIDATE rsp MessageId 0x{mid(pdu):x} withheld, "
                 "discarding all further server data"])
+        if mode in ("halfstall", "halfdrop"):
+            # The client has a frame header promising more than it gets.
+            st.stalled = True
+            return Verdict(HALF if mode == "halfstall" else HALF_RESET, pdu,
+                           [f"VALIDATE rsp MessageId 0x{mid(pdu):x}: first "
+                            f"half sent, then "
+                            f"{'stall' if mode == 'halfstall' else 'RST'}"])
         new, notes = tamper_validate_response(mode, st, pdu)
         st.validated = True
         return Verdict(FORWARD, new, notes)
@@ -463,7 +489,7 @@ def process_frame(mode, st, ftype, payload, from_client):
         return Verdict(FORWARD, frame(payload, ftype))
     fn = process_client_pdu if from_client else process_server_pdu
     v = fn(mode, st, payload)
-    if v.action == FORWARD:
+    if v.action in (FORWARD, HALF, HALF_RESET):
         v.pdu = frame(v.pdu)
     return v
 
@@ -520,7 +546,9 @@ class Connection:
         self.cid = cid
         # Reconnect modes pick their rule when NEGOTIATE shows who it is.
         self.rule = "pass" if mode in ("redrop", "reguid") else mode
-        self.drop_armed = False
+        self.drop_armed = mode == "churn"
+        self.drop_delay = proxy.churn_delay if mode == "churn" \
+            else REDROP_DELAY
         self.creader, self.cwriter = creader, cwriter
         self.sreader = self.swriter = None
         self.state = ConnState()
@@ -621,9 +649,14 @@ class Connection:
             return False
         if v.action == FORWARD and not writer.is_closing():
             writer.write(v.pdu)
+        if v.action in (HALF, HALF_RESET) and not writer.is_closing():
+            writer.write(v.pdu[:len(v.pdu) // 2])
+            if v.action == HALF_RESET:
+                # Let the half reach the client before the RST does.
+                asyncio.get_running_loop().call_later(0.5, self.force_drop)
         if self.drop_armed and self.state.validated:
             self.drop_armed = False
-            asyncio.get_running_loop().call_later(REDROP_DELAY,
+            asyncio.get_running_loop().call_later(self.drop_delay,
                                                   self.force_drop)
         return True
 
@@ -646,8 +679,9 @@ class Connection:
 
 
 class Proxy:
-    def __init__(self, target, maps, bind, log):
+    def __init__(self, target, maps, bind, log, churn_delay=CHURN_DELAY):
         self.target = target
+        self.churn_delay = churn_delay
         self.maps = maps
         self.bind = bind
         self.log = log
@@ -728,6 +762,9 @@ def main(argv=None):
     ap.add_argument("--bind", default="127.0.0.1",
                     help="listen address (default 127.0.0.1)")
     ap.add_argument("--log", help="append tamper log here (default stderr)")
+    ap.add_argument("--churn-delay", type=float, default=CHURN_DELAY,
+                    metavar="S", help="churn mode: seconds from a validate "
+                    "rsp to the drop (default %(default)s)")
     ap.add_argument("--verbose", action="store_true",
                     help="also log connection open/close")
     args = ap.parse_args(argv)
@@ -736,7 +773,8 @@ def main(argv=None):
         ap.error("each LPORT may be mapped only once")
     try:
         log = Log(args.log, args.verbose)
-        asyncio.run(Proxy(args.target, args.map, args.bind, log).serve())
+        asyncio.run(Proxy(args.target, args.map, args.bind, log,
+                          args.churn_delay).serve())
     except OSError as e:
         print(f"smbproxy: {e}", file=sys.stderr)
         return 1

@@ -244,6 +244,28 @@ class Modes(unittest.TestCase):
         self.assertEqual(s.server(echo).action, sp.DROP)
         self.assertEqual(s.client(echo).action, sp.FORWARD)
 
+    def test_halfstall_and_halfdrop(self):
+        for mode, action in (("halfstall", sp.HALF),
+                             ("halfdrop", sp.HALF_RESET)):
+            s = Session(mode)
+            s.negotiate()
+            v = s.validate()
+            self.assertEqual(v.action, action)
+            self.assertEqual(unframe(v.pdu), validate_response())
+            echo = header(0x0D, MID + 1, True) + struct.pack("<HH", 4, 0)
+            self.assertEqual(s.server(echo).action, sp.DROP)
+
+    def test_churn_flags_unvalidated_io(self):
+        s = Session("churn")
+        s.negotiate()
+        create = header(sp.CMD_CREATE, MID + 1, False) + bytes(57)
+        v = s.client(create)
+        self.assertEqual(v.action, sp.FORWARD)
+        self.assertTrue(any("UNVALIDATED-IO CREATE" in n for n in v.notes))
+        self.assertEqual(unframe(s.validate().pdu), validate_response())
+        v = s.client(header(sp.CMD_WRITE, MID + 2, False) + bytes(49))
+        self.assertEqual(v.notes, [])
+
     def test_interim_then_final(self):
         s = Session("sigzero")
         s.negotiate()
