@@ -8,7 +8,8 @@
 # FILEs. The console goes to stdout and to the log ($VM_LOG, default
 # .cache/vm/REL.log). Exit status: the guest's "VM-EXIT <rc>", or 125 on a
 # timeout ($VM_TIMEOUT seconds, default 600), a missing VM-EXIT line, or a
-# kernel Oops/BUG/WARNING/Call Trace in the log.
+# kernel Oops/BUG/WARNING/Call Trace in the log. $VM_MEM sets the guest's
+# MiB (default 1024; debug kernels with KASAN and kmemleak want more).
 # $VM_NETDEV_OPTS is appended to the user-mode netdev, e.g. a hostfwd= rule
 # for a server that runs inside the guest.
 set -euo pipefail
@@ -42,7 +43,7 @@ t1=$(date +%s.%N)
 # turns the reboot after a panic (panic=-1, oops=panic) into a qemu exit.
 set +e
 timeout -k 10 "$timeout" qemu-system-x86_64 \
-	-accel tcg,thread=multi -cpu max -m 1024 -smp 2 \
+	-accel tcg,thread=multi -cpu max -m "${VM_MEM:-1024}" -smp 2 \
 	-nographic -no-reboot \
 	-kernel "$kernel" -initrd "$work/initrd.gz" \
 	-append "console=ttyS0 panic=-1 oops=panic" \
