@@ -23,6 +23,7 @@ FIELDS = [
     ("SRV_SSOCKET", "TCP_Server_Info", "ssocket"),
     ("SRV_MUTEX", "TCP_Server_Info", "_srv_mutex"),
     ("SRV_DIALECT", "TCP_Server_Info", "dialect"),
+    ("SRV_CLIENT_GUID", "TCP_Server_Info", "client_guid"),
     ("SES_SERVER", "cifs_ses", "server"),
     ("SES_USER_NAME", "cifs_ses", "user_name"),
     ("SES_AUTH_KEY_LEN", "cifs_ses", "auth_key.len"),
@@ -44,6 +45,7 @@ FIELDS = [
 # the member changed type and the glue code would misread it.
 SIZES = {
     "SRV_HOSTNAME": 8, "SRV_SSOCKET": 8, "SRV_DIALECT": 2, "SES_SERVER": 8,
+    "SRV_CLIENT_GUID": 16,
     "SES_USER_NAME": 8, "SES_AUTH_KEY_LEN": 4, "SES_AUTH_KEY_RESPONSE": 8,
     "SES_SESSION_FLAGS": 2, "SES_SIGNKEY": 16, "TCON_SES": 8,
     "MID_MID": 8, "MID_RESP_BUF": 8, "MID_RESP_BUF_SIZE": 4,

@@ -105,8 +105,7 @@ static void capture_neg_req(const void *server, const struct kvec *iov)
 	 * draws a new one per session, so a different GUID at the same
 	 * address is a new session in recycled memory: forget the old one.
 	 */
-	if (!ok || !c->have_req ||
-	    memcmp(c->req.guid, req.guid, SMBVN_GUID_LEN)) {
+	if (!ok || memcmp(c->req.guid, req.guid, SMBVN_GUID_LEN)) {
 		c->logged_disabled = false;
 		c->refused_until = 0;
 	}
@@ -244,9 +243,16 @@ static void set_refused(const void *server)
 	struct smbvn_conn *c;
 
 	spin_lock(&conns_lock);
-	c = conn_slot(server, false);
-	if (c)
-		c->refused_until = jiffies + REFUSE_HOLD ? : 1;
+	c = conn_slot(server, true);
+	/*
+	 * A connection negotiated before smbvn loaded has no record: take
+	 * its ClientGuid from cifs so that the hold survives its reconnect
+	 * like any other, and a new session in recycled memory clears it.
+	 */
+	if (!c->have_req)
+		memcpy(c->req.guid, &FIELD(server, SMBVN_OFF_SRV_CLIENT_GUID, u8),
+		       SMBVN_GUID_LEN);
+	c->refused_until = jiffies + REFUSE_HOLD ? : 1;
 	spin_unlock(&conns_lock);
 }
 

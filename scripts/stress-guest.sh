@@ -1,0 +1,378 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Guest half of the stress suite (run by scripts/vm.sh as test.sh), smbvn
+# at require_secure_negotiate=1 throughout.  /extra/env names the ports the
+# host set up (Samba A direct, and one smbproxy.py port per mode).  Every
+# check prints "STRESS name pass|fail detail"; files written through cifs
+# are listed as "SUM path sha256" so that the host can compare them with
+# what actually landed in Samba's share.
+. /extra/env
+KO=/extra/smbvn.ko
+S=/sys/module/smbvn/stats
+NUSERS=${NUSERS:-32}
+RECONNECTS=${RECONNECTS:-200}
+CRED=username=smbvn,password=smbvnpass
+
+check() {	# check NAME STATUS DETAIL: STATUS 0 passes
+	if [ "$2" = 0 ]; then
+		echo "STRESS $1 pass $3"
+	else
+		echo "STRESS $1 fail $3"
+	fi
+}
+
+ctr() { cat $S/"$1"; }
+snap() { for c in validated failed not_applicable; do eval "${c}_0=\$(ctr $c)"; done; }
+delta() { eval "echo \$((\$(ctr $1) - ${1}_0))"; }
+now() { cut -d' ' -f1 /proc/uptime; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Until cifs has no TCP connection left: a refused or unmounted share
+# lets go of it asynchronously, and counters must not move under a check.
+quiesce() {
+	n=0
+	while [ $n -lt 120 ] && grep -q 'ConnectionId' /proc/fs/cifs/DebugData 2>/dev/null; do
+		sleep 0.5
+		n=$((n + 1))
+	done
+}
+
+mounted() { grep -q " $1 cifs " /proc/mounts; }
+
+# bg_mount TAG SHARE OPTS: mount //10.0.2.2/SHARE on /mnt/TAG in the
+# background; /tmp/TAG.rc and /tmp/TAG.out get the result.
+bg_mount() {
+	mkdir -p /mnt/$1
+	(
+		rc=0
+		timeout 120 mount -t cifs "//10.0.2.2/$2" /mnt/$1 -o "$3" \
+			>/tmp/$1.out 2>&1 || rc=$?
+		echo $rc >/tmp/$1.rc
+	) &
+}
+
+# rmmod that waits out a busy module: a redirected cifs call in flight
+# holds a reference for its duration.
+rmmod_wait() {
+	n=0
+	until rmmod "$1" 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -ge 60 ] && return 1
+		sleep 0.5
+	done
+}
+
+load-cifs >/dev/null || echo "STRESS load-cifs fail"
+insmod $KO || echo "STRESS insmod fail"
+
+# 1. Parallel mounts, one user and share each: distinct SMB sessions over
+# a mix of dialects, all mounting at once.  3.1.1 needs no validation
+# (preauth integrity covers it), the others each validate their IPC$ and
+# share tree connects.
+case_parallel() {
+	snap
+	t0=$(now)
+	i=1
+	while [ $i -le "$NUSERS" ]; do
+		n=$(printf '%02d' $i)
+		case $((i % 4)) in 0) v=3.1.1 ;; 2) v=3.02 ;; *) v=3.0 ;; esac
+		bg_mount p$n s$n "port=$PORT_A,vers=$v,username=stress$n,password=smbvnpass"
+		i=$((i + 1))
+	done
+	wait
+	ok=0 bad=""
+	want_v=0 want_na=0
+	i=1
+	while [ $i -le "$NUSERS" ]; do
+		n=$(printf '%02d' $i)
+		if [ $((i % 4)) = 0 ]; then
+			want_na=$((want_na + 2))
+		else
+			want_v=$((want_v + 2))
+		fi
+		if [ "$(cat /tmp/p$n.rc)" = 0 ] &&
+			[ "$(cat /mnt/p$n/hello.txt 2>/dev/null)" = "stress-$n" ]; then
+			ok=$((ok + 1))
+		else
+			bad="$bad $n:rc=$(cat /tmp/p$n.rc):$(tr '\n' ' ' </tmp/p$n.out)"
+		fi
+		i=$((i + 1))
+	done
+	check parallel-mounts-readable $([ $ok = "$NUSERS" ]; echo $?) \
+		"$ok/$NUSERS in $(elapsed "$t0") s$bad"
+	v=$(delta validated) na=$(delta not_applicable) f=$(delta failed)
+	check parallel-counters-exact \
+		$([ "$v" = $want_v ] && [ "$na" = $want_na ] && [ "$f" = 0 ]; echo $?) \
+		"validated=$v/$want_v not_applicable=$na/$want_na failed=$f"
+	for d in /mnt/p*; do umount "$d" 2>/dev/null & done
+	wait
+	left=$(grep -c ' cifs ' /proc/mounts)
+	check parallel-all-unmounted $([ "$left" = 0 ]; echo $?) "$left left"
+	quiesce
+}
+
+# 2. Forced reconnects under continuous I/O.  The churn proxy resets every
+# connection shortly after its validation; the mount is "hard" so cifs
+# retries across each reconnect, and every file written must land intact.
+case_churn() {
+	snap
+	mkdir -p /mnt/churn
+	if ! timeout 120 mount -t cifs //10.0.2.2/data /mnt/churn \
+		-o "port=$PORT_churn,vers=3.0,hard,$CRED" >/tmp/c.out 2>&1; then
+		check churn-mount 1 "$(tr '\n' ' ' </tmp/c.out)"
+		return
+	fi
+	mkdir -p /mnt/churn/churn
+	r0=$(reconnects) t0=$(now) i=0 ioerr=0 lost=0
+	: >/tmp/cperr
+	: >/tmp/sums
+	while [ $(($(reconnects) - r0)) -lt "$RECONNECTS" ]; do
+		if [ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a > 900) }')" = 1 ]; then
+			echo "STRESS churn-budget: 900 s spent"
+			break
+		fi
+		i=$((i + 1))
+		head -c 24576 /dev/urandom >/tmp/w
+		sum=$(sha256sum /tmp/w | cut -d' ' -f1)
+		# An error returned to the application is not data lost; a
+		# write that keeps failing after the reconnect is.
+		try=0
+		until timeout 120 cp /tmp/w /mnt/churn/churn/f$i 2>>/tmp/cperr; do
+			ioerr=$((ioerr + 1)) try=$((try + 1))
+			[ $try = 3 ] && break
+			sleep 1
+		done
+		if [ $try -lt 3 ]; then
+			echo "SUM churn/f$i $sum"
+			echo "$sum  /mnt/churn/churn/f$i" >>/tmp/sums
+		else
+			lost=$((lost + 1))
+		fi
+	done
+	r=$(($(reconnects) - r0))
+	check churn-reconnects $([ $r -ge "$RECONNECTS" ]; echo $?) \
+		"$r reconnects, $i files in $(elapsed "$t0") s"
+	check churn-io-resumes $([ $lost = 0 ]; echo $?) \
+		"$lost writes failed 3 times; $ioerr transient errors: $(sort /tmp/cperr | sed 's/f[0-9]*/fN/' | uniq -c | tr '\n' ' ')"
+	# Re-read everything from the server, not from the page cache.
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	bad=$(timeout 300 sha256sum -c /tmp/sums 2>&1 | grep -vc ': OK$')
+	check churn-readback-intact $([ "$bad" = 0 ]; echo $?) \
+		"$bad of $i files differ"
+	v=$(delta validated) f=$(delta failed)
+	check churn-revalidated $([ "$v" -ge "$r" ] && [ "$f" = 0 ]; echo $?) \
+		"validated=$v for $r reconnects, failed=$f"
+	timeout 60 umount /mnt/churn
+	check churn-umount $? ""
+	quiesce
+}
+
+reconnects() {	# TCP reconnects cifs has done since it was loaded
+	sed -n 's/^\([0-9]*\) session [0-9]* share reconnects$/\1/p' /proc/fs/cifs/Stats
+}
+
+# 3. A tamper on a reconnect under continuous I/O: the proxy drops the
+# validated connection and gives the reconnect a different ServerGuid.
+# Writes must stop succeeding once smbvn refused; nothing may continue on
+# the unvalidated connection.
+case_reconnect_tamper() {
+	snap
+	mkdir -p /mnt/rt
+	dmesg -c >/dev/null
+	if ! timeout 120 mount -t cifs //10.0.2.2/data /mnt/rt \
+		-o "port=$PORT_reguid,vers=3.0,$CRED" >/tmp/rt.out 2>&1; then
+		check reconnect-tamper-mount 1 "$(tr '\n' ' ' </tmp/rt.out)"
+		return
+	fi
+	mkdir -p /mnt/rt/rt
+	t0=$(now)
+	: >/tmp/wlog
+	i=0
+	while [ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a < 40) }')" = 1 ]; do
+		i=$((i + 1))
+		if echo "w$i" | timeout 60 dd of=/mnt/rt/rt/w$i 2>/dev/null; then
+			echo "ok $(now) $i" >>/tmp/wlog
+		else
+			echo "err $(now) $i" >>/tmp/wlog
+		fi
+		sleep 0.2
+	done
+	# Refusal time on the same clock as the writes (printk seconds).
+	tr=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] smbvn: refused .*rule=guid-mismatch.*/\1/p' | head -1)
+	okb=$(grep -c '^ok' /tmp/wlog)
+	late=$(awk -v t="${tr:-0}" '$1 == "ok" && $2 > t' /tmp/wlog | wc -l)
+	errs=$(grep -c '^err' /tmp/wlog)
+	check reconnect-tamper-refused $([ -n "$tr" ]; echo $?) "refusal at ${tr:-never}"
+	check reconnect-tamper-io-stops \
+		$([ -n "$tr" ] && [ "$okb" -gt 0 ] && [ "$late" = 0 ] && [ "$errs" -gt 0 ]; echo $?) \
+		"$okb writes ok, $late of them after the refusal, $errs failed"
+	awk '$1 == "ok" { print $3 }' /tmp/wlog | sed 's/^/WROTE rt\/w/'
+	timeout 60 umount -f /mnt/rt
+	check reconnect-tamper-umount $? ""
+	sleep 11	# the per-session refusal hold
+	quiesce
+}
+
+# 4. The server goes silent or hangs up in the middle of the validate
+# answer.  The mount must fail, within cifs' own timeout (echo_interval=5:
+# cifs gives up on a silent server after a few intervals), and leave
+# nothing mounted.
+case_stall() {	# case_stall MODE PORT
+	snap
+	mkdir -p /mnt/st
+	t0=$(now)
+	rc=0
+	timeout 170 mount -t cifs //10.0.2.2/data /mnt/st \
+		-o "port=$2,vers=3.0,echo_interval=5,$CRED" >/tmp/st.out 2>&1 || rc=$?
+	el=$(elapsed "$t0")
+	grep -q 'error(71)' /tmp/st.out
+	e71=$?
+	mounted /mnt/st
+	m=$?
+	check "$1-fails-cleanly" $([ $rc != 0 ] && [ $rc != 124 ] && [ $e71 = 0 ] && [ $m != 0 ]; echo $?) \
+		"rc=$rc after $el s: $(tr '\n' ' ' </tmp/st.out)"
+	check "$1-within-timeout" \
+		"$(awk -v e="$el" 'BEGIN { print (e <= 60) ? 0 : 1 }')" "$el s (bound 60 s)"
+	[ $m = 0 ] && umount -f /mnt/st
+	quiesce
+	f=$(delta failed) v=$(delta validated)
+	check "$1-counted" $([ "$f" = 1 ] && [ "$v" = 0 ]; echo $?) "failed=$f validated=$v"
+}
+
+# 5. Honest and tampered mounts at the same time: only the tampered fail.
+case_mixed() {
+	snap
+	dmesg -c >/dev/null
+	nt=0
+	for i in 01 02 03 04 05 06 07 08; do
+		bg_mount h$i s$i "port=$PORT_A,vers=3.0,username=stress$i,password=smbvnpass"
+	done
+	for m in $TAMPER_MODES; do
+		eval "p=\$PORT_$m"
+		bg_mount t$m data "port=$p,vers=3.0,$CRED"
+		nt=$((nt + 1))
+	done
+	wait
+	hok=0 detail=""
+	for i in 01 02 03 04 05 06 07 08; do
+		if [ "$(cat /tmp/h$i.rc)" = 0 ] &&
+			[ "$(cat /mnt/h$i/hello.txt 2>/dev/null)" = "stress-$i" ]; then
+			hok=$((hok + 1))
+		else
+			detail="$detail h$i:$(tr '\n' ' ' </tmp/h$i.out)"
+		fi
+	done
+	tref=0
+	for m in $TAMPER_MODES; do
+		if [ "$(cat /tmp/t$m.rc)" != 0 ] && grep -q 'error(71)' /tmp/t$m.out &&
+			! mounted /mnt/t$m; then
+			tref=$((tref + 1))
+		else
+			detail="$detail t$m:rc=$(cat /tmp/t$m.rc)"
+		fi
+	done
+	check mixed-honest-mount $([ $hok = 8 ]; echo $?) "$hok/8$detail"
+	check mixed-tampered-refused $([ $tref = "$nt" ]; echo $?) "$tref/$nt$detail"
+	for d in /mnt/h*; do umount "$d" 2>/dev/null; done
+	quiesce
+	v=$(delta validated) f=$(delta failed)
+	check mixed-counters-exact $([ "$v" = 16 ] && [ "$f" = "$nt" ]; echo $?) \
+		"validated=$v/16 failed=$f/$nt"
+}
+
+# 6. rmmod/insmod smbvn in a loop while two mounters mount, read and
+# unmount in parallel.  A mount may be refused once when smbvn arrives
+# between its NEGOTIATE and its tree connect (negotiate-not-captured);
+# any other failure, a bad read or a hang is a defect.
+mounter() {	# mounter ID: until /tmp/stop exists
+	mkdir -p /mnt/m$1
+	k=0
+	while [ ! -e /tmp/stop ]; do
+		k=$((k + 1))
+		rc=0
+		timeout 120 mount -t cifs //10.0.2.2/data /mnt/m$1 \
+			-o "port=$PORT_A,vers=$2,$CRED" >/tmp/m$1.out 2>&1 || rc=$?
+		if [ $rc = 0 ]; then
+			if [ "$(cat /mnt/m$1/hello.txt 2>/dev/null)" = smbvn-hello ]; then
+				echo "ok" >>/tmp/mlog$1
+			else
+				echo "badread $k" >>/tmp/mlog$1
+			fi
+			timeout 60 umount /mnt/m$1 || echo "umountfail $k" >>/tmp/mlog$1
+		elif grep -q 'error(71)' /tmp/m$1.out; then
+			echo "refused $k" >>/tmp/mlog$1
+		else
+			echo "other $k rc=$rc $(tr '\n' ' ' </tmp/m$1.out)" >>/tmp/mlog$1
+		fi
+	done
+}
+
+case_load_loop() {
+	rm -f /tmp/stop /tmp/mlog1 /tmp/mlog2
+	: >/tmp/mlog1
+	: >/tmp/mlog2
+	rmmod_wait smbvn
+	mounter 1 3.0 &
+	mounter 2 3.02 &
+	t0=$(now) fails=0 busy=0
+	for it in $(seq 1 "${LOADS:-20}"); do
+		insmod $KO || fails=$((fails + 1))
+		sleep 0.$((it % 7 + 1))
+		rmmod smbvn 2>/dev/null || { busy=$((busy + 1)); rmmod_wait smbvn || fails=$((fails + 1)); }
+		sleep 0.$((it % 5 + 1))
+	done
+	touch /tmp/stop
+	wait
+	check load-loop-insmod-rmmod $([ $fails = 0 ]; echo $?) \
+		"${LOADS:-20} cycles in $(elapsed "$t0") s, $busy rmmod retried, $fails failed"
+	ok=$(cat /tmp/mlog1 /tmp/mlog2 | grep -c '^ok')
+	ref=$(cat /tmp/mlog1 /tmp/mlog2 | grep -c '^refused')
+	other=$(cat /tmp/mlog1 /tmp/mlog2 | grep -v '^ok' | grep -v '^refused')
+	check load-loop-mounts $([ "$ok" -gt 0 ] && [ -z "$other" ]; echo $?) \
+		"$ok mounted and read, $ref refused (negotiate-not-captured) $other"
+	left=$(grep -c ' cifs ' /proc/mounts)
+	check load-loop-nothing-mounted $([ "$left" = 0 ]; echo $?) "$left left"
+	quiesce
+	# No reference leaked: with smbvn gone and nothing mounted, cifs is
+	# idle and unloads.
+	n=0
+	while [ "$(cat /sys/module/cifs/refcnt)" != 0 ] && [ $n -lt 60 ]; do
+		sleep 0.5
+		n=$((n + 1))
+	done
+	check load-loop-cifs-refcnt-0 $([ "$(cat /sys/module/cifs/refcnt)" = 0 ]; echo $?) \
+		"refcnt $(cat /sys/module/cifs/refcnt)"
+	rmmod_wait cifs
+	check load-loop-rmmod-cifs $? ""
+	# cifs loaded after smbvn, repeatedly: each time hooked and enforcing.
+	good=0
+	for it in 1 2 3; do
+		dmesg -c >/dev/null
+		insmod $KO && load-cifs >/dev/null && dmesg | grep -q 'smbvn: hooked cifs' &&
+			snap && timeout 120 mount -t cifs //10.0.2.2/data /mnt/m1 \
+				-o "port=$PORT_A,vers=3.0,$CRED" 2>/dev/null &&
+			[ "$(cat /mnt/m1/hello.txt)" = smbvn-hello ] &&
+			[ "$(delta validated)" = 2 ] && umount /mnt/m1 && good=$((good + 1))
+		mounted /mnt/m1 && umount -f /mnt/m1
+		quiesce
+		[ "$(cat /sys/module/smbvn/refcnt)" = 0 ] || echo "smbvn refcnt $(cat /sys/module/smbvn/refcnt)"
+		rmmod_wait smbvn && rmmod_wait cifs
+	done
+	check cifs-after-smbvn-x3 $([ $good = 3 ]; echo $?) "$good/3 hooked and validated"
+	load-cifs >/dev/null
+	insmod $KO
+}
+
+echo "STRESS-START $(uname -r)"
+case_parallel
+case_mixed
+for m in stall halfstall halfdrop; do
+	eval "case_stall $m \$PORT_$m"
+done
+case_reconnect_tamper
+case_churn
+case_load_loop
+echo "STRESS-END"
+exit 0

@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make stress: robustness under load and faults, smbvn at 1, in a qemu VM
+# per kernel (default: both Debian kernels; $STRESS_KERNELS overrides, e.g.
+# a debug build).  The guest half is scripts/stress-guest.sh; this half
+# runs Samba with $NUSERS users (default 32) and smbproxy.py in the churn,
+# reconnect-tamper, stall and tamper modes, then checks from the outside
+# what the guest cannot see: that every file it wrote landed intact, that
+# no file I/O ever reached a connection before its validation, that the
+# proxy really forced the reconnects, and that nothing was written after a
+# refused reconnect.  Closes with "STRESS: N passed, N failed".
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+base=${STRESS_PORT_BASE:-14700}
+nusers=${NUSERS:-32}
+reconnects=${RECONNECTS:-200}
+loads=${LOADS:-20}
+work=$(mktemp -d /tmp/smbvn-stress.XXXXXX)
+chmod 755 "$work"
+proxy=
+cleanup() {
+	[ -n "$proxy" ] && kill "$proxy" 2>/dev/null
+	bash scripts/samba.sh stop "$work/A" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+bash scripts/deps.sh >/dev/null
+read -r -a kernels <<<"${STRESS_KERNELS:-$(bash scripts/deps.sh releases)}"
+for k in "${kernels[@]}"; do
+	make -s KROOT=".cache/k/$k" >/dev/null
+done
+
+SAMBA_USERS=$nusers bash scripts/samba.sh start "$work/A" "$base" >/dev/null
+share=$work/A/share
+
+tamper="guid sigflip nosupp forge caps sigzero"
+modes="churn reguid stall halfstall halfdrop $tamper"
+maps=() p=$((base + 1))
+{
+	echo "PORT_A=$base"
+	for m in $modes; do
+		echo "PORT_$m=$p"
+		maps+=(--map "$p:$m")
+		p=$((p + 1))
+	done
+	echo "TAMPER_MODES=\"$tamper\""
+	echo "NUSERS=$nusers RECONNECTS=$reconnects LOADS=$loads"
+} >"$work/env"
+
+start_proxy() {	# start_proxy LOG
+	python3 scripts/smbproxy.py --target "127.0.0.1:$base" "${maps[@]}" \
+		--churn-delay "${CHURN_DELAY:-0.5}" --log "$1" >"$work/proxy.out" &
+	proxy=$!
+	for _ in $(seq 50); do grep -q ready "$work/proxy.out" && return; sleep 0.1; done
+	echo "stress.sh: proxy did not start" >&2
+	exit 1
+}
+
+passed=0 failed=0
+result() {	# result NAME STATUS DETAIL
+	if [ "$2" = 0 ]; then
+		passed=$((passed + 1))
+		echo "  pass $1 $3"
+	else
+		failed=$((failed + 1))
+		echo "  FAIL $1 $3"
+	fi
+}
+
+for k in "${kernels[@]}"; do
+	echo "== stress on $k"
+	rm -rf "$share/churn" "$share/rt"
+	plog=$work/proxy-$k.log
+	start_proxy "$plog"
+	log=$work/vm-$k.log
+	rc=0
+	VM_LOG=$log VM_TIMEOUT=${STRESS_VM_TIMEOUT:-2700} bash scripts/vm.sh "$k" \
+		scripts/stress-guest.sh "build/$k/smbvn.ko" "$work/env" \
+		>"$work/vm.out" 2>&1 || rc=$?
+	grep '^vm.sh' "$work/vm.out" | sed 's/^/  /' || true
+	kill "$proxy" 2>/dev/null
+	wait "$proxy" 2>/dev/null || true
+	proxy=
+	mkdir -p .cache/stress && cp "$log" ".cache/stress/vm-$k.log" && cp "$plog" ".cache/stress/proxy-$k.log"
+
+	# The guest's own checks.
+	while read -r _ name verdict detail; do
+		result "$name" "$([ "$verdict" = pass ]; echo $?)" "$detail"
+	done < <(grep -a '^STRESS [a-z0-9-]* \(pass\|fail\)' "$log")
+	result guest-ran-to-end "$(grep -q '^STRESS-END' "$log"; echo $?)" ""
+	result vm-clean-exit "$([ "$rc" = 0 ]; echo $?)" \
+		"vm.sh exit $rc (125: Oops/BUG/WARNING/timeout; .cache/stress/vm-$k.log)"
+
+	# Every file the guest wrote through the churning connection is on
+	# the server with the content the guest checksummed.
+	n=0 bad=0
+	while read -r _ path sum; do
+		n=$((n + 1))
+		[ "$(sha256sum <"$share/$path" 2>/dev/null | cut -d' ' -f1)" = "$sum" ] ||
+			bad=$((bad + 1))
+	done < <(grep -a '^SUM ' "$log")
+	result host-files-intact "$([ "$n" -gt 0 ] && [ "$bad" = 0 ]; echo $?)" \
+		"$n files checked on the server, $bad differ"
+
+	drops=$(grep -c 'mode=churn .*forced drop' "$plog" || true)
+	result proxy-forced-reconnects "$([ "$drops" -ge "$reconnects" ]; echo $?)" \
+		"$drops connections reset by the proxy"
+	early=$(grep -c 'UNVALIDATED-IO' "$plog" || true)
+	result proxy-no-io-before-validation "$([ "$early" = 0 ]; echo $?)" \
+		"$early file I/O requests on a not yet validated connection"
+
+	# Writes that landed on the server through the reconnect-tamper mount
+	# must be the ones the guest saw succeed (plus at most the one in
+	# flight when the proxy dropped the connection).
+	okw=$(grep -ac '^WROTE rt/' "$log" || true)
+	onsrv=$(find "$share/rt" -type f 2>/dev/null | wc -l)
+	result host-nothing-written-after-refusal \
+		"$([ "$okw" -gt 0 ] && [ "$onsrv" -le $((okw + 1)) ]; echo $?)" \
+		"$onsrv files on the server, $okw writes the guest saw succeed"
+done
+
+echo "STRESS: $passed passed, $failed failed"
+[ "$failed" = 0 ]
