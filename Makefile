@@ -7,6 +7,8 @@
 # make e2e              VM scenarios only
 # make checkpatch       checkpatch.pl --strict over every source file
 # make install          modules_install + depmod, modprobe.d, man page
+# make check-debug      VM suites on a KASAN/lockdep/kmemleak kernel built
+#                       from linux-source-6.12 (slow; not part of make test)
 #
 # Each kernel gets its own build directory, build/<release>/, holding a copy
 # of the sources and the cifs layout generated from that kernel's cifs.ko.
@@ -67,6 +69,11 @@ e2e:
 
 checkpatch:
 	bash scripts/checkpatch.sh
+
+check-debug:
+	bash scripts/check-debug.sh
+
+.PHONY: check-debug
 
 .PHONY: all install clean test e2e checkpatch
 
