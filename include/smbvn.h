@@ -68,6 +68,7 @@ int smbvn_glue_resolve(void);
 int smbvn_sig_verify(u8 *pdu, size_t len, const u8 *key, bool cmac);
 
 /* layout.c: is the running cifs the one we were built for? */
+int smbvn_layout_check_protos(void);
 int smbvn_layout_check_blob(const void *data, size_t len);
 int smbvn_layout_check_sysfs(void);
 

@@ -7,6 +7,14 @@ needs by offset.  Offsets are taken from the target module's own BTF (split
 BTF on top of vmlinux BTF), never from a guess, and the CRC of the module's
 BTF blob is recorded so that the module can refuse a cifs.ko it was not built
 for: the running kernel exposes the same blob in /sys/kernel/btf/cifs.
+
+The prototypes of the cifs functions smbvn hooks or calls are checked in the
+same BTF.  Where smbvn only reads arguments (observed functions) the
+register of each argument it reads is emitted; where it replaces or calls a
+function, the whole prototype must be the one smbvn's C code is written
+for.  A function that differs or is missing does not fail the build: the
+header says why (SMBVN_PROTO_WHY) and the module refuses to load with that
+reason, so smbvn never runs against a cifs interface it does not know.
 """
 import argparse
 import lzma
@@ -53,8 +61,37 @@ SIZES = {
 }
 
 KIND_INT, KIND_PTR, KIND_ARRAY, KIND_STRUCT, KIND_UNION = 1, 2, 3, 4, 5
+KIND_ENUM, KIND_FWD = 6, 7
 KIND_TYPEDEF, KIND_VOLATILE, KIND_CONST, KIND_RESTRICT = 8, 9, 10, 11
-KIND_TYPE_TAG = 18
+KIND_FUNC, KIND_FUNC_PROTO, KIND_TYPE_TAG, KIND_ENUM64 = 12, 13, 18, 19
+INT_SIGNED, INT_BOOL = 1, 4
+
+# Functions smbvn replaces (redirect) or calls: return type and argument
+# types in order, as calling-convention types (see Btf.abi_type).
+EXACT = {
+    "SMB2_tcon": ("s32", ["u32", "struct cifs_ses *", "char *",
+                          "struct cifs_tcon *", "struct nls_table *"]),
+    "smb3_validate_negotiate": ("s32", ["u32", "struct cifs_tcon *"]),
+    "SMB2_ioctl": ("s32", ["u32", "struct cifs_tcon *", "u64", "u64", "u32",
+                           "char *", "u32", "u32", "char **", "u32 *"]),
+}
+
+# Functions smbvn observes at entry: the arguments it reads, by name and
+# type, and the suffix of the macro giving each one's argument index.
+OBSERVED = {
+    "compound_send_recv": [
+        ("CSR_SERVER", "server", "struct TCP_Server_Info *"),
+        ("CSR_FLAGS", "flags", "s32"),
+        ("CSR_NUM_RQST", "num_rqst", "s32"),
+        ("CSR_RQST", "rqst", "struct smb_rqst *")],
+    "smb2_check_receive": [
+        ("SCR_MID", "mid", "struct mid_q_entry *"),
+        ("SCR_SERVER", "server", "struct TCP_Server_Info *")],
+}
+
+# x86-64 passes the first six integer or pointer arguments in registers,
+# which is where regs_get_kernel_argument() finds them at function entry.
+REG_ARGS = 6
 # bytes that follow struct btf_type, per kind, as (fixed, per vlen item)
 EXTRA = {1: (4, 0), 3: (12, 0), 4: (0, 12), 5: (0, 12), 6: (0, 8),
          13: (0, 8), 14: (4, 0), 15: (0, 12), 17: (4, 0), 19: (0, 12)}
@@ -87,9 +124,15 @@ class Btf:
                 for i in range(vlen):
                     m = struct.unpack_from("<III", data, body + 12 * i)
                     members.append(m)
+            if kind == KIND_FUNC_PROTO:
+                # (name_off, type) of each parameter
+                members = [struct.unpack_from("<II", data, body + 8 * i)
+                           for i in range(vlen)]
             arr = None
             if kind == KIND_ARRAY:
                 arr = struct.unpack_from("<III", data, body)
+            elif kind == KIND_INT:
+                arr = struct.unpack_from("<I", data, body)[0] >> 24
             self.types[tid] = (kind, name_off, size, kflag, members, arr)
             pos = body + fixed + per * vlen
             tid += 1
@@ -113,6 +156,36 @@ class Btf:
         if self.base:
             return self.base.find_struct(name)
         raise KeyError("struct %s not in BTF" % name)
+
+    def find_func(self, name):
+        """Type id of the FUNC_PROTO of function @name, or None."""
+        for t in self.types.values():
+            if t[0] == KIND_FUNC and self.name(t[1]) == name:
+                return t[2]
+        return None
+
+    def abi_type(self, tid):
+        """The type as the calling convention sees it: typedefs resolved,
+        qualifiers dropped, integers as u<bits> or s<bits>."""
+        if tid == 0:
+            return "void"
+        t = self.type(self.strip(tid))
+        kind = t[0]
+        if kind == KIND_PTR:
+            inner = self.abi_type(t[2])
+            return inner + ("*" if inner.endswith("*") else " *")
+        if kind == KIND_INT:
+            if t[5] & INT_BOOL:
+                return "bool"
+            if t[2] == 1 and "char" in self.name(t[1]):
+                return "char"
+            return ("s" if t[5] & INT_SIGNED else "u") + str(8 * t[2])
+        if kind in (KIND_STRUCT, KIND_UNION, KIND_FWD):
+            union = kind == KIND_UNION or (kind == KIND_FWD and t[3])
+            return ("union " if union else "struct ") + self.name(t[1])
+        if kind in (KIND_ENUM, KIND_ENUM64):
+            return "enum " + self.name(t[1])
+        return "kind%d" % kind
 
     def strip(self, tid):
         while True:
@@ -152,8 +225,8 @@ class Btf:
         return bits // 8, None, self.size(tid)
 
 
-def btf_section(path):
-    """Raw .BTF of an ELF file, a compressed module, or a raw BTF blob."""
+def read_file(path):
+    """Contents of a file, decompressed if it is a .xz or .zst module."""
     with open(path, "rb") as f:
         data = f.read()
     if path.endswith(".xz"):
@@ -161,6 +234,22 @@ def btf_section(path):
     elif path.endswith(".zst"):
         data = subprocess.run(["zstd", "-dc", path], check=True,
                               capture_output=True).stdout
+    return data
+
+
+def elf_symbols(path):
+    """Names in the symbol table of an ELF file, compressed or not."""
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(read_file(path))
+        f.flush()
+        r = subprocess.run(["nm", f.name], capture_output=True, text=True,
+                           check=True)
+    return {line.split()[-1] for line in r.stdout.splitlines() if line}
+
+
+def btf_section(path):
+    """Raw .BTF of an ELF file, a compressed module, or a raw BTF blob."""
+    data = read_file(path)
     if data[:2] == b"\x9f\xeb":
         return data
     if data[:4] != b"\x7fELF":
@@ -197,6 +286,60 @@ def vmlinux_from_bzimage(data):
     raise ValueError("no ELF payload found in kernel image")
 
 
+def in_register(params, idx):
+    """Is argument @idx passed in a register?  Only if it is one of the
+    first six and nothing before it is passed another way (a struct or
+    float by value)."""
+    return 0 <= idx < REG_ARGS and all(
+        ty.endswith("*") or ty in ("bool", "char") or ty.startswith("enum ")
+        or ty in ("u8", "s8", "u16", "s16", "u32", "s32", "u64", "s64")
+        for _, ty in params[:idx + 1])
+
+
+def check_protos(mod, symbols):
+    """Header lines for the argument indexes, and every reason why smbvn's
+    hooks do not fit this cifs.ko (empty if they do)."""
+    lines, why = [], []
+    for fn in list(EXACT) + list(OBSERVED):
+        proto = mod.find_func(fn)
+        params = []
+        if proto is None:
+            why.append("%s() is not in cifs' BTF" % fn)
+        else:
+            t = mod.type(proto)
+            params = [(mod.name(n), mod.abi_type(ty)) for n, ty in t[4]]
+            have = "%s %s(%s)" % (mod.abi_type(t[2]), fn, ", ".join(
+                ty + ("" if ty.endswith("*") else " ") + n
+                for n, ty in params))
+        # A compiler clone (.isra, .constprop, .part) would take some of
+        # the calls, with another calling convention, past the hook.
+        clones = sorted(s for s in symbols
+                        if s.startswith(fn + ".") and not s.endswith(".cold"))
+        if clones:
+            why.append("%s() has compiler clones %s" % (fn, ", ".join(clones)))
+        if fn in EXACT:
+            ret, args = EXACT[fn]
+            want = "%s %s(%s)" % (ret, fn, ", ".join(args))
+            if proto is not None and \
+               (mod.abi_type(t[2]), [ty for _, ty in params]) != (ret, args):
+                why.append("%s() is '%s', smbvn expects '%s'" %
+                           (fn, have, want))
+            continue
+        names = [n for n, _ in params]
+        for macro, arg, ty in OBSERVED[fn]:
+            idx = names.index(arg) if arg in names else -1
+            if proto is not None and \
+               (idx < 0 or params[idx][1] != ty or
+                    not in_register(params, idx)):
+                why.append("%s() is '%s', smbvn reads '%s%s%s' from a "
+                           "register" % (fn, have, ty,
+                                         "" if ty.endswith("*") else " ",
+                                         arg))
+                idx = -1
+            lines.append("#define SMBVN_ARG_%s %d" % (macro, idx))
+    return lines, why
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True,
@@ -207,6 +350,10 @@ def main():
     base = Btf(btf_section(a.base))
     mod_blob = btf_section(a.module)
     mod = Btf(mod_blob, base)
+    proto_lines, why = check_protos(mod, elf_symbols(a.module))
+    for w in why:
+        print("btf-layout: warning: %s; the module will refuse to load" % w,
+              file=sys.stderr)
     lines = ["/* SPDX-License-Identifier: GPL-2.0-only */",
              "/* Generated by scripts/btf-layout.py from %s */" %
              os.path.basename(a.module),
@@ -222,7 +369,11 @@ def main():
         lines.append("#define SMBVN_OFF_%s %d" % (macro, off))
         if bit is not None:
             lines.append("#define SMBVN_BIT_%s %d" % (macro, bit))
-    lines += ["", "#endif", ""]
+    lines += ["", "/* Argument index of each argument read at function entry */"]
+    lines += proto_lines
+    reason = "; ".join(why).replace("\\", "\\\\").replace('"', '\\"')
+    lines += ["", "#define SMBVN_PROTO_OK %d" % (not why),
+              '#define SMBVN_PROTO_WHY "%s"' % reason, "", "#endif", ""]
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as f:
         f.write("\n".join(lines))

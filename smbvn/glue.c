@@ -17,6 +17,11 @@
 #include "smbvn_trace.h"
 
 #define FIELD(p, off, type)	(*(type *)((char *)(p) + (off)))
+/*
+ * Argument @n (SMBVN_ARG_*, found in cifs' BTF) of a hooked function, at
+ * its entry.  The cast also drops the undefined upper half of an int.
+ */
+#define ARG(regs, n, type)	((type)regs_get_kernel_argument(regs, n))
 
 /* cifsglob.h: flag passed to compound_send_recv for NEGOTIATE */
 #define CIFS_NEG_OP		0x0200
@@ -139,15 +144,15 @@ static void notrace observe_send(struct pt_regs *regs)
 	const void *rqst;
 	const struct kvec *iov;
 
-	if (likely(!(regs->cx & CIFS_NEG_OP)))
+	if (likely(!(ARG(regs, SMBVN_ARG_CSR_FLAGS, int) & CIFS_NEG_OP)))
 		return;
-	rqst = (const void *)regs->r9;
-	if (regs->r8 != 1 || !rqst)
+	rqst = ARG(regs, SMBVN_ARG_CSR_RQST, const void *);
+	if (ARG(regs, SMBVN_ARG_CSR_NUM_RQST, int) != 1 || !rqst)
 		return;
 	iov = FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *);
 	if (!iov || FIELD(rqst, SMBVN_OFF_RQST_NVEC, unsigned int) < 1)
 		return;
-	capture_neg_req((const void *)regs->dx, iov);
+	capture_neg_req(ARG(regs, SMBVN_ARG_CSR_SERVER, const void *), iov);
 }
 
 static void capture_validate_rsp(const void *mid, const void *server)
@@ -180,21 +185,22 @@ static void capture_validate_rsp(const void *mid, const void *server)
  */
 static void notrace observe_receive(struct pt_regs *regs)
 {
-	const void *mid = (const void *)regs->di;
+	const void *mid = ARG(regs, SMBVN_ARG_SCR_MID, const void *);
+	const void *server = ARG(regs, SMBVN_ARG_SCR_SERVER, const void *);
 	u16 cmd = le16_to_cpu(FIELD(mid, SMBVN_OFF_MID_COMMAND, __le16));
 	const u8 *buf;
 
 	if (cmd == SMBVN_CMD_NEGOTIATE) {
 		buf = FIELD(mid, SMBVN_OFF_MID_RESP_BUF, const u8 *);
 		if (buf)
-			capture_neg_rsp((const void *)regs->si, buf,
+			capture_neg_rsp(server, buf,
 					FIELD(mid, SMBVN_OFF_MID_RESP_BUF_SIZE,
 					      unsigned int));
 		return;
 	}
 	if (likely(!atomic_read(&inflight_count)) || cmd != SMBVN_CMD_IOCTL)
 		return;
-	capture_validate_rsp(mid, (const void *)regs->si);
+	capture_validate_rsp(mid, server);
 }
 
 static const char *server_name(const void *server)

@@ -21,6 +21,21 @@ static int verdict(u32 crc, size_t len)
 	return -EINVAL;
 }
 
+/*
+ * btf-layout.py checked the prototypes of the cifs functions smbvn hooks
+ * and calls in the BTF of the cifs.ko this build is for, and the CRC check
+ * proves that the running cifs is that one.  When they did not fit, smbvn
+ * can hook no cifs safely, so it does not load at all.
+ */
+int smbvn_layout_check_protos(void)
+{
+	if (SMBVN_PROTO_OK)
+		return 0;
+	pr_err("smbvn: the cifs.ko smbvn was built for has an interface smbvn does not know (%s); refusing to load\n",
+	       SMBVN_PROTO_WHY);
+	return -EINVAL;
+}
+
 int smbvn_layout_check_blob(const void *data, size_t len)
 {
 	if (!data || !len) {

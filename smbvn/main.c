@@ -97,6 +97,9 @@ static int __init smbvn_init(void)
 	struct module *mod;
 	int rc;
 
+	rc = smbvn_layout_check_protos();
+	if (rc)
+		return rc;
 	rc = smbvn_resolve_kallsyms();
 	if (rc) {
 		pr_err("smbvn: cannot resolve kallsyms_lookup_name (%d), refusing to load\n",
