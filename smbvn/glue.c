@@ -40,6 +40,7 @@ struct smbvn_conn {
 	bool have_req;
 	bool have_rsp;
 	bool logged_disabled;
+	bool validated;			/* a validation passed this session */
 	unsigned long refused_until;	/* jiffies; 0 = not refused */
 	struct smbvn_neg_req req;
 	struct smbvn_neg_rsp rsp;
@@ -112,6 +113,7 @@ static void capture_neg_req(const void *server, const struct kvec *iov)
 	 */
 	if (!ok || memcmp(c->req.guid, req.guid, SMBVN_GUID_LEN)) {
 		c->logged_disabled = false;
+		c->validated = false;
 		c->refused_until = 0;
 	}
 	c->have_req = ok;
@@ -320,7 +322,7 @@ static void log_refusal(const char *what, const void *server,
  */
 static int fail_check(void *server, const void *tcon, u16 dialect,
 		      enum smbvn_verdict v, enum smbvn_action a,
-		      const struct smbvn_detail *d, u64 t0)
+		      const struct smbvn_detail *d, u64 t0, bool lost)
 {
 	const char *tree = &FIELD(tcon, SMBVN_OFF_TCON_TREE_NAME, const char);
 	bool audit = READ_ONCE(smbvn_audit_only);
@@ -342,9 +344,29 @@ static int fail_check(void *server, const void *tcon, u16 dialect,
 		    dialect, v, a, d);
 	if (audit)
 		return 0;
-	set_refused(server);
 	drop_connection(server);
+	/*
+	 * A session that validated before and lost its connection during the
+	 * exchange met a network failure, not evidence of tampering: fail
+	 * with the retryable error cifs itself would give, so that a hard
+	 * mount reconnects (and revalidates) instead of seeing EPROTO for the
+	 * length of the hold.
+	 */
+	if (lost)
+		return -EAGAIN;
+	set_refused(server);
 	return -SMBVN_ERRNO;
+}
+
+static void mark_validated(const void *server)
+{
+	struct smbvn_conn *c;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	if (c)
+		c->validated = true;
+	spin_unlock(&conns_lock);
 }
 
 static void passed(const void *server, const void *tcon, u16 dialect,
@@ -464,7 +486,7 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 		break;
 	default:
 		return fail_check(server, tcon, dialect, SMBVN_V_COUNT, a,
-				  NULL, t0);
+				  NULL, t0, false);
 	}
 
 	in = kzalloc(sizeof(*in), GFP_KERNEL);
@@ -473,7 +495,7 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 	if (exchange(xid, tcon, server, &snap.req, in, &rc)) {
 		kfree(in);
 		return fail_check(server, tcon, dialect, SMBVN_V_COUNT,
-				  SMBVN_A_REFUSE_NO_RECORD, NULL, t0);
+				  SMBVN_A_REFUSE_NO_RECORD, NULL, t0, false);
 	}
 	if (!in->got) {
 		memset(&d, 0, sizeof(d));
@@ -487,11 +509,13 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 	if (smbvn_verdict_ok(v)) {
 		if (v == SMBVN_V_ACCEPT_PRE30)
 			smbvn_stat_inc(SMBVN_STAT_PRE30_ACCEPTED);
+		mark_validated(server);
 		passed(server, tcon, dialect, SMBVN_STAT_VALIDATED, "validated",
 		       smbvn_verdict_name(v), t0);
 		return 0;
 	}
-	return fail_check(server, tcon, dialect, v, SMBVN_A_VALIDATE, &d, t0);
+	return fail_check(server, tcon, dialect, v, SMBVN_A_VALIDATE, &d, t0,
+			  v == SMBVN_V_NO_RESPONSE && snap.validated);
 }
 
 /* Replaces SMB2_tcon: the original, then validation on success. */
