@@ -48,6 +48,8 @@ maps=() p=$((base + 1))
 	done
 	echo "TAMPER_MODES=\"$tamper\""
 	echo "NUSERS=$nusers RECONNECTS=$reconnects LOADS=$loads"
+	[ -z "${CASES:-}" ] || echo "CASES=\"$CASES\""
+	[ -z "${WAY:-}" ] || echo "WAY=$WAY"
 } >"$work/env"
 
 start_proxy() {	# start_proxy LOG

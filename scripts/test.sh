@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # The project's one test command (make test, .ci/run): installs what it
-# needs, runs the KUnit suites and the end-to-end VM suite on both Debian
-# kernels, and closes with "N passed, N failed" over every KUnit case and
-# every VM scenario.
+# needs, runs the KUnit suites, the packaging checks, the end-to-end VM
+# suite and the stress suite on both Debian kernels, and closes with
+# "N passed, N failed" over every KUnit case and every VM check.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -38,6 +38,10 @@ add_counts .cache/test/ops.log OPS
 echo "== end-to-end (qemu, both kernels, real Samba)"
 bash scripts/e2e.sh 2>&1 | tee .cache/test/e2e.log
 add_counts .cache/test/e2e.log E2E
+
+echo "== stress (qemu, both kernels: parallel, reconnects, load/unload, stalls)"
+bash scripts/stress.sh 2>&1 | tee .cache/test/stress.log
+add_counts .cache/test/stress.log STRESS
 
 echo "test.sh: total time $(($(date +%s) - t0)) s"
 echo "$passed passed, $failed failed"
