@@ -5,6 +5,7 @@
 #                       (linux-image, linux-headers, -common, linux-kbuild)
 # make test             the whole suite (KUnit + VM scenarios, both kernels)
 # make e2e              VM scenarios only
+# make ksmbd            the VM scenarios against ksmbd instead of Samba
 # make checkpatch       checkpatch.pl --strict over every source file
 # make install          modules_install + depmod, modprobe.d, man page
 # make check-debug      VM suites on a KASAN/lockdep/kmemleak kernel built
@@ -67,6 +68,9 @@ test:
 e2e:
 	bash scripts/e2e.sh
 
+ksmbd:
+	bash scripts/ksmbd-e2e.sh
+
 checkpatch:
 	bash scripts/checkpatch.sh
 
@@ -75,7 +79,7 @@ check-debug:
 
 .PHONY: check-debug
 
-.PHONY: all install clean test e2e checkpatch
+.PHONY: all install clean test e2e ksmbd checkpatch
 
 # make kunit / make fuzz / make bench live beside their sources.
 -include kunit/kunit.mk fuzz/fuzz.mk bench/bench.mk

@@ -18,6 +18,9 @@ RULE_COUNTER = {
     "malformed": "malformed", "capabilities-mismatch": "mismatch_capabilities",
     "security-mode-mismatch": "mismatch_security_mode",
     "dialect-mismatch": "mismatch_dialect",
+    "error-status": "error_status",
+    "not-supported-on-3x": "not_supported_3x",
+    "signed-not-supported-on-2x": "pre30_accepted",
 }
 # Dialects smbvn does not validate: 3.1.1 (also what "default" gets from
 # Samba) and 2.x-only offers.
@@ -32,6 +35,10 @@ def expected_counters(s, way):
         return []
     if s["smbvn1"] == "R":
         return ["failed", RULE_COUNTER[s["rule"]]]
+    # A rule on a mount names the verdict that accepted it (ksmbd answers
+    # a downgraded 2.x connection with a signed "not supported").
+    if s["rule"] != "-":
+        return [RULE_COUNTER[s["rule"]]]
     return ["not_applicable" if s["vers"] in NOT_APPLICABLE_VERS
             else "validated"]
 
