@@ -109,6 +109,10 @@ for d in $(deps_of "$img") $(deps_of "linux-headers-$rel"); do
 	printf '%s\n' "${pkgs[@]}" | grep -qxF "$d" || pkgs+=("$d")
 done
 src=linux-source-$series
+# Host tools and Kconfig must come from the very source the kernel was
+# built from.
+[ "$(field "$src" Version)" = "$(field "linux-headers-$rel" Version)" ] ||
+	die "$src in sid is not the version of linux-headers-$rel"
 say "kernel $rel: ${pkgs[*]} $src"
 
 # fetch PKG: download PKG's .deb into .cache/deb, check it, print its path.
