@@ -5,8 +5,10 @@
 #                       (linux-image, linux-headers, -common, linux-kbuild)
 # make test             the whole suite (KUnit + VM scenarios, both kernels)
 # make e2e              VM scenarios only
+# make stress           load, reconnect, load/unload and stall tests (VM)
 # make ksmbd            the VM scenarios against ksmbd instead of Samba
 # make checkpatch       checkpatch.pl --strict over every source file
+# make mainline         fetch Debian sid's newest 7.2 kernel into .cache/k/
 # make install          modules_install + depmod, modprobe.d, man page
 # make check-debug      VM suites on a KASAN/lockdep/kmemleak kernel built
 #                       from linux-source-6.12 (slow; not part of make test)
@@ -68,18 +70,24 @@ test:
 e2e:
 	bash scripts/e2e.sh
 
+stress:
+	bash scripts/stress.sh
+
 ksmbd:
 	bash scripts/ksmbd-e2e.sh
 
 checkpatch:
 	bash scripts/checkpatch.sh
 
+mainline:
+	bash scripts/mainline.sh
+
 check-debug:
 	bash scripts/check-debug.sh
 
 .PHONY: check-debug
 
-.PHONY: all install clean test e2e ksmbd checkpatch
+.PHONY: all install clean test e2e stress ksmbd checkpatch mainline
 
 # make kunit / make fuzz / make bench live beside their sources.
 -include kunit/kunit.mk fuzz/fuzz.mk bench/bench.mk
