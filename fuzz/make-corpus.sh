@@ -15,19 +15,19 @@ USER_=smbvn
 PASS=smbvnpass
 PIDS=()
 
+SMBDS=()
+
 cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		# smbd runs as a group leader (setsid): take its children too.
-		kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
+	local p d
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for d in "${SMBDS[@]}"; do
+		bash "$TOP/scripts/samba.sh" stop "$d" >/dev/null 2>&1 || true
 	done
 	wait 2>/dev/null || true
 }
 trap cleanup EXIT
 
-for t in smbd smbclient smbpasswd; do
-	command -v $t >/dev/null || apt-get install -y samba smbclient >/dev/null
-done
+command -v smbclient >/dev/null || apt-get install -y smbclient >/dev/null
 
 wait_port() {
 	for _ in $(seq 1 40); do
@@ -38,49 +38,10 @@ wait_port() {
 	return 1
 }
 
-start_smbd() {
-	local port=$1 signing=$2 d=$WORK/smbd-$1
-	mkdir -p "$d"/{share,private,state,lock,cache,pid,ncalrpc,binddns,log}
-	chmod 700 "$d/private"
-	getent passwd "$USER_" >/dev/null || useradd -M -s /usr/sbin/nologin "$USER_"
-	# smbd serves as the mapped user: every parent must be searchable.
-	local p=$d/share
-	while [ "$p" != / ]; do chmod o+x "$p" 2>/dev/null || true; p=$(dirname "$p"); done
-	chown "$USER_:" "$d/share"
-	echo hello > "$d/share/hello.txt"
-	cat > "$d/smb.conf" <<CONF
-[global]
-	server role = standalone server
-	smb ports = $port
-	interfaces = 127.0.0.1
-	bind interfaces only = yes
-	disable netbios = yes
-	server min protocol = SMB2_02
-	server max protocol = SMB3_11
-	server signing = $signing
-	passdb backend = tdbsam:$d/private/passdb.tdb
-	private dir = $d/private
-	state directory = $d/state
-	lock directory = $d/lock
-	cache directory = $d/cache
-	pid directory = $d/pid
-	ncalrpc dir = $d/ncalrpc
-	binddns dir = $d/binddns
-	log file = $d/log/smbd.log
-	load printers = no
-	printcap name = /dev/null
-	disable spoolss = yes
-[data]
-	path = $d/share
-	read only = no
-	valid users = $USER_
-CONF
-	printf '%s\n%s\n' "$PASS" "$PASS" |
-		smbpasswd -c "$d/smb.conf" -a -s "$USER_" >/dev/null
-	setsid smbd -F --no-process-group -s "$d/smb.conf" \
-		</dev/null >"$d/log/smbd.out" 2>&1 &
-	PIDS+=($!)
-	wait_port "$port"
+# The same private smbd the VM tests use (scripts/samba.sh).
+start_smbd() {	# start_smbd PORT [mandatory]
+	SMBDS+=("$WORK/smbd-$1")
+	bash "$TOP/scripts/samba.sh" start "$WORK/smbd-$1" "$@" >/dev/null
 }
 
 start_relay() {
@@ -92,7 +53,7 @@ start_relay() {
 
 rm -rf "$CAP" "$TOP/fuzz/corpus"
 mkdir -p "$CAP"
-start_smbd 14510 default
+start_smbd 14510
 start_smbd 14512 mandatory
 start_relay 14511 14510
 start_relay 14513 14512
