@@ -61,6 +61,12 @@ static void unsigned_echo_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, judge(test, buf, len, SMBVN_AUTH_NONE,
 				    &kt_rsp_300, &d), SMBVN_V_UNSIGNED);
 	KUNIT_EXPECT_FALSE(test, smbvn_verdict_ok(SMBVN_V_UNSIGNED));
+	/* The claimed status is still reported, for the log line. */
+	len = kt_err_rsp_pdu(buf, SMBVN_FLAG_RESPONSE,
+			     SMBVN_STATUS_ACCESS_DENIED);
+	KUNIT_EXPECT_EQ(test, judge(test, buf, len, SMBVN_AUTH_NONE,
+				    &kt_rsp_300, &d), SMBVN_V_UNSIGNED);
+	KUNIT_EXPECT_EQ(test, d.status, (u32)SMBVN_STATUS_ACCESS_DENIED);
 }
 
 /* Rule 3: a wrong signature fails, never downgraded to "unsigned ok". */

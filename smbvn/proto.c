@@ -203,13 +203,14 @@ enum smbvn_verdict smbvn_judge(const u8 *pdu, size_t len,
 	memset(d, 0, sizeof(*d));
 	if (!hdr_ok(pdu, len, SMBVN_CMD_IOCTL, true))
 		return SMBVN_V_MALFORMED;
+	/* Reported even when not believed: the log shows what was claimed. */
+	status = smbvn_le32(pdu + 8);
+	d->status = status;
 	/* Nothing an unauthenticated answer says may be believed. */
 	if (auth == SMBVN_AUTH_NONE)
 		return SMBVN_V_UNSIGNED;
 	if (auth == SMBVN_AUTH_BAD_SIG)
 		return SMBVN_V_BAD_SIGNATURE;
-	status = smbvn_le32(pdu + 8);
-	d->status = status;
 	if (status == SMBVN_STATUS_ACCESS_DENIED)
 		return SMBVN_V_ACCESS_DENIED;
 	if (smbvn_is_pre30_status(status))
