@@ -11,7 +11,9 @@
 # kernel Oops/BUG/WARNING/Call Trace in the log. $VM_MEM sets the guest's
 # MiB (default 1024; debug kernels with KASAN and kmemleak want more).
 # $VM_NETDEV_OPTS is appended to the user-mode netdev, e.g. a hostfwd= rule
-# for a server that runs inside the guest.
+# for a server that runs inside the guest. $VM_SMP sets the vCPUs (default
+# 2); $VM_PIDFILE, when set, is where qemu writes its pid, so that a caller
+# running this VM in the background can stop it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -43,7 +45,8 @@ t1=$(date +%s.%N)
 # turns the reboot after a panic (panic=-1, oops=panic) into a qemu exit.
 set +e
 timeout -k 10 "$timeout" qemu-system-x86_64 \
-	-accel tcg,thread=multi -cpu max -m "${VM_MEM:-1024}" -smp 2 \
+	-accel tcg,thread=multi -cpu max -m "${VM_MEM:-1024}" -smp "${VM_SMP:-2}" \
+	${VM_PIDFILE:+-pidfile "$VM_PIDFILE"} \
 	-nographic -no-reboot \
 	-kernel "$kernel" -initrd "$work/initrd.gz" \
 	-append "console=ttyS0 panic=-1 oops=panic" \
