@@ -2,17 +2,34 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # The end-to-end scenarios against a second server, ksmbd, the in-kernel
-# SMB server (userspace: Debian 12's ksmbd-tools).  The host kernel has no
-# modules, so ksmbd runs inside each test guest next to the cifs client;
-# qemu forwards 127.0.0.1:PORT on the host to guest port 445, the host
-# runs scripts/smbproxy.py in front of that port, and the guest mounts
+# SMB server (userspace: Debian 12's ksmbd-tools 3.4.7).  The host kernel
+# has no modules, so ksmbd runs in a test guest; qemu forwards
+# 127.0.0.1:PORT on the host to that guest's port 445, the host runs
+# scripts/smbproxy.py in front of that port, and the client guest mounts
 # 10.0.2.2 (the host): honest scenarios straight to the forwarded port,
 # tamper scenarios through the proxy.  ksmbd has one global configuration,
-# so every kernel boots twice: K (server signing = auto) and KM
+# so every client kernel boots twice: K (server signing = auto) and KM
 # (mandatory).  Every scenario of scripts/ksmbd-scenarios.txt runs under
 # stock cifs, smbvn=1 and smbvn=0.  Ends with "KSMBD: N passed, N failed".
 #
-#   KSMBD_KERNELS      releases to test        (both of scripts/deps.sh)
+# Which kernel serves which client:
+# - 6.12.117+deb12: ksmbd runs inside the client guest itself.
+# - 6.1.0-56 (any 6.1.*, KSMBD_REMOTE): ksmbd runs in a second, server VM
+#   on KSMBD_SERVER_KERNEL (6.12), -smp 1, booted before each client VM
+#   and stopped after it; the client VM has no forward of its own.  The
+#   6.1 ksmbd serves no share to ksmbd-tools 3.4.7: its ipc_validate_msg()
+#   (fs/smb/server/transport_ipc.c, from a stable backport) requires the
+#   share config response's payload_sz, which ksmbd-tools before 3.5.2
+#   leave zero, so it drops every answer, and every tree connect, IPC$
+#   included, gets STATUS_BAD_NETWORK_NAME.  6.12's copy derives a zero
+#   payload_sz from the message size for those tools; 6.1's does not, and
+#   Debian 12 has no newer ksmbd-tools.  The 6.1 cifs client is what is
+#   under test, so it is tested against 6.12's ksmbd, the server that the
+#   expectations were measured on.
+#
+#   KSMBD_KERNELS      client releases to test  (both of scripts/deps.sh)
+#   KSMBD_REMOTE       glob of client releases served by a server VM  (6.1.*)
+#   KSMBD_SERVER_KERNEL  that server VM's release  (the 6.12.* of deps.sh)
 #   KSMBD_PORT_BASE    first host port          (14900)
 #   KSMBD_VM_TIMEOUT   seconds per VM           (1500)
 #   KSMBD_SCENARIOS    scenario file            (scripts/ksmbd-scenarios.txt)
@@ -24,14 +41,42 @@ scen=${KSMBD_SCENARIOS:-scripts/ksmbd-scenarios.txt}
 base=${KSMBD_PORT_BASE:-14900}
 work=$(mktemp -d /tmp/smbvn-ksmbd.XXXXXX)
 pids=()
+server_pid=
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	# A server VM still running: qemu first (vm.sh leaves it in timeout's
+	# process group, out of reach of a kill of vm.sh), then vm.sh.
+	if [ -n "$server_pid" ]; then
+		[ ! -s "$work/server.pid" ] || kill "$(cat "$work/server.pid")" 2>/dev/null || true
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
 bash scripts/deps.sh >/dev/null
 read -r -a kernels <<<"${KSMBD_KERNELS:-$(bash scripts/deps.sh releases)}"
+remote=${KSMBD_REMOTE:-6.1.*}
+skern=${KSMBD_SERVER_KERNEL:-}
+if [ -z "$skern" ]; then
+	for r in $(bash scripts/deps.sh releases); do
+		case $r in 6.12.*) skern=$r ;; esac
+	done
+fi
+# The kernels whose ksmbd.ko is needed: each in-guest client, and the
+# server VM's kernel when some client is served by it.
+server_for() {	# server_for CLIENT: prints the server VM's release, if any
+	case $1 in $remote) [ "$1" = "$skern" ] || echo "${skern:-none}" ;; esac
+}
+mods=()
+for k in "${kernels[@]}"; do
+	sk=$(server_for "$k")
+	[ -z "$sk" ] || [ -d ".cache/k/$sk" ] ||
+		{ echo "ksmbd-e2e: no server kernel .cache/k/$sk for $k" >&2; exit 2; }
+	mods+=("${sk:-$k}")
+done
+read -r -a mods <<<"$(printf '%s\n' "${mods[@]}" | sort -u | tr '\n' ' ')"
 
 # ksmbd-tools is not installed but unpacked: the package Conflicts with
 # samba, which the rest of the suite needs on this host.  Its libraries are
@@ -91,6 +136,8 @@ ln -s "$top/scripts/ksmbd-guest-setup.sh" "$work/server-setup.sh"
 
 for k in "${kernels[@]}"; do
 	make -s KROOT=".cache/k/$k" >/dev/null
+done
+for k in "${mods[@]}"; do
 	# ksmbd.ko and what it links against, decompressed for busybox insmod.
 	m=$work/mod-$k
 	mkdir -p "$m"
@@ -112,6 +159,10 @@ done
 # but distinct ports keep a stale connection from reaching the wrong one),
 # one proxy per configuration, one proxy port per tamper mode.
 declare -A port=([K]=$((base)) [KM]=$((base + 1)))
+# A server VM (KSMBD_REMOTE clients) polls 127.0.0.1:stop from the guest
+# and exits once it connects.
+declare -A stop=([K]=$((base + 2)) [KM]=$((base + 3)))
+vm_timeout=${KSMBD_VM_TIMEOUT:-1500}
 next=$((base + 10))
 for srv in K KM; do
 	maps=()
@@ -136,33 +187,146 @@ for srv in K KM; do
 		done >"$work/$srv/scenarios"
 	printf 'SCENARIOS_ONLY=1\nKSMBD_MOUNTD_OPTS="%s"\n' \
 		"${KSMBD_MOUNTD_OPTS:-}" >"$work/$srv/env"
+	# A server VM's environment: it has no scenarios, only a port that
+	# tells it to stop, and a limit of its own a little past the client's.
+	mkdir -p "$work/$srv/server"
+	printf 'KSMBD_MOUNTD_OPTS="%s"\nKSMBD_STOP_PORT=%s\nKSMBD_SERVER_LIMIT=%s\n' \
+		"${KSMBD_MOUNTD_OPTS:-}" "${stop[$srv]}" "$((vm_timeout + 300))" \
+		>"$work/$srv/server/env"
 done
+
+# start_server REL SRV: boot the server VM for configuration SRV in the
+# background and return once it serves through its forwarded port.
+start_server() {
+	local sl=$work/server-$2.log
+	: >"$sl"
+	rm -f "$work/server.pid"
+	# One vCPU: the client VM runs at the same time on a 2-core host.
+	VM_LOG=$sl VM_SMP=1 VM_PIDFILE=$work/server.pid \
+		VM_TIMEOUT=$((vm_timeout + 600)) \
+		VM_NETDEV_OPTS="hostfwd=tcp:127.0.0.1:${port[$2]}-:445" \
+		bash scripts/vm.sh "$1" scripts/ksmbd-server-guest.sh \
+		"$work/$2/server/env" "$work/$2/ksmbd.conf" "$work/ksmbdpwd.db" \
+		"$work/server-setup.sh" "$work/mod-$1"/* "$work/bin"/* \
+		>"$work/server-$2.out" 2>&1 &
+	server_pid=$!
+	local i=0
+	until grep -aq '^KSMBD-SERVER-READY' "$sl"; do
+		kill -0 "$server_pid" 2>/dev/null || return 1
+		grep -aq 'KSMBD-SETUP-FAIL' "$sl" && return 1
+		i=$((i + 1))
+		[ $i -lt 600 ] || { echo "KSMBD-SETUP-FAIL: server VM not ready after 600 s" >>"$sl"; return 1; }
+		sleep 1
+	done
+	# The forward accepts as soon as qemu runs, whatever the guest does:
+	# only an SMB2 answer through it shows the path the client will take.
+	python3 - "${port[$2]}" <<'PY' || { echo "KSMBD-SETUP-FAIL: no SMB2 answer on 127.0.0.1:${port[$2]}" >>"$sl"; return 1; }
+import socket, struct, sys
+# SMB2 NEGOTIATE offering 2.1: 64-byte header, 36-byte body, one dialect.
+hdr = b"\xfeSMB" + struct.pack("<HHIHHIIQIIQ16s", 64, 0, 0, 0, 1, 0, 0, 0,
+                                0, 0, 0, b"")
+body = struct.pack("<HHHHI16sQH", 36, 1, 1, 0, 0, b"\x11" * 16, 0, 0x210)
+msg = hdr + body
+for _ in range(10):
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 30)
+        s.settimeout(30)
+        s.sendall(struct.pack(">I", len(msg)) + msg)
+        if s.recv(8)[4:8] == b"\xfeSMB":
+            sys.exit(0)
+    except OSError:
+        pass
+    import time
+    time.sleep(2)
+sys.exit(1)
+PY
+}
+
+# stop_server SRV: let the server VM finish on its own (its console log
+# is then still checked for kernel problems), or kill it.  Returns vm.sh's
+# status.
+stop_server() {
+	python3 - "${stop[$1]}" <<'PY' &
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", int(sys.argv[1])))
+l.listen(4)
+l.settimeout(180)
+try:
+    l.accept()[0].close()
+except OSError:
+    pass
+PY
+	local lp=$! i=0 r=0
+	while kill -0 "$server_pid" 2>/dev/null && [ $i -lt 180 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	if kill -0 "$server_pid" 2>/dev/null; then
+		echo "KSMBD-SERVER: still running after 180 s, killed" >>"$work/server-$1.log"
+		[ ! -s "$work/server.pid" ] || kill "$(cat "$work/server.pid")" 2>/dev/null || true
+	fi
+	wait "$server_pid" || r=$?
+	server_pid=
+	kill "$lp" 2>/dev/null || true
+	wait "$lp" 2>/dev/null || true
+	return $r
+}
 
 total_p=0 total_f=0
 for k in "${kernels[@]}"; do
 	log=$work/vm-$k.log
+	slog=$work/vm-$k-server.log
 	: >"$log"
-	rc=0
+	: >"$slog"
+	sk=$(server_for "$k")
+	[ -z "$sk" ] || echo "SERVER $k: ksmbd runs in a $sk server VM"
+	rc=0 bad=0
 	for srv in K KM; do
 		r=0
 		t0=$(date +%s)
-		VM_LOG=$work/vm-$k-$srv.log VM_TIMEOUT=${KSMBD_VM_TIMEOUT:-1500} \
-			VM_NETDEV_OPTS="hostfwd=tcp:127.0.0.1:${port[$srv]}-:445" \
-			bash scripts/vm.sh "$k" scripts/e2e-guest.sh \
-			"build/$k/smbvn.ko" "$work/$srv/scenarios" "$work/$srv/env" \
-			"$work/$srv/ksmbd.conf" "$work/ksmbdpwd.db" \
-			"$work/server-setup.sh" "$work/mod-$k"/* "$work/bin"/* \
-			>/dev/null 2>&1 || r=$?
+		if [ -z "$sk" ]; then
+			VM_LOG=$work/vm-$k-$srv.log VM_TIMEOUT=$vm_timeout \
+				VM_NETDEV_OPTS="hostfwd=tcp:127.0.0.1:${port[$srv]}-:445" \
+				bash scripts/vm.sh "$k" scripts/e2e-guest.sh \
+				"build/$k/smbvn.ko" "$work/$srv/scenarios" "$work/$srv/env" \
+				"$work/$srv/ksmbd.conf" "$work/ksmbdpwd.db" \
+				"$work/server-setup.sh" "$work/mod-$k"/* "$work/bin"/* \
+				>/dev/null 2>&1 || r=$?
+		else
+			: >"$work/vm-$k-$srv.log"
+			if start_server "$sk" "$srv"; then
+				VM_LOG=$work/vm-$k-$srv.log VM_TIMEOUT=$vm_timeout \
+					bash scripts/vm.sh "$k" scripts/e2e-guest.sh \
+					"build/$k/smbvn.ko" "$work/$srv/scenarios" \
+					"$work/$srv/env" >/dev/null 2>&1 || r=$?
+			else
+				r=1
+			fi
+			sr=0
+			stop_server "$srv" || sr=$?
+			cat "$work/server-$srv.log" >>"$slog"
+			if [ "$sr" != 0 ] && ! grep -aq 'KSMBD-SETUP-FAIL' "$work/server-$srv.log"; then
+				echo "FAIL $k ksmbd-server-$srv: $sk server VM:" \
+					"$(grep -a '^vm.sh:' "$work/server-$srv.out" | tail -n 1)"
+				bad=$((bad + 1))
+			fi
+		fi
 		echo "TIME $k $srv $(($(date +%s) - t0)) s vm.sh rc=$r"
 		[ "$rc" != 0 ] || rc=$r
 		cat "$work/vm-$k-$srv.log" >>"$log"
-		grep -ah 'KSMBD-SETUP' "$work/vm-$k-$srv.log" | sed "s/^/  $srv: /" || true
+		{ cat "$work/vm-$k-$srv.log"; [ -z "$sk" ] || cat "$work/server-$srv.log"; } |
+			grep -ah 'KSMBD-SETUP' | sed "s/^/  $srv: /" || true
 	done
 	mkdir -p .cache/ksmbd && cp "$log" ".cache/ksmbd/vm-$k.log"
+	[ -z "$sk" ] || cp "$slog" ".cache/ksmbd/vm-$k-server.log"
+	total_f=$((total_f + bad))
 	# A ksmbd that serves nothing is one failure with its reason, not a
 	# failure for every scenario that could not run.
-	if grep -aq 'KSMBD-SETUP-FAIL' "$log"; then
-		grep -ah 'KSMBD-SETUP-FAIL' "$log" | sed "s/^/FAIL $k ksmbd-setup: /"
+	if cat "$log" "$slog" | grep -aq 'KSMBD-SETUP-FAIL'; then
+		cat "$log" "$slog" | grep -ah 'KSMBD-SETUP-FAIL' |
+			sed "s/^/FAIL $k ksmbd-setup: /"
 		total_f=$((total_f + 1))
 		continue
 	fi

@@ -3,7 +3,9 @@
 # Sourced by scripts/e2e-guest.sh (as /extra/server-setup.sh) when
 # scripts/ksmbd-e2e.sh runs the scenarios against ksmbd: the server lives in
 # the same guest as the cifs client under test, because ksmbd is a kernel
-# module and the host kernel has none.  The host reaches guest port 445
+# module and the host kernel has none; or, for a client kernel whose own
+# ksmbd serves nothing (6.1), by scripts/ksmbd-server-guest.sh in a server
+# VM of its own.  The host reaches guest port 445
 # through qemu's hostfwd; the client mounts 10.0.2.2, i.e. the host, so
 # honest mounts hairpin through slirp and tamper mounts pass the host proxy.
 #
