@@ -54,6 +54,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# A signal ends the script through exit, so that cleanup still stops a
+# server VM (a background job, which an interrupt does not reach).
+trap 'exit 130' INT TERM HUP
 
 bash scripts/deps.sh >/dev/null
 read -r -a kernels <<<"${KSMBD_KERNELS:-$(bash scripts/deps.sh releases)}"
@@ -155,8 +158,9 @@ for k in "${mods[@]}"; do
 	grep -q '^ksmbd\.ko$' "$m/ksmbd-modules"
 done
 
-# One forwarded port per ksmbd configuration (only one VM runs at a time,
-# but distinct ports keep a stale connection from reaching the wrong one),
+# One forwarded port per ksmbd configuration (only one server runs at a
+# time, but distinct ports keep a stale connection from reaching the wrong
+# one),
 # one proxy per configuration, one proxy port per tamper mode.
 declare -A port=([K]=$((base)) [KM]=$((base + 1)))
 # A server VM (KSMBD_REMOTE clients) polls 127.0.0.1:stop from the guest
