@@ -3,8 +3,9 @@
 #
 # The project's one test command (make test, .ci/run): installs what it
 # needs, runs the KUnit suites, the packaging checks, the end-to-end VM
-# suite and the stress suite on both Debian kernels, and closes with
-# "N passed, N failed" over every KUnit case and every VM check.
+# suite against Samba and against ksmbd, and the stress suite on both
+# Debian kernels, and closes with "N passed, N failed" over every KUnit
+# case and every VM check.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -42,6 +43,10 @@ add_counts .cache/test/e2e.log E2E
 echo "== stress (qemu, both kernels: parallel, reconnects, load/unload, stalls)"
 bash scripts/stress.sh 2>&1 | tee .cache/test/stress.log
 add_counts .cache/test/stress.log STRESS
+
+echo "== second server: ksmbd (qemu, both kernels as clients)"
+bash scripts/ksmbd-e2e.sh 2>&1 | tee .cache/test/ksmbd.log
+add_counts .cache/test/ksmbd.log KSMBD
 
 echo "test.sh: total time $(($(date +%s) - t0)) s"
 echo "$passed passed, $failed failed"
