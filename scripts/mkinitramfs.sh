@@ -225,6 +225,8 @@ if [ -e $kml ]; then
 		sed 's/^/KMEMLEAK: /' $kml
 		echo "INIT-FAIL: kmemleak reported unreferenced objects"
 		[ $rc -ne 0 ] || rc=3
+	else
+		echo "INIT: kmemleak scanned, nothing unreferenced"
 	fi
 fi
 echo "VM-EXIT $rc"

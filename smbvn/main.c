@@ -95,6 +95,7 @@ static struct notifier_block smbvn_nb = {
 static int __init smbvn_init(void)
 {
 	struct module *mod;
+	bool hooked;
 	int rc;
 
 	rc = smbvn_layout_check_protos();
@@ -114,24 +115,39 @@ static int __init smbvn_init(void)
 	rc = smbvn_stats_init();
 	if (rc)
 		return rc;
-	mutex_lock(&hook_lock);
+	/*
+	 * The notifier chain's rwsem is held around smbvn_module_event, which
+	 * takes hook_lock: (un)register therefore never runs under hook_lock
+	 * (lockdep saw the inversion on a debug kernel).  A cifs that goes
+	 * live in between is hooked by the notifier; cifs_mod tells.
+	 */
 	rc = register_module_notifier(&smbvn_nb);
-	mod = rc ? NULL : get_live_cifs();
+	if (rc) {
+		smbvn_stats_exit();
+		return rc;
+	}
+	mutex_lock(&hook_lock);
+	mod = cifs_mod ? NULL : get_live_cifs();
 	if (mod) {
 		rc = smbvn_layout_check_sysfs();
 		if (!rc)
 			rc = hook_cifs(mod);
 		else
 			module_put(mod);
-		if (rc)
-			unregister_module_notifier(&smbvn_nb);
 	}
+	hooked = cifs_mod;
 	mutex_unlock(&hook_lock);
-	if (rc)
+	if (rc) {
+		unregister_module_notifier(&smbvn_nb);
+		mutex_lock(&hook_lock);
+		unhook_cifs();
+		mutex_unlock(&hook_lock);
 		smbvn_stats_exit();
-	else if (!mod)
+		return rc;
+	}
+	if (!hooked)
 		pr_info("smbvn: loaded, waiting for cifs\n");
-	return rc;
+	return 0;
 }
 
 static void __exit smbvn_exit(void)
