@@ -142,6 +142,8 @@ static int __init smbvn_init(void)
 		mutex_lock(&hook_lock);
 		unhook_cifs();
 		mutex_unlock(&hook_lock);
+		/* As on exit: nothing may still run in our text when it goes. */
+		synchronize_rcu_tasks();
 		smbvn_stats_exit();
 		return rc;
 	}
