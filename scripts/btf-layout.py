@@ -37,7 +37,11 @@ FIELDS = [
     ("SES_AUTH_KEY_LEN", "cifs_ses", "auth_key.len"),
     ("SES_AUTH_KEY_RESPONSE", "cifs_ses", "auth_key.response"),
     ("SES_SESSION_FLAGS", "cifs_ses", "session_flags"),
-    ("SES_SIGNKEY", "cifs_ses", "smb3signingkey"),
+    ("SES_CHAN_LOCK", "cifs_ses", "chan_lock"),
+    ("SES_CHANS", "cifs_ses", "chans"),
+    ("SES_CHAN_COUNT", "cifs_ses", "chan_count"),
+    ("CHAN_SERVER", "cifs_chan", "server"),
+    ("CHAN_SIGNKEY", "cifs_chan", "signkey"),
     ("TCON_SES", "cifs_tcon", "ses"),
     ("TCON_TREE_NAME", "cifs_tcon", "tree_name"),
     ("MID_MID", "mid_q_entry", "mid"),
@@ -55,7 +59,8 @@ SIZES = {
     "SRV_HOSTNAME": 8, "SRV_SSOCKET": 8, "SRV_DIALECT": 2, "SES_SERVER": 8,
     "SRV_CLIENT_GUID": 16,
     "SES_USER_NAME": 8, "SES_AUTH_KEY_LEN": 4, "SES_AUTH_KEY_RESPONSE": 8,
-    "SES_SESSION_FLAGS": 2, "SES_SIGNKEY": 16, "TCON_SES": 8,
+    "SES_SESSION_FLAGS": 2, "TCON_SES": 8,
+    "SES_CHAN_COUNT": 8, "CHAN_SERVER": 8, "CHAN_SIGNKEY": 16,
     "MID_MID": 8, "MID_RESP_BUF": 8, "MID_RESP_BUF_SIZE": 4,
     "MID_COMMAND": 2, "MID_DECRYPTED": 0, "RQST_IOV": 8, "RQST_NVEC": 4,
 }
@@ -369,6 +374,14 @@ def main():
         lines.append("#define SMBVN_OFF_%s %d" % (macro, off))
         if bit is not None:
             lines.append("#define SMBVN_BIT_%s %d" % (macro, bit))
+    # cifs_ses.chans is an array of struct cifs_chan, walked by index.
+    chan_size = mod.size(mod.find_struct("cifs_chan"))
+    chans_bytes = mod.member(mod.find_struct("cifs_ses"), "chans")[2]
+    if not chan_size or chans_bytes % chan_size:
+        sys.exit("btf-layout: cifs_ses.chans (%d bytes) is not an array of "
+                 "struct cifs_chan (%d bytes)" % (chans_bytes, chan_size))
+    lines.append("#define SMBVN_SIZE_CHAN %d" % chan_size)
+    lines.append("#define SMBVN_LEN_SES_CHANS %d" % (chans_bytes // chan_size))
     lines += ["", "/* Argument index of each argument read at function entry */"]
     lines += proto_lines
     reason = "; ".join(why).replace("\\", "\\\\").replace('"', '\\"')

@@ -9,6 +9,9 @@
 # With SAMBA_USERS=N in the environment, start also creates users
 # stress01..N (password smbvnpass) and shares s01..N, each readable only
 # by its own user and holding a hello.txt that says "stress-NN".
+# With SAMBA_ADDRS="A [B...]" (addresses already configured on this host)
+# smbd also listens on those and advertises them as its network interfaces,
+# which is what an SMB 3 multichannel client adds its extra channels to.
 #
 # Every piece of state (config, tdbs, pid, logs, the share itself) lives
 # under DIR, so several instances on different ports can run side by side
@@ -55,7 +58,7 @@ write_conf() {
 	netbios name = SMBVN-$port
 	disable netbios = yes
 	smb ports = $port
-	interfaces = 127.0.0.1
+	interfaces = 127.0.0.1${SAMBA_ADDRS:+ $SAMBA_ADDRS}
 	bind interfaces only = yes
 	server min protocol = SMB2_02
 	server max protocol = SMB3_11

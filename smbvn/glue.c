@@ -50,11 +50,15 @@ static struct smbvn_conn conns[MAX_CONNS];
 static DEFINE_SPINLOCK(conns_lock);
 static u32 conns_clock;
 
-/* One validate exchange in flight, owned by the task running it. */
+/*
+ * One validate exchange in flight, owned by the task running it.  The
+ * answer is matched by task alone: a multichannel session sends the ioctl
+ * on whichever channel is least busy, and @rx records which one it was.
+ */
 struct smbvn_inflight {
 	struct list_head list;
 	struct task_struct *task;
-	const void *server;
+	const void *rx;
 	bool got;
 	bool decrypted;
 	size_t len;
@@ -167,9 +171,10 @@ static void capture_validate_rsp(const void *mid, const void *server)
 
 	spin_lock(&inflight_lock);
 	list_for_each_entry(in, &inflight_list, list) {
-		if (in->task != current || in->server != server)
+		if (in->task != current)
 			continue;
 		in->got = true;
+		in->rx = server;
 		in->decrypted = flags & BIT(SMBVN_BIT_MID_DECRYPTED % 8);
 		in->len = len;
 		if (buf)
@@ -379,6 +384,32 @@ static void passed(const void *server, const void *tcon, u16 dialect,
 			     dialect, verdict, reason, ktime_get_ns() - t0);
 }
 
+/*
+ * The signing key of channel @rx of @ses, the one cifs itself verifies
+ * that channel's answers with: each channel has its own, and the primary's
+ * is a copy of the session key only until a reconnect rebinds it.  An @rx
+ * that is no channel of @ses leaves @key zero, so the answer fails its
+ * signature check.
+ */
+static void channel_signkey(const void *ses, const void *rx, u8 *key)
+{
+	spinlock_t *lock = &FIELD(ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t);
+	const char *chan = &FIELD(ses, SMBVN_OFF_SES_CHANS, const char);
+	size_t i, n;
+
+	spin_lock(lock);
+	n = min_t(size_t, FIELD(ses, SMBVN_OFF_SES_CHAN_COUNT, size_t),
+		  SMBVN_LEN_SES_CHANS);
+	for (i = 0; i < n; i++, chan += SMBVN_SIZE_CHAN) {
+		if (FIELD(chan, SMBVN_OFF_CHAN_SERVER, const void *) == rx) {
+			memcpy(key, &FIELD(chan, SMBVN_OFF_CHAN_SIGNKEY, u8),
+			       16);
+			break;
+		}
+	}
+	spin_unlock(lock);
+}
+
 static enum smbvn_auth authenticate(struct smbvn_inflight *in,
 				    const void *ses, u16 dialect)
 {
@@ -391,7 +422,7 @@ static enum smbvn_auth authenticate(struct smbvn_inflight *in,
 	if (in->decrypted || in->len > RSP_CAPTURE_MAX)
 		return smbvn_auth_of(in->buf, len, in->decrypted, false);
 	if (cmac) {
-		memcpy(key, &FIELD(ses, SMBVN_OFF_SES_SIGNKEY, u8), 16);
+		channel_signkey(ses, in->rx, key);
 	} else {
 		resp = FIELD(ses, SMBVN_OFF_SES_AUTH_KEY_RESPONSE, const u8 *);
 		if (resp && FIELD(ses, SMBVN_OFF_SES_AUTH_KEY_LEN,
@@ -408,7 +439,7 @@ static enum smbvn_auth authenticate(struct smbvn_inflight *in,
 	return smbvn_auth_of(in->buf, len, false, ok > 0);
 }
 
-static int exchange(unsigned int xid, void *tcon, const void *server,
+static int exchange(unsigned int xid, void *tcon,
 		    const struct smbvn_neg_req *req,
 		    struct smbvn_inflight *in, int *rc)
 {
@@ -420,7 +451,6 @@ static int exchange(unsigned int xid, void *tcon, const void *server,
 	if (!n)
 		return -EINVAL;
 	in->task = current;
-	in->server = server;
 	spin_lock(&inflight_lock);
 	list_add(&in->list, &inflight_list);
 	atomic_inc(&inflight_count);
@@ -439,12 +469,52 @@ static int exchange(unsigned int xid, void *tcon, const void *server,
 	return 0;
 }
 
+/* What NEGOTIATE answered on connection @server, if smbvn saw it. */
+static bool channel_rsp(const void *server, struct smbvn_neg_rsp *rsp)
+{
+	struct smbvn_conn *c;
+	bool ok;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	ok = c && c->have_req && c->have_rsp;
+	if (ok)
+		*rsp = c->rsp;
+	spin_unlock(&conns_lock);
+	return ok;
+}
+
+/*
+ * The verdict on a captured answer.  One that came on another channel of
+ * the session also vouches for that channel's NEGOTIATE, so it must match
+ * what was captured there as well; SMBVN_V_COUNT when smbvn never saw that
+ * channel negotiate.
+ */
+static enum smbvn_verdict judge_answer(struct smbvn_inflight *in,
+				       const void *ses, const void *server,
+				       u16 dialect,
+				       const struct smbvn_neg_rsp *neg,
+				       struct smbvn_detail *d)
+{
+	size_t len = min_t(size_t, in->len, RSP_CAPTURE_MAX);
+	enum smbvn_auth auth = authenticate(in, ses, dialect);
+	struct smbvn_neg_rsp rx_rsp;
+	enum smbvn_verdict v = smbvn_judge(in->buf, len, auth, neg, d);
+
+	if (!smbvn_verdict_ok(v) || in->rx == server)
+		return v;
+	if (!channel_rsp(in->rx, &rx_rsp))
+		return SMBVN_V_COUNT;
+	return smbvn_judge(in->buf, len, auth, &rx_rsp, d);
+}
+
 static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 {
 	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
 	u16 dialect = FIELD(server, SMBVN_OFF_SRV_DIALECT, u16);
 	struct smbvn_conn snap = {}, *c;
 	struct smbvn_inflight *in;
+	const void *in_rx = server;
 	u64 t0 = ktime_get_ns();
 	struct smbvn_detail d;
 	enum smbvn_verdict v;
@@ -492,7 +562,7 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 	in = kzalloc(sizeof(*in), GFP_KERNEL);
 	if (!in)
 		return -ENOMEM;
-	if (exchange(xid, tcon, server, &snap.req, in, &rc)) {
+	if (exchange(xid, tcon, &snap.req, in, &rc)) {
 		kfree(in);
 		return fail_check(server, tcon, dialect, SMBVN_V_COUNT,
 				  SMBVN_A_REFUSE_NO_RECORD, NULL, t0, false);
@@ -502,13 +572,18 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 		d.received = rc;
 		v = SMBVN_V_NO_RESPONSE;
 	} else {
-		v = smbvn_judge(in->buf, min_t(size_t, in->len, RSP_CAPTURE_MAX),
-				authenticate(in, ses, dialect), &snap.rsp, &d);
+		in_rx = in->rx;
+		v = judge_answer(in, ses, server, dialect, &snap.rsp, &d);
 	}
 	kfree(in);
+	if (v == SMBVN_V_COUNT)
+		return fail_check(server, tcon, dialect, SMBVN_V_COUNT,
+				  SMBVN_A_REFUSE_NO_RECORD, NULL, t0, false);
 	if (smbvn_verdict_ok(v)) {
 		if (v == SMBVN_V_ACCEPT_PRE30)
 			smbvn_stat_inc(SMBVN_STAT_PRE30_ACCEPTED);
+		if (in_rx != server)
+			smbvn_stat_inc(SMBVN_STAT_OTHER_CHANNEL);
 		mark_validated(server);
 		passed(server, tcon, dialect, SMBVN_STAT_VALIDATED, "validated",
 		       smbvn_verdict_name(v), t0);

@@ -18,6 +18,7 @@ static const char * const names[SMBVN_STAT_COUNT] = {
 	[SMBVN_STAT_DISABLED] = "disabled",
 	[SMBVN_STAT_AUDIT] = "audit_violations",
 	[SMBVN_STAT_PRE30_ACCEPTED] = "pre30_accepted",
+	[SMBVN_STAT_OTHER_CHANNEL] = "validated_other_channel",
 	[SMBVN_STAT_UNSIGNED] = "unsigned",
 	[SMBVN_STAT_BAD_SIGNATURE] = "bad_signature",
 	[SMBVN_STAT_MALFORMED] = "malformed",
