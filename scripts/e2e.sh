@@ -41,21 +41,8 @@ bash scripts/samba.sh start "$work/B" $((base + 1)) mandatory >/dev/null
 
 # One proxy per server; one listening port per tamper mode in use.
 declare -A port=([A]=$((base)) [B]=$((base + 1)))
-next=$((base + 10))
-for srv in A B; do
-	maps=()
-	for t in $(awk '!/^#/ && NF {print $2}' scripts/e2e-scenarios.txt | sort -u); do
-		[ "${t%%:*}" = "$srv" ] && [ "$t" != "$srv" ] || continue
-		port[$t]=$next
-		maps+=(--map "$next:${t#*:}")
-		next=$((next + 1))
-	done
-	[ ${#maps[@]} -gt 0 ] || continue
-	python3 scripts/smbproxy.py --target "127.0.0.1:${port[$srv]}" \
-		"${maps[@]}" --log "$work/proxy-$srv.log" >"$work/proxy-$srv.out" &
-	pids+=($!)
-	for _ in $(seq 50); do grep -q ready "$work/proxy-$srv.out" && break; sleep 0.1; done
-done
+. scripts/proxies.sh
+start_proxies scripts/e2e-scenarios.txt "$work" $((base + 10)) A B
 
 awk '!/^#/ && NF {print $1, $2, $3, $4, $5}' scripts/e2e-scenarios.txt |
 	while read -r name target share vers opts; do

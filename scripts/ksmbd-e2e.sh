@@ -167,21 +167,8 @@ declare -A port=([K]=$((base)) [KM]=$((base + 1)))
 # and exits once it connects.
 declare -A stop=([K]=$((base + 2)) [KM]=$((base + 3)))
 vm_timeout=${KSMBD_VM_TIMEOUT:-1500}
-next=$((base + 10))
-for srv in K KM; do
-	maps=()
-	for t in $(awk '!/^#/ && NF {print $2}' "$scen" | sort -u); do
-		[ "${t%%:*}" = "$srv" ] && [ "$t" != "$srv" ] || continue
-		port[$t]=$next
-		maps+=(--map "$next:${t#*:}")
-		next=$((next + 1))
-	done
-	[ ${#maps[@]} -gt 0 ] || continue
-	python3 scripts/smbproxy.py --target "127.0.0.1:${port[$srv]}" \
-		"${maps[@]}" --log "$work/proxy-$srv.log" >"$work/proxy-$srv.out" &
-	pids+=($!)
-	for _ in $(seq 50); do grep -q ready "$work/proxy-$srv.out" && break; sleep 0.1; done
-done
+. scripts/proxies.sh
+start_proxies "$scen" "$work" $((base + 10)) K KM
 
 for srv in K KM; do
 	awk '!/^#/ && NF {print $1, $2, $3, $4, $5}' "$scen" |
