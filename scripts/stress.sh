@@ -4,8 +4,10 @@
 # make stress: robustness under load and faults, smbvn at 1, in a qemu VM
 # per kernel (default: both Debian kernels; $STRESS_KERNELS overrides, e.g.
 # a debug build).  The guest half is scripts/stress-guest.sh; this half
-# runs Samba with $NUSERS users (default 32) and smbproxy.py in the churn,
-# reconnect-tamper, stall and tamper modes, then checks from the outside
+# runs Samba with $NUSERS users (default 32), also listening on
+# $STRESS_MC_ADDR (default 10.254.0.1, put on lo for the run) for the
+# multichannel case, and smbproxy.py in the churn, reconnect-tamper, stall
+# and tamper modes, then checks from the outside
 # what the guest cannot see: that every file it wrote landed intact, that
 # no file I/O ever reached a connection before its validation, that the
 # proxy really forced the reconnects, and that nothing was written after a
