@@ -23,7 +23,7 @@ check() {	# check NAME STATUS DETAIL: STATUS 0 passes
 }
 
 ctr() { cat $S/"$1" 2>/dev/null || echo 0; }
-snap() { for c in validated failed not_applicable no_response validated_other_channel; do eval "${c}_0=\$(ctr $c)"; done; }
+snap() { for c in validated failed not_applicable no_response validated_other_channel mismatch_guid; do eval "${c}_0=\$(ctr $c)"; done; }
 delta() { eval "echo \$((\$(ctr $1) - ${1}_0))"; }
 now() { cut -d' ' -f1 /proc/uptime; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -440,10 +440,49 @@ case_multichannel() {
 	done
 }
 
+# 8. As 7, but the second channel is tampered: the mount goes through the
+# proxy's pass port, and the same port on $MC_ADDR is a proxy that flips
+# the ServerGuid in that channel's NEGOTIATE response.  An answer arriving
+# on the second channel carries the real GUID, which does not match what
+# that channel negotiated: none may validate, some must be refused.
+case_multichannel_tamper() {
+	snap
+	o="port=$PORT_pass,vers=3.0,multichannel,max_channels=2,$CRED"
+	ok=0 ref=0 other="" chan=0
+	i=0
+	while [ $i -le "${MC_TCONS:-16}" ]; do
+		mkdir -p /mnt/mt$i
+		if timeout 120 mount -t cifs //10.0.2.2/data /mnt/mt$i \
+			-o "$o,handletimeout=$((1000 + i))" >/tmp/mt.out 2>&1; then
+			ok=$((ok + 1))
+		elif grep -q 'error(71)' /tmp/mt.out; then
+			ref=$((ref + 1))
+		else
+			other="$other $i:$(tr '\n' ' ' </tmp/mt.out)"
+		fi
+		grep -q 'Extra Channels: 1' /proc/fs/cifs/DebugData && chan=$((chan + 1))
+		# cifs picks channels round-robin when both are idle, so a fixed
+		# number of requests per mount could keep every validate ioctl on
+		# one channel; a varying number of reads mixes them.
+		mounted /mnt/mt$i && head -c $((i % 3)) /mnt/mt$i/hello.txt >/dev/null
+		i=$((i + 1))
+	done
+	g=$(delta mismatch_guid) oc=$(delta validated_other_channel)
+	check mctamper-second-channel-up $([ $chan -gt 0 ]; echo $?) \
+		"a second channel was up after $chan of $((i)) mounts"
+	check mctamper-no-answer-from-it-validated \
+		$([ "$g" -gt 0 ] && [ "$oc" = 0 ]; echo $?) \
+		"mismatch_guid=$g validated_other_channel=$oc"
+	check mctamper-refusals-are-eproto $([ "$ref" -gt 0 ] && [ -z "$other" ]; echo $?) \
+		"$ok mounted, $ref refused with EPROTO$other"
+	for d in /mnt/mt*; do mounted "$d" && umount "$d"; done
+	quiesce
+}
+
 echo "STRESS-START $(uname -r)"
 # CASES and WAY=stock exist for one-off comparisons with stock cifs.
 [ "${WAY:-}" = stock ] && rmmod smbvn
-for c in ${CASES:-parallel mixed stall reconnect_tamper churn multichannel load_loop}; do
+for c in ${CASES:-parallel mixed stall reconnect_tamper churn multichannel multichannel_tamper load_loop}; do
 	case $c in
 	stall)
 		for m in stall halfstall halfdrop; do

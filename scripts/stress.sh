@@ -21,13 +21,14 @@ reconnects=${RECONNECTS:-200}
 loads=${LOADS:-20}
 work=$(mktemp -d /tmp/smbvn-stress.XXXXXX)
 chmod 755 "$work"
-proxy=
+proxy= mcproxy=
 # Multichannel wants a second server address that the guests reach through
 # slirp and nobody else does: one on this host's loopback device.
 mc_addr=${STRESS_MC_ADDR:-10.254.0.1}
 mc_added=
 cleanup() {
 	[ -n "$proxy" ] && kill "$proxy" 2>/dev/null
+	[ -n "$mcproxy" ] && kill "$mcproxy" 2>/dev/null
 	bash scripts/samba.sh stop "$work/A" >/dev/null 2>&1 || true
 	[ -z "$mc_added" ] || ip addr del "$mc_addr/32" dev lo 2>/dev/null || true
 	rm -rf "$work"
@@ -48,13 +49,15 @@ SAMBA_ADDRS=$mc_addr SAMBA_USERS=$nusers bash scripts/samba.sh start "$work/A" "
 share=$work/A/share
 
 tamper="guid sigflip nosupp forge caps sigzero"
-modes="churn reguid stall halfstall halfdrop $tamper"
+# pass: the primary channel of the tampered-second-channel case.
+modes="churn reguid stall halfstall halfdrop pass $tamper"
 maps=() p=$((base + 1))
 {
 	echo "PORT_A=$base"
 	for m in $modes; do
 		echo "PORT_$m=$p"
 		maps+=(--map "$p:$m")
+		[ "$m" != pass ] || mcport=$p
 		p=$((p + 1))
 	done
 	echo "TAMPER_MODES=\"$tamper\""
@@ -64,13 +67,25 @@ maps=() p=$((base + 1))
 	[ -z "${WAY:-}" ] || echo "WAY=$WAY"
 } >"$work/env"
 
-start_proxy() {	# start_proxy LOG
+wait_ready() {	# wait_ready OUT
+	for _ in $(seq 50); do grep -q ready "$1" && return; sleep 0.1; done
+	echo "stress.sh: proxy did not start ($1)" >&2
+	exit 1
+}
+
+# start_proxy LOG: the tamper proxies on 127.0.0.1, and on $mc_addr, at the
+# pass port, one that flips the ServerGuid: cifs opens a multichannel
+# mount's second channel at the primary's port, so a mount through the
+# pass port gets an honest primary and a tampered second channel.
+start_proxy() {
 	python3 scripts/smbproxy.py --target "127.0.0.1:$base" "${maps[@]}" \
 		--churn-delay "${CHURN_DELAY:-0.5}" --log "$1" >"$work/proxy.out" &
 	proxy=$!
-	for _ in $(seq 50); do grep -q ready "$work/proxy.out" && return; sleep 0.1; done
-	echo "stress.sh: proxy did not start" >&2
-	exit 1
+	wait_ready "$work/proxy.out"
+	python3 scripts/smbproxy.py --target "127.0.0.1:$base" --bind "$mc_addr" \
+		--map "$mcport:guid" --log "$1.mc" >"$work/proxy-mc.out" &
+	mcproxy=$!
+	wait_ready "$work/proxy-mc.out"
 }
 
 passed=0 failed=0
@@ -98,10 +113,11 @@ for k in "${kernels[@]}"; do
 		scripts/stress-guest.sh "build/$k/smbvn.ko" "$work/env" \
 		>"$work/vm.out" 2>&1 || rc=$?
 	grep '^vm.sh' "$work/vm.out" | sed 's/^/  /' || true
-	kill "$proxy" 2>/dev/null
-	wait "$proxy" 2>/dev/null || true
-	proxy=
+	kill "$proxy" "$mcproxy" 2>/dev/null
+	wait "$proxy" "$mcproxy" 2>/dev/null || true
+	proxy= mcproxy=
 	mkdir -p .cache/stress && cp "$log" ".cache/stress/vm-$k.log" && cp "$plog" ".cache/stress/proxy-$k.log"
+	touch "$plog.mc" && cp "$plog.mc" ".cache/stress/proxy-mc-$k.log"
 
 	# The guest's own checks.
 	while read -r _ name verdict detail; do
@@ -126,6 +142,11 @@ for k in "${kernels[@]}"; do
 		drops=$(grep -c 'mode=churn .*forced drop' "$plog" || true)
 		result proxy-forced-reconnects "$([ "$drops" -ge "$reconnects" ]; echo $?)" \
 			"$drops connections reset by the proxy"
+	fi
+	if ran multichannel_tamper; then
+		n=$(grep -c 'mode=guid .*ServerGuid' "$plog.mc" || true)
+		result proxy-second-channel-tampered "$([ "$n" -gt 0 ]; echo $?)" \
+			"$n second-channel NEGOTIATE responses with a flipped ServerGuid"
 	fi
 	early=$(grep -c 'UNVALIDATED-IO' "$plog" || true)
 	result proxy-no-io-before-validation "$([ "$early" = 0 ]; echo $?)" \
