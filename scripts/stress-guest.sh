@@ -385,13 +385,6 @@ case_load_loop() {
 	insmod $KO
 }
 
-# 7. Multichannel, 3.0 and 3.0.2 (3.1.1 is not validated).  Samba also
-# listens on the host's $MC_ADDR and advertises it, so cifs binds a second
-# channel there.  cifs then sends each tree connect, and its validate
-# ioctl, on whichever channel is least busy: every tree connect of the
-# session must still validate, whichever channel carries the answer.
-# Distinct handletimeout values make each mount a new tree connect on the
-# one session instead of a reuse of the first.
 # cifs sends on the least busy channel, round-robin when all are idle, so
 # the same number of requests per mount can keep every validate ioctl on
 # one channel (seen: 0 of 18 on the debug kernel).  A lookup of a name
@@ -401,6 +394,13 @@ mix_channels() {	# mix_channels MOUNTPOINT I
 	[ $(($2 % 2)) = 0 ] || stat "$1/absent-$2" >/dev/null 2>&1 || true
 }
 
+# 7. Multichannel, 3.0 and 3.0.2 (3.1.1 is not validated).  Samba also
+# listens on the host's $MC_ADDR and advertises it, so cifs binds a second
+# channel there.  cifs then sends each tree connect, and its validate
+# ioctl, on whichever channel is least busy: every tree connect of the
+# session must still validate, whichever channel carries the answer.
+# Distinct handletimeout values make each mount a new tree connect on the
+# one session instead of a reuse of the first.
 case_multichannel() {
 	for v in 3.0 3.02; do
 		t=mc$(echo $v | tr -d .)

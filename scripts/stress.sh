@@ -6,7 +6,7 @@
 # a debug build).  The guest half is scripts/stress-guest.sh; this half
 # runs Samba with $NUSERS users (default 32), also listening on
 # $STRESS_MC_ADDR (default 10.254.0.1, put on lo for the run) for the
-# multichannel case, and smbproxy.py in the churn, reconnect-tamper, stall
+# multichannel cases, and smbproxy.py in the churn, reconnect-tamper, stall
 # and tamper modes, then checks from the outside
 # what the guest cannot see: that every file it wrote landed intact, that
 # no file I/O ever reached a connection before its validation, that the
