@@ -92,6 +92,25 @@ static struct notifier_block smbvn_nb = {
 	.notifier_call = smbvn_module_event,
 };
 
+/*
+ * Undo a registered notifier, any hooks and the stats, for a failed init
+ * as for exit: the notifier may have hooked cifs meanwhile either way.
+ */
+static void teardown(void)
+{
+	unregister_module_notifier(&smbvn_nb);
+	mutex_lock(&hook_lock);
+	unhook_cifs();
+	mutex_unlock(&hook_lock);
+	/*
+	 * A replacement that dropped its module reference may still be on
+	 * its way out of our text; tasks-RCU waits until every task has
+	 * passed a voluntary schedule point, which is outside smbvn.
+	 */
+	synchronize_rcu_tasks();
+	smbvn_stats_exit();
+}
+
 static int __init smbvn_init(void)
 {
 	struct module *mod;
@@ -138,13 +157,7 @@ static int __init smbvn_init(void)
 	hooked = cifs_mod;
 	mutex_unlock(&hook_lock);
 	if (rc) {
-		unregister_module_notifier(&smbvn_nb);
-		mutex_lock(&hook_lock);
-		unhook_cifs();
-		mutex_unlock(&hook_lock);
-		/* As on exit: nothing may still run in our text when it goes. */
-		synchronize_rcu_tasks();
-		smbvn_stats_exit();
+		teardown();
 		return rc;
 	}
 	if (!hooked)
@@ -154,17 +167,7 @@ static int __init smbvn_init(void)
 
 static void __exit smbvn_exit(void)
 {
-	unregister_module_notifier(&smbvn_nb);
-	mutex_lock(&hook_lock);
-	unhook_cifs();
-	mutex_unlock(&hook_lock);
-	/*
-	 * A replacement that dropped its module reference may still be on
-	 * its way out of our text; tasks-RCU waits until every task has
-	 * passed a voluntary schedule point, which is outside smbvn.
-	 */
-	synchronize_rcu_tasks();
-	smbvn_stats_exit();
+	teardown();
 	pr_info("smbvn: unloaded, cifs runs stock\n");
 }
 
