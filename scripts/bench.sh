@@ -86,7 +86,7 @@ for k in "${kernels[@]}"; do
 	hb=$top/$out/build/$k/hookcost
 	rm -rf "$hb"
 	mkdir -p "$hb/generated"
-	cp bench/hookcost/Kbuild bench/hookcost/hookcost.c "$hb/"
+	cp bench/hookcost/Kbuild bench/hookcost/hookcost.c include/smbvn_kallsyms.h "$hb/"
 	cp "build/$k/generated/smbvn_layout.h" "$hb/generated/"
 	make -s -C ".cache/k/$k/usr/src/linux-headers-$k" M="$hb" modules \
 		>"$hb/build.log" 2>&1 || { cat "$hb/build.log"; exit 1; }

@@ -34,6 +34,11 @@ for k in "${kernels[@]}"; do
 	make -s -C ".cache/k/$k/usr/src/linux-headers-$k" M="$bad" modules >/dev/null
 	mkdir -p "$work/badko-$k"
 	cp "$bad/smbvn.ko" "$work/badko-$k/smbvn-badlayout.ko"
+	# A test module that takes a cifs function before smbvn can.
+	cp -a testmod "$work/testmod-$k"
+	cp include/smbvn_kallsyms.h "$work/testmod-$k/"
+	make -s -C ".cache/k/$k/usr/src/linux-headers-$k" M="$work/testmod-$k" \
+		W=1 modules >/dev/null
 done
 
 bash scripts/samba.sh start "$work/A" $((base)) >/dev/null
@@ -55,7 +60,19 @@ PORT_GUID=${port[A:guid]}
 ENV
 
 total_p=0 total_f=0
+count() {	# count CHECKER-OUTPUT: add its closing line to the totals
+	local p f
+	p=$(echo "$1" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	f=$(echo "$1" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	total_p=$((total_p + ${p:-0}))
+	total_f=$((total_f + ${f:-1}))
+}
+# E2E_SUITES picks suites: "scenarios" (the scenario table and lifecycle
+# checks) and "failclosed" (scripts/failclosed-guest.sh); default both.
+suites=" ${E2E_SUITES:-scenarios failclosed} "
 for k in "${kernels[@]}"; do
+	mkdir -p .cache/e2e
+	case $suites in *" scenarios "*)
 	log=$work/vm-$k.log
 	rc=0
 	VM_LOG=$log VM_TIMEOUT=${E2E_VM_TIMEOUT:-1500} bash scripts/vm.sh "$k" \
@@ -63,15 +80,28 @@ for k in "${kernels[@]}"; do
 		"$work/env" packaging/smbvn-modprobe.conf scripts/smbvn-stats \
 		"$work/badko-$k/smbvn-badlayout.ko" \
 		>/dev/null 2>&1 || rc=$?
-	mkdir -p .cache/e2e && cp "$log" ".cache/e2e/vm-$k.log"
+	cp "$log" ".cache/e2e/vm-$k.log"
 	out=$(python3 scripts/e2e_check.py --scenarios scripts/e2e-scenarios.txt \
 		--log "$log" --kernel "$k" --vm-rc "$rc" || true)
 	echo "$out" | grep -v '^[0-9]* passed'
 	grep -h 'smbvn: refused' "$log" | sed 's/^/  kernel-log: /' | head -40
-	p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-	f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-	total_p=$((total_p + ${p:-0}))
-	total_f=$((total_f + ${f:-1}))
+	count "$out"
+	;; esac
+
+	# Fail closed as installed: a second boot, clean module state.
+	case $suites in *" failclosed "*)
+	log=$work/failclosed-$k.log
+	rc=0
+	VM_LOG=$log VM_TIMEOUT=${E2E_VM_TIMEOUT:-1500} bash scripts/vm.sh "$k" \
+		scripts/failclosed-guest.sh "build/$k/smbvn.ko" "$work/env" \
+		packaging/smbvn-modprobe.conf "$work/badko-$k/smbvn-badlayout.ko" \
+		"$work/testmod-$k/cifs_squatter.ko" >/dev/null 2>&1 || rc=$?
+	cp "$log" ".cache/e2e/failclosed-$k.log"
+	out=$(python3 scripts/e2e_check.py --checks-only --scenarios /dev/null \
+		--log "$log" --kernel "$k" --vm-rc "$rc" || true)
+	echo "$out" | grep -v '^[0-9]* passed' | sed 's/check\//failclosed\//'
+	count "$out"
+	;; esac
 done
 echo "E2E: $total_p passed, $total_f failed"
 [ "$total_f" = 0 ]

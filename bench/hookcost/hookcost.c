@@ -35,10 +35,10 @@
  */
 #include <linux/ftrace.h>
 #include <linux/irqflags.h>
-#include <linux/kprobes.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include "smbvn_kallsyms.h"
 #include "smbvn_layout.h"
 
 static unsigned int calls = 10000;
@@ -105,13 +105,8 @@ static struct {
 
 static unsigned long lookup(const char *name)
 {
-	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
-	unsigned long (*fn)(const char *name);
+	smbvn_lookup_name_t fn = smbvn_find_lookup_name();
 
-	if (register_kprobe(&kp))
-		return 0;
-	fn = (void *)kp.addr;
-	unregister_kprobe(&kp);
 	return fn ? fn(name) : 0;
 }
 
