@@ -2,7 +2,8 @@
 /*
  * libFuzzer harness for the whole judge path.  The input is split into
  *
- *   byte 0      how the response arrived: bits 0-1 enum smbvn_auth,
+ *   byte 0      how the response arrived: bits 0-1 enum smbvn_auth
+ *               (bit 4 set: SMBVN_AUTH_NO_KEY instead),
  *               bit 2 "decrypted", bit 3 "signature verified" (the last
  *               two feed smbvn_auth_of())
  *   bytes 1-2   little-endian length N of the next part
@@ -39,6 +40,8 @@ static enum smbvn_verdict ref_judge(const unsigned char *p, size_t len,
 	    p[3] != 'B' || f_le16(p + 4) != 64 || f_le16(p + 12) != 0x0b ||
 	    !(p[16] & 1))
 		return SMBVN_V_MALFORMED;
+	if (auth == SMBVN_AUTH_NO_KEY)
+		return SMBVN_V_NO_KEY;
 	if (auth == SMBVN_AUTH_NONE)
 		return SMBVN_V_UNSIGNED;
 	if (auth == SMBVN_AUTH_BAD_SIG)
@@ -71,6 +74,14 @@ static enum smbvn_verdict ref_judge(const unsigned char *p, size_t len,
 	return SMBVN_V_VALIDATED;
 }
 
+static bool memchr_nonzero(const unsigned char *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return true;
+	return false;
+}
+
 static enum smbvn_auth ref_auth(const unsigned char *p, size_t len,
 				bool dec, bool sig_ok)
 {
@@ -93,7 +104,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 	if (size < 3)
 		return 0;
-	auth = (enum smbvn_auth)(data[0] & 3);
+	auth = data[0] & 0x10 ? SMBVN_AUTH_NO_KEY :
+				(enum smbvn_auth)(data[0] & 3);
 	dec = data[0] & 4;
 	sig_ok = data[0] & 8;
 	n = f_le16(data + 1);
@@ -130,6 +142,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	memset(&d2, 0x5a, sizeof(d2));
 	CHECK(smbvn_judge(p, len, auth, &neg, &d2) == v);
 	CHECK(!memcmp(&d1, &d2, sizeof(d1)));
+
+	/* A key is usable only if present and not all zero. */
+	CHECK(smbvn_key_usable(p, len < 16 ? len : 16) ==
+	      (len > 0 && memchr_nonzero(p, len < 16 ? len : 16)));
 
 	a2 = smbvn_auth_of(p, len, dec, sig_ok);
 	CHECK(a2 == ref_auth(p, len, dec, sig_ok));

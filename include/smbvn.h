@@ -35,6 +35,8 @@ enum smbvn_stat {
 	SMBVN_STAT_NO_RESPONSE,
 	SMBVN_STAT_GUEST_REFUSED,
 	SMBVN_STAT_NO_RECORD,
+	SMBVN_STAT_NO_KEY,
+	SMBVN_STAT_RENEGOTIATED,
 	SMBVN_STAT_COUNT
 };
 
@@ -57,13 +59,14 @@ struct smbvn_hook {
 
 int smbvn_resolve_kallsyms(void);
 unsigned long smbvn_kallsyms(const char *name);
-int smbvn_hook_install(struct smbvn_hook *h);
+unsigned long smbvn_cifs_symbol(const char *name, struct module *mod);
+int smbvn_hook_install(struct smbvn_hook *h, struct module *mod);
 void smbvn_hook_remove(struct smbvn_hook *h);
 
 /* glue.c: everything that knows cifs */
 extern struct smbvn_hook smbvn_cifs_hooks[];
 extern const unsigned int smbvn_cifs_nhooks;
-int smbvn_glue_resolve(void);
+int smbvn_glue_resolve(struct module *cifs);
 
 /* sign.c: SMB2 signature verification with the session key */
 int smbvn_sig_verify(u8 *pdu, size_t len, const u8 *key, bool cmac);

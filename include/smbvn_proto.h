@@ -72,6 +72,7 @@ enum smbvn_auth {
 	SMBVN_AUTH_BAD_SIG,	/* SIGNED flag set, signature wrong */
 	SMBVN_AUTH_SIGNED,	/* signature verified with the session key */
 	SMBVN_AUTH_ENCRYPTED,	/* arrived in a transform header, decrypted */
+	SMBVN_AUTH_NO_KEY,	/* no signing key to verify with: unknown */
 };
 
 /* Verdicts.  Everything >= SMBVN_V_FAIL_FIRST fails the tree connect. */
@@ -90,6 +91,8 @@ enum smbvn_verdict {
 	SMBVN_V_MISMATCH_SECURITY_MODE,
 	SMBVN_V_MISMATCH_DIALECT,
 	SMBVN_V_NO_RESPONSE,	/* transport failed before any response */
+	SMBVN_V_NO_KEY,		/* no signing key yet: nothing verifiable */
+	SMBVN_V_RENEGOTIATED,	/* NEGOTIATE ran again during the exchange */
 	SMBVN_V_COUNT
 };
 
@@ -119,6 +122,7 @@ size_t smbvn_build_vneg_req(const struct smbvn_neg_req *req, u8 *buf,
 			    size_t buflen);
 enum smbvn_auth smbvn_auth_of(const u8 *pdu, size_t len, bool decrypted,
 			      bool sig_ok);
+bool smbvn_key_usable(const u8 *key, size_t len);
 enum smbvn_verdict smbvn_judge(const u8 *pdu, size_t len,
 			       enum smbvn_auth auth,
 			       const struct smbvn_neg_rsp *neg,

@@ -84,6 +84,33 @@ static void bad_signature_fails(struct kunit *test)
 }
 
 /*
+ * Without a signing key nothing is verifiable (security review H1): no
+ * status and no echo may be believed, whatever the flags claim.
+ */
+static void no_key_believes_nothing(struct kunit *test)
+{
+	u8 buf[KT_PDU_MAX];
+	struct smbvn_detail d;
+	size_t len;
+
+	len = kt_vneg_rsp_pdu(buf, RSP_SIGNED, &kt_rsp_300);
+	KUNIT_EXPECT_EQ(test, judge(test, buf, len, SMBVN_AUTH_NO_KEY,
+				    &kt_rsp_300, &d), SMBVN_V_NO_KEY);
+	len = kt_vneg_rsp_pdu(buf, SMBVN_FLAG_RESPONSE, &kt_rsp_210);
+	KUNIT_EXPECT_EQ(test, judge(test, buf, len, SMBVN_AUTH_NO_KEY,
+				    &kt_rsp_210, &d), SMBVN_V_NO_KEY);
+	len = kt_err_rsp_pdu(buf, RSP_SIGNED, SMBVN_STATUS_NOT_SUPPORTED);
+	KUNIT_EXPECT_EQ(test, judge(test, buf, len, SMBVN_AUTH_NO_KEY,
+				    &kt_rsp_210, &d), SMBVN_V_NO_KEY);
+	KUNIT_EXPECT_EQ(test, d.status, (u32)SMBVN_STATUS_NOT_SUPPORTED);
+	len = kt_err_rsp_pdu(buf, RSP_SIGNED, SMBVN_STATUS_ACCESS_DENIED);
+	KUNIT_EXPECT_EQ(test, judge(test, buf, len, SMBVN_AUTH_NO_KEY,
+				    &kt_rsp_300, &d), SMBVN_V_NO_KEY);
+	KUNIT_EXPECT_STREQ(test, smbvn_verdict_name(SMBVN_V_NO_KEY),
+			   "no-signing-key");
+}
+
+/*
  * One case per field of 2.2.32.6: the server's signed answer differs from
  * the NEGOTIATE response in exactly that field.  The detail must name the
  * expected (NEGOTIATE) and received (validate) values for the log line.
@@ -564,6 +591,7 @@ static struct kunit_case smbvn_judge_cases[] = {
 	KUNIT_CASE(encrypted_counts_as_authenticated),
 	KUNIT_CASE(unsigned_echo_fails),
 	KUNIT_CASE(bad_signature_fails),
+	KUNIT_CASE(no_key_believes_nothing),
 	KUNIT_CASE(mismatch_capabilities),
 	KUNIT_CASE(mismatch_server_guid),
 	KUNIT_CASE(mismatch_security_mode),

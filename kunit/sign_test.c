@@ -6,6 +6,7 @@
  * how sign.c feeds the kernel crypto API (wrong key length, signature
  * field not zeroed, wrong range hashed) shows up as a mismatch here.
  */
+#include <crypto/hash.h>
 #include <linux/errno.h>
 #include <linux/slab.h>
 #include "smbvn.h"
@@ -198,6 +199,65 @@ static void signed_vectors_through_judge(struct kunit *test)
 					  &d), SMBVN_V_BAD_SIGNATURE);
 }
 
+/*
+ * Sign @len bytes of @p in place under @key the way an SMB2 peer does
+ * (MS-SMB2 3.1.4.1): MAC over the PDU with a zeroed signature field.
+ */
+static void kt_sign(struct kunit *test, u8 *p, size_t len, const u8 *key,
+		    bool cmac)
+{
+	struct crypto_shash *tfm;
+	u8 mac[32];
+
+	tfm = crypto_alloc_shash(cmac ? "cmac(aes)" : "hmac(sha256)", 0, 0);
+	if (IS_ERR(tfm))
+		kunit_skip(test, "%s not available", cmac ? "cmac(aes)" :
+			   "hmac(sha256)");
+	KUNIT_ASSERT_EQ(test, crypto_shash_setkey(tfm, key, 16), 0);
+	memset(p + SMBVN_SIG_OFF, 0, SMBVN_SIG_LEN);
+	KUNIT_ASSERT_EQ(test, crypto_shash_tfm_digest(tfm, p, len, mac), 0);
+	memcpy(p + SMBVN_SIG_OFF, mac, SMBVN_SIG_LEN);
+	crypto_free_shash(tfm);
+}
+
+/*
+ * Security review H1: while cifs has no key for the session (a session
+ * setup in progress) or the channel, a zero-filled key buffer is all
+ * there is.  Anyone can sign under sixteen zero bytes, so such an answer
+ * really does verify under that key; smbvn must refuse to use the key at
+ * all, and the judge must believe nothing without one.
+ */
+static void zero_key_forgery_not_believed(struct kunit *test)
+{
+	static const u8 zero[16];
+	const struct {
+		const struct smbvn_neg_rsp *neg;
+		bool cmac;
+	} forms[] = { { &kt_rsp_210, false }, { &kt_rsp_300, true } };
+	struct smbvn_detail d;
+	u8 buf[KT_PDU_MAX], *p;
+	size_t len, i;
+
+	KUNIT_EXPECT_FALSE(test, smbvn_key_usable(zero, sizeof(zero)));
+	KUNIT_EXPECT_FALSE(test, smbvn_key_usable(NULL, 16));
+	KUNIT_EXPECT_FALSE(test, smbvn_key_usable(kat_key_2x, 0));
+	KUNIT_EXPECT_TRUE(test, smbvn_key_usable(kat_key_2x, 16));
+	KUNIT_EXPECT_TRUE(test, smbvn_key_usable(kat_key_30, 16));
+	for (i = 0; i < ARRAY_SIZE(forms); i++) {
+		len = kt_vneg_rsp_pdu(buf, SMBVN_FLAG_RESPONSE |
+				      SMBVN_FLAG_SIGNED, forms[i].neg);
+		p = kt_dup(test, buf, len);
+		kt_sign(test, p, len, zero, forms[i].cmac);
+		/* The forgery is real: it verifies under the public key. */
+		KUNIT_EXPECT_EQ(test, smbvn_sig_verify(p, len, zero,
+						       forms[i].cmac), 1);
+		KUNIT_EXPECT_EQ(test, smbvn_judge(p, len, SMBVN_AUTH_NO_KEY,
+						  forms[i].neg, &d),
+				SMBVN_V_NO_KEY);
+		KUNIT_EXPECT_FALSE(test, smbvn_verdict_ok(SMBVN_V_NO_KEY));
+	}
+}
+
 static struct kunit_case smbvn_sign_cases[] = {
 	KUNIT_CASE_PARAM(kat_verifies, sig_gen_params),
 	KUNIT_CASE_PARAM(flipped_body_bit_fails, sig_gen_params),
@@ -208,6 +268,7 @@ static struct kunit_case smbvn_sign_cases[] = {
 	KUNIT_CASE_PARAM(truncated_pdu_fails, sig_gen_params),
 	KUNIT_CASE(short_pdu_rejected),
 	KUNIT_CASE(signed_vectors_through_judge),
+	KUNIT_CASE(zero_key_forgery_not_believed),
 	{}
 };
 

@@ -32,11 +32,14 @@ FIELDS = [
     ("SRV_MUTEX", "TCP_Server_Info", "_srv_mutex"),
     ("SRV_DIALECT", "TCP_Server_Info", "dialect"),
     ("SRV_CLIENT_GUID", "TCP_Server_Info", "client_guid"),
+    ("SRV_TCP_SES_LIST", "TCP_Server_Info", "tcp_ses_list"),
+    ("SRV_COUNT", "TCP_Server_Info", "srv_count"),
     ("SES_SERVER", "cifs_ses", "server"),
     ("SES_USER_NAME", "cifs_ses", "user_name"),
     ("SES_AUTH_KEY_LEN", "cifs_ses", "auth_key.len"),
     ("SES_AUTH_KEY_RESPONSE", "cifs_ses", "auth_key.response"),
     ("SES_SESSION_FLAGS", "cifs_ses", "session_flags"),
+    ("SES_SECTYPE", "cifs_ses", "sectype"),
     ("SES_CHAN_LOCK", "cifs_ses", "chan_lock"),
     ("SES_CHANS", "cifs_ses", "chans"),
     ("SES_CHAN_COUNT", "cifs_ses", "chan_count"),
@@ -57,12 +60,28 @@ FIELDS = [
 # the member changed type and the glue code would misread it.
 SIZES = {
     "SRV_HOSTNAME": 8, "SRV_SSOCKET": 8, "SRV_DIALECT": 2, "SES_SERVER": 8,
-    "SRV_CLIENT_GUID": 16,
+    "SRV_CLIENT_GUID": 16, "SRV_TCP_SES_LIST": 16, "SRV_COUNT": 4,
     "SES_USER_NAME": 8, "SES_AUTH_KEY_LEN": 4, "SES_AUTH_KEY_RESPONSE": 8,
-    "SES_SESSION_FLAGS": 2, "TCON_SES": 8,
+    "SES_SESSION_FLAGS": 2, "TCON_SES": 8, "SES_SECTYPE": 4,
     "SES_CHAN_COUNT": 8, "CHAN_SERVER": 8, "CHAN_SIGNKEY": 16,
     "MID_MID": 8, "MID_RESP_BUF": 8, "MID_RESP_BUF_SIZE": 4,
     "MID_COMMAND": 2, "MID_DECRYPTED": 0, "RQST_IOV": 8, "RQST_NVEC": 4,
+}
+
+# Expected type of the members smbvn takes the address of or casts, where
+# the size alone would not catch a change (a lock type, an array turned
+# into a pointer, a list moved into another struct).
+TYPES = {
+    "SRV_HOSTNAME": "char *", "SRV_SSOCKET": "struct socket *",
+    "SRV_MUTEX": "struct mutex", "SRV_CLIENT_GUID": "char[]",
+    "SRV_TCP_SES_LIST": "struct list_head", "SRV_COUNT": "s32",
+    "SES_SERVER": "struct TCP_Server_Info *", "SES_USER_NAME": "char *",
+    "SES_AUTH_KEY_RESPONSE": "char *", "SES_CHAN_LOCK": "struct spinlock",
+    "SES_CHANS": "struct cifs_chan[]", "CHAN_SERVER":
+    "struct TCP_Server_Info *", "CHAN_SIGNKEY": "char[]",
+    "TCON_SES": "struct cifs_ses *", "TCON_TREE_NAME": "char[]",
+    "SES_SECTYPE": "enum securityEnum",
+    "MID_RESP_BUF": "void *", "RQST_IOV": "struct kvec *",
 }
 
 KIND_INT, KIND_PTR, KIND_ARRAY, KIND_STRUCT, KIND_UNION = 1, 2, 3, 4, 5
@@ -77,8 +96,19 @@ EXACT = {
     "SMB2_tcon": ("s32", ["u32", "struct cifs_ses *", "char *",
                           "struct cifs_tcon *", "struct nls_table *"]),
     "smb3_validate_negotiate": ("s32", ["u32", "struct cifs_tcon *"]),
-    "SMB2_ioctl": ("s32", ["u32", "struct cifs_tcon *", "u64", "u64", "u32",
-                           "char *", "u32", "u32", "char **", "u32 *"]),
+    "cifs_pick_channel": ("struct TCP_Server_Info *", ["struct cifs_ses *"]),
+    "smb3_encryption_required": ("s32", ["struct cifs_tcon *"]),
+    "SMB2_ioctl_init": ("s32", ["struct cifs_tcon *",
+                                "struct TCP_Server_Info *",
+                                "struct smb_rqst *", "u64", "u64", "u32",
+                                "char *", "u32", "u32"]),
+    "SMB2_ioctl_free": ("void", ["struct smb_rqst *"]),
+    "cifs_send_recv": ("s32", ["u32", "struct cifs_ses *",
+                               "struct TCP_Server_Info *",
+                               "struct smb_rqst *", "s32 *", "s32",
+                               "struct kvec *"]),
+    "free_rsp_buf": ("void", ["s32", "void *"]),
+    "cifs_put_tcp_session": ("void", ["struct TCP_Server_Info *", "s32"]),
 }
 
 # Functions smbvn observes at entry: the arguments it reads, by name and
@@ -92,6 +122,8 @@ OBSERVED = {
     "smb2_check_receive": [
         ("SCR_MID", "mid", "struct mid_q_entry *"),
         ("SCR_SERVER", "server", "struct TCP_Server_Info *")],
+    "smb2_sign_rqst": [
+        ("SSR_RQST", "rqst", "struct smb_rqst *")],
 }
 
 # x86-64 passes the first six integer or pointer arguments in registers,
@@ -129,6 +161,10 @@ class Btf:
                 for i in range(vlen):
                     m = struct.unpack_from("<III", data, body + 12 * i)
                     members.append(m)
+            if kind == KIND_ENUM:
+                # (name_off, value) of each enumerator
+                members = [struct.unpack_from("<Ii", data, body + 8 * i)
+                           for i in range(vlen)]
             if kind == KIND_FUNC_PROTO:
                 # (name_off, type) of each parameter
                 members = [struct.unpack_from("<II", data, body + 8 * i)
@@ -161,6 +197,17 @@ class Btf:
         if self.base:
             return self.base.find_struct(name)
         raise KeyError("struct %s not in BTF" % name)
+
+    def enum_value(self, enum, name):
+        """Value of enumerator @name of enum @enum."""
+        for t in self.types.values():
+            if t[0] == KIND_ENUM and t[1] and self.name(t[1]) == enum:
+                for n, v in t[4]:
+                    if self.name(n) == name:
+                        return v
+        if self.base:
+            return self.base.enum_value(enum, name)
+        raise KeyError("%s not in enum %s" % (name, enum))
 
     def find_func(self, name):
         """Type id of the FUNC_PROTO of function @name, or None."""
@@ -228,6 +275,18 @@ class Btf:
             if bsize and i == len(parts) - 1:
                 return bits // 8, bits, 0 if bsize == 1 else -bsize
         return bits // 8, None, self.size(tid)
+
+    def member_type(self, tid, path):
+        """The type of member @path as smbvn's C code uses it: abi_type(),
+        or ELEMENT[] for an array."""
+        for part in path.split("."):
+            t = self.type(self.strip(tid))
+            tid = next(m_type for m_name, m_type, _ in t[4]
+                       if self.name(m_name) == part)
+        t = self.type(self.strip(tid))
+        if t[0] == KIND_ARRAY:
+            return self.abi_type(t[5][0]) + "[]"
+        return self.abi_type(tid)
 
 
 def read_file(path):
@@ -371,6 +430,11 @@ def main():
         if want is not None and size != want:
             sys.exit("btf-layout: %s.%s has size %d, smbvn expects %d" %
                      (sname, path, size, want))
+        want = TYPES.get(macro)
+        have = mod.member_type(mod.find_struct(sname), path)
+        if want is not None and have != want:
+            sys.exit("btf-layout: %s.%s is '%s', smbvn expects '%s'" %
+                     (sname, path, have, want))
         lines.append("#define SMBVN_OFF_%s %d" % (macro, off))
         if bit is not None:
             lines.append("#define SMBVN_BIT_%s %d" % (macro, bit))
@@ -381,6 +445,12 @@ def main():
         sys.exit("btf-layout: cifs_ses.chans (%d bytes) is not an array of "
                  "struct cifs_chan (%d bytes)" % (chans_bytes, chan_size))
     lines.append("#define SMBVN_SIZE_CHAN %d" % chan_size)
+    # cifs signs a Kerberos session's tree connect even without user_name.
+    lines.append("#define SMBVN_SECTYPE_KERBEROS %d" %
+                 mod.enum_value("securityEnum", "Kerberos"))
+    # smbvn allocates the struct smb_rqst it hands to SMB2_ioctl_init.
+    lines.append("#define SMBVN_SIZE_RQST %d" %
+                 mod.size(mod.find_struct("smb_rqst")))
     lines.append("#define SMBVN_LEN_SES_CHANS %d" % (chans_bytes // chan_size))
     lines += ["", "/* Argument index of each argument read at function entry */"]
     lines += proto_lines

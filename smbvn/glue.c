@@ -8,29 +8,21 @@
  * the target cifs.ko's BTF (smbvn_layout.h), checked at load time.
  */
 #include <linux/net.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uio.h>
 #include "smbvn.h"
-#include "smbvn_layout.h"
+#include "smbvn_cifs.h"
 #include "smbvn_trace.h"
-
-#define FIELD(p, off, type)	(*(type *)((char *)(p) + (off)))
-/*
- * Argument @n (SMBVN_ARG_*, found in cifs' BTF) of a hooked function, at
- * its entry.  The cast also drops the undefined upper half of an int.
- */
-#define ARG(regs, n, type)	((type)regs_get_kernel_argument(regs, n))
 
 /* cifsglob.h: flag passed to compound_send_recv for NEGOTIATE */
 #define CIFS_NEG_OP		0x0200
 /* MS-SMB2 2.2.6: SessionFlags */
 #define SESSION_FLAG_IS_GUEST	0x0001
 #define SESSION_FLAG_IS_NULL	0x0002
-#define NO_FILE_ID		0xffffffffffffffffULL
-/* A validate answer is 73..136 bytes; anything far bigger is refused. */
-#define RSP_CAPTURE_MAX		512
+#define RSP_CAPTURE_MAX		SMBVN_RSP_CAPTURE_MAX
 #define MAX_CONNS		128
 
 /* Per TCP connection: what its last NEGOTIATE sent and received. */
@@ -50,33 +42,10 @@ static struct smbvn_conn conns[MAX_CONNS];
 static DEFINE_SPINLOCK(conns_lock);
 static u32 conns_clock;
 
-/*
- * One validate exchange in flight, owned by the task running it.  The
- * answer is matched by task alone: a multichannel session sends the ioctl
- * on whichever channel is least busy, and @rx records which one it was.
- */
-struct smbvn_inflight {
-	struct list_head list;
-	struct task_struct *task;
-	const void *rx;
-	bool got;
-	bool decrypted;
-	size_t len;
-	u8 buf[RSP_CAPTURE_MAX];
-};
+enum { HOOK_SEND, HOOK_SIGN, HOOK_RECEIVE, HOOK_VALIDATE, HOOK_TCON };
 
-static LIST_HEAD(inflight_list);
-static DEFINE_SPINLOCK(inflight_lock);
-static atomic_t inflight_count = ATOMIC_INIT(0);
-
-typedef int (*smb2_ioctl_t)(const unsigned int xid, void *tcon,
-			    u64 persistent_fid, u64 volatile_fid, u32 opcode,
-			    char *in_data, u32 indatalen, u32 max_out_data_len,
-			    char **out_data, u32 *plen);
 typedef int (*smb2_tcon_t)(const unsigned int xid, void *ses,
 			   const char *tree, void *tcon, const void *cp);
-
-static smb2_ioctl_t cifs_smb2_ioctl;
 
 /* Slot for @server, creating one (evicting the oldest) if asked to. */
 static struct smbvn_conn *conn_slot(const void *server, bool create)
@@ -161,28 +130,19 @@ static void notrace observe_send(struct pt_regs *regs)
 	capture_neg_req(ARG(regs, SMBVN_ARG_CSR_SERVER, const void *), iov);
 }
 
-static void capture_validate_rsp(const void *mid, const void *server)
+/* smb2_sign_rqst(rqst, server): every SMB2 request, MessageId assigned. */
+static void notrace observe_sign(struct pt_regs *regs)
 {
-	struct smbvn_inflight *in;
-	const u8 *buf = FIELD(mid, SMBVN_OFF_MID_RESP_BUF, const u8 *);
-	unsigned int len = FIELD(mid, SMBVN_OFF_MID_RESP_BUF_SIZE,
-				 unsigned int);
-	u8 flags = FIELD(mid, SMBVN_OFF_MID_DECRYPTED, u8);
+	const void *rqst;
+	const struct kvec *iov;
 
-	spin_lock(&inflight_lock);
-	list_for_each_entry(in, &inflight_list, list) {
-		if (in->task != current)
-			continue;
-		in->got = true;
-		in->rx = server;
-		in->decrypted = flags & BIT(SMBVN_BIT_MID_DECRYPTED % 8);
-		in->len = len;
-		if (buf)
-			memcpy(in->buf, buf, min_t(size_t, len,
-						   RSP_CAPTURE_MAX));
-		break;
-	}
-	spin_unlock(&inflight_lock);
+	if (likely(!smbvn_exchange_pending()))
+		return;
+	rqst = ARG(regs, SMBVN_ARG_SSR_RQST, const void *);
+	iov = rqst ? FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *) :
+		     NULL;
+	if (iov)
+		smbvn_exchange_sent(iov->iov_base);
 }
 
 /*
@@ -205,9 +165,9 @@ static void notrace observe_receive(struct pt_regs *regs)
 					      unsigned int));
 		return;
 	}
-	if (likely(!atomic_read(&inflight_count)) || cmd != SMBVN_CMD_IOCTL)
+	if (likely(!smbvn_exchange_pending()) || cmd != SMBVN_CMD_IOCTL)
 		return;
-	capture_validate_rsp(mid, server);
+	smbvn_exchange_capture(mid, server);
 }
 
 static const char *server_name(const void *server)
@@ -222,7 +182,7 @@ static const char *server_name(const void *server)
  * and reconnects, renegotiating (and so revalidating) before any further
  * use.  The server mutex is what cifs itself holds around the socket.
  */
-static void drop_connection(void *server)
+void smbvn_drop_connection(void *server)
 {
 	struct mutex *m = &FIELD(server, SMBVN_OFF_SRV_MUTEX, struct mutex);
 	struct socket *sock;
@@ -234,12 +194,20 @@ static void drop_connection(void *server)
 	mutex_unlock(m);
 }
 
+/*
+ * A session that cannot sign: the server made it guest or anonymous, or
+ * it has no user (a null-user mount).  The same predicate as cifs' own for
+ * signing a tree connect, so a Kerberos session set up without user_name
+ * (mount(2) with sec=krb5 and no user=) counts as authenticated.
+ */
 static bool session_is_guest(const void *ses)
 {
 	u16 flags = FIELD(ses, SMBVN_OFF_SES_SESSION_FLAGS, u16);
 
-	return (flags & (SESSION_FLAG_IS_GUEST | SESSION_FLAG_IS_NULL)) ||
-	       !FIELD(ses, SMBVN_OFF_SES_USER_NAME, const char *);
+	if (flags & (SESSION_FLAG_IS_GUEST | SESSION_FLAG_IS_NULL))
+		return true;
+	return !FIELD(ses, SMBVN_OFF_SES_USER_NAME, const char *) &&
+	       FIELD(ses, SMBVN_OFF_SES_SECTYPE, int) != SMBVN_SECTYPE_KERBEROS;
 }
 
 /*
@@ -283,8 +251,13 @@ static bool is_refused(const void *server)
 
 /*
  * One log line per refusal (or, in audit mode, per violation): where,
- * which rule, what was expected and what was seen.
+ * which rule, what was expected and what was seen.  An attacker who makes
+ * a mount reconnect and fail in a loop must not flood the log: past 20
+ * lines in 10 s they are dropped (the kernel says how many), while the
+ * counters stay exact.
  */
+static DEFINE_RATELIMIT_STATE(refusal_rs, 10 * HZ, 20);
+
 static void log_refusal(const char *what, const void *server,
 			const char *tree, u16 dialect, enum smbvn_verdict v,
 			enum smbvn_action a, const struct smbvn_detail *d)
@@ -293,6 +266,8 @@ static void log_refusal(const char *what, const void *server,
 	const char *dn = smbvn_dialect_name(dialect);
 	const char *rule = smbvn_verdict_name(v);
 
+	if (!__ratelimit(&refusal_rs))
+		return;
 	switch (v) {
 	case SMBVN_V_COUNT:	/* refused by policy, nothing was sent */
 		pr_err("smbvn: %s %s on %s dialect %s: rule=%s (require_secure_negotiate=1; writing 0 to /sys/module/smbvn/parameters/require_secure_negotiate allows it)\n",
@@ -321,13 +296,32 @@ static void log_refusal(const char *what, const void *server,
 }
 
 /*
+ * What a refusal does to the connection, by what it proves.  Only an
+ * answer that contradicts the negotiation (or its absence after a clean
+ * start) is evidence of tampering: that connection is dropped and held.
+ * A guest session, a missing key or a NEGOTIATE smbvn did not see say
+ * nothing about the connection, which other sessions share: they fail
+ * this one tree connect alone.  A connection with no record at all is
+ * still dropped, without a hold, so that it renegotiates where smbvn sees
+ * it and the next tree connect can be validated.
+ */
+enum smbvn_refusal {
+	SMBVN_R_EVIDENCE,	/* drop, hold, EPROTO */
+	SMBVN_R_LOST,		/* drop, no hold, EAGAIN: a network failure */
+	SMBVN_R_UNRECORDED,	/* drop, no hold, EPROTO */
+	SMBVN_R_THIS_TCON,	/* no drop, no hold, EPROTO */
+	SMBVN_R_RETRY,		/* no drop, no hold, EAGAIN */
+};
+
+/*
  * Account, trace and log a failed check; then fail the tree connect and
- * drop the connection, unless audit mode lets it through.
+ * act on the connection as @r says, unless audit mode lets it through.
  * @v is SMBVN_V_COUNT when the policy (@a) refused before any exchange.
  */
 static int fail_check(void *server, const void *tcon, u16 dialect,
 		      enum smbvn_verdict v, enum smbvn_action a,
-		      const struct smbvn_detail *d, u64 t0, bool lost)
+		      const struct smbvn_detail *d, u64 t0,
+		      enum smbvn_refusal r)
 {
 	const char *tree = &FIELD(tcon, SMBVN_OFF_TCON_TREE_NAME, const char);
 	bool audit = READ_ONCE(smbvn_audit_only);
@@ -349,7 +343,15 @@ static int fail_check(void *server, const void *tcon, u16 dialect,
 		    dialect, v, a, d);
 	if (audit)
 		return 0;
-	drop_connection(server);
+	switch (r) {
+	case SMBVN_R_THIS_TCON:
+		return -SMBVN_ERRNO;
+	case SMBVN_R_RETRY:
+		return -EAGAIN;
+	default:
+		break;
+	}
+	smbvn_drop_connection(server);
 	/*
 	 * A session that validated before and lost its connection during the
 	 * exchange met a network failure, not evidence of tampering: fail
@@ -357,9 +359,10 @@ static int fail_check(void *server, const void *tcon, u16 dialect,
 	 * mount reconnects (and revalidates) instead of seeing EPROTO for the
 	 * length of the hold.
 	 */
-	if (lost)
+	if (r == SMBVN_R_LOST)
 		return -EAGAIN;
-	set_refused(server);
+	if (r == SMBVN_R_EVIDENCE)
+		set_refused(server);
 	return -SMBVN_ERRNO;
 }
 
@@ -387,14 +390,14 @@ static void passed(const void *server, const void *tcon, u16 dialect,
 /*
  * The signing key of channel @rx of @ses, the one cifs itself verifies
  * that channel's answers with: each channel has its own, and the primary's
- * is a copy of the session key only until a reconnect rebinds it.  An @rx
- * that is no channel of @ses leaves @key zero, so the answer fails its
- * signature check.
+ * is a copy of the session key only until a reconnect rebinds it.
+ * Returns false, @key untouched, when @rx is no channel of @ses (any more).
  */
-static void channel_signkey(const void *ses, const void *rx, u8 *key)
+static bool channel_signkey(const void *ses, const void *rx, u8 *key)
 {
 	spinlock_t *lock = &FIELD(ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t);
 	const char *chan = &FIELD(ses, SMBVN_OFF_SES_CHANS, const char);
+	bool found = false;
 	size_t i, n;
 
 	spin_lock(lock);
@@ -404,69 +407,57 @@ static void channel_signkey(const void *ses, const void *rx, u8 *key)
 		if (FIELD(chan, SMBVN_OFF_CHAN_SERVER, const void *) == rx) {
 			memcpy(key, &FIELD(chan, SMBVN_OFF_CHAN_SIGNKEY, u8),
 			       16);
+			found = true;
 			break;
 		}
 	}
 	spin_unlock(lock);
+	return found;
 }
 
-static enum smbvn_auth authenticate(struct smbvn_inflight *in,
-				    const void *ses, u16 dialect)
+/*
+ * The 2.0.2/2.1 signing key: the first 16 bytes of the session key.  cifs
+ * frees it and sets it NULL at the start of every session setup, so it
+ * may well be absent while a tree connect waits for its answer.
+ */
+static bool session_key(const void *ses, u8 *key)
+{
+	const u8 *resp = FIELD(ses, SMBVN_OFF_SES_AUTH_KEY_RESPONSE,
+			       const u8 *);
+
+	if (!resp ||
+	    FIELD(ses, SMBVN_OFF_SES_AUTH_KEY_LEN, unsigned int) < 16)
+		return false;
+	memcpy(key, resp, 16);
+	return true;
+}
+
+/*
+ * How the captured answer is authenticated.  Without a usable key nothing
+ * is verified (SMBVN_AUTH_NO_KEY): a zero-filled key would be a public
+ * one.  *@err is set when the signing algorithm cannot be had.
+ */
+static enum smbvn_auth authenticate(struct smbvn_answer *in,
+				    const void *ses, u16 dialect, int *err)
 {
 	u8 key[16] = {};
-	const u8 *resp;
 	bool cmac = dialect >= SMBVN_DIALECT_300;
 	size_t len = min_t(size_t, in->len, RSP_CAPTURE_MAX);
+	bool have;
 	int ok = 0;
 
 	if (in->decrypted || in->len > RSP_CAPTURE_MAX)
 		return smbvn_auth_of(in->buf, len, in->decrypted, false);
-	if (cmac) {
-		channel_signkey(ses, in->rx, key);
-	} else {
-		resp = FIELD(ses, SMBVN_OFF_SES_AUTH_KEY_RESPONSE, const u8 *);
-		if (resp && FIELD(ses, SMBVN_OFF_SES_AUTH_KEY_LEN,
-				  unsigned int) >= 16)
-			memcpy(key, resp, 16);
-	}
+	have = cmac ? channel_signkey(ses, in->tx, key) : session_key(ses, key);
+	if (!smbvn_key_usable(have ? key : NULL, sizeof(key)))
+		return SMBVN_AUTH_NO_KEY;
 	if (smbvn_le32(in->buf + 16) & SMBVN_FLAG_SIGNED) {
 		ok = smbvn_sig_verify(in->buf, len, key, cmac);
 		if (ok < 0)
-			pr_err("smbvn: signing algorithm unavailable (%d)\n",
-			       ok);
+			*err = ok;
 	}
 	memzero_explicit(key, sizeof(key));
 	return smbvn_auth_of(in->buf, len, false, ok > 0);
-}
-
-static int exchange(unsigned int xid, void *tcon,
-		    const struct smbvn_neg_req *req,
-		    struct smbvn_inflight *in, int *rc)
-{
-	u8 body[SMBVN_VNEG_REQ_MAX];
-	size_t n = smbvn_build_vneg_req(req, body, sizeof(body));
-	char *out = NULL;
-	u32 plen = 0;
-
-	if (!n)
-		return -EINVAL;
-	in->task = current;
-	spin_lock(&inflight_lock);
-	list_add(&in->list, &inflight_list);
-	atomic_inc(&inflight_count);
-	spin_unlock(&inflight_lock);
-
-	/* cifs signs this ioctl whatever it negotiated about signing. */
-	*rc = cifs_smb2_ioctl(xid, tcon, NO_FILE_ID, NO_FILE_ID,
-			      SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO, body, n,
-			      SMBVN_VNEG_OUT_LEN, &out, &plen);
-	kfree(out);
-
-	spin_lock(&inflight_lock);
-	list_del(&in->list);
-	atomic_dec(&inflight_count);
-	spin_unlock(&inflight_lock);
-	return 0;
 }
 
 /* What NEGOTIATE answered on connection @server, if smbvn saw it. */
@@ -490,22 +481,86 @@ static bool channel_rsp(const void *server, struct smbvn_neg_rsp *rsp)
  * what was captured there as well; SMBVN_V_COUNT when smbvn never saw that
  * channel negotiate.
  */
-static enum smbvn_verdict judge_answer(struct smbvn_inflight *in,
+static enum smbvn_verdict judge_answer(struct smbvn_answer *in,
 				       const void *ses, const void *server,
 				       u16 dialect,
 				       const struct smbvn_neg_rsp *neg,
-				       struct smbvn_detail *d)
+				       struct smbvn_detail *d, int *err)
 {
 	size_t len = min_t(size_t, in->len, RSP_CAPTURE_MAX);
-	enum smbvn_auth auth = authenticate(in, ses, dialect);
+	enum smbvn_auth auth = authenticate(in, ses, dialect, err);
 	struct smbvn_neg_rsp rx_rsp;
 	enum smbvn_verdict v = smbvn_judge(in->buf, len, auth, neg, d);
 
-	if (!smbvn_verdict_ok(v) || in->rx == server)
+	if (!smbvn_verdict_ok(v) || in->tx == server)
 		return v;
-	if (!channel_rsp(in->rx, &rx_rsp))
+	if (!channel_rsp(in->tx, &rx_rsp))
 		return SMBVN_V_COUNT;
 	return smbvn_judge(in->buf, len, auth, &rx_rsp, d);
+}
+
+/* The NEGOTIATE generation of connection @server; 0 if none recorded. */
+static u32 conn_stamp(const void *server)
+{
+	struct smbvn_conn *c;
+	u32 stamp;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	stamp = c ? c->stamp : 0;
+	spin_unlock(&conns_lock);
+	return stamp;
+}
+
+/*
+ * The round trip and the verdict on its answer.  @snap is what the
+ * primary's NEGOTIATE was when the tree connect finished.  An answer is
+ * judged only against NEGOTIATEs that are still current when it is in: if
+ * the primary, or the channel the request went out on, negotiated again
+ * meanwhile, the answer may describe the new negotiation while smbvn holds
+ * the old one, so the verdict is SMBVN_V_RENEGOTIATED (retryable).
+ */
+static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
+				     void *server, void *tcon, u16 dialect,
+				     const struct smbvn_conn *snap,
+				     struct smbvn_detail *d, const void **tx,
+				     int *err)
+{
+	u8 body[SMBVN_VNEG_REQ_MAX];
+	size_t n = smbvn_build_vneg_req(&snap->req, body, sizeof(body));
+	struct smbvn_answer *in;
+	enum smbvn_verdict v;
+	u32 tx_stamp;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if (!n)
+		return SMBVN_V_COUNT;
+	*tx = smbvn_exchange_channel(ses);
+	if (!*tx) {
+		d->received = (u32)-EIO;
+		return SMBVN_V_NO_RESPONSE;
+	}
+	in = kzalloc(sizeof(*in), GFP_KERNEL);
+	if (!in) {
+		*err = -ENOMEM;
+		return SMBVN_V_COUNT;
+	}
+	tx_stamp = conn_stamp(*tx);
+	rc = smbvn_exchange(xid, ses, (void *)*tx, tcon, body, n, in);
+	if (conn_stamp(server) != snap->stamp || conn_stamp(*tx) != tx_stamp) {
+		v = SMBVN_V_RENEGOTIATED;
+	} else if (rc == -ENOMEM) {
+		*err = rc;
+		v = SMBVN_V_COUNT;
+	} else if (!in->got) {
+		d->received = rc;
+		v = SMBVN_V_NO_RESPONSE;
+	} else {
+		v = judge_answer(in, ses, server, dialect, &snap->rsp, d, err);
+	}
+	kfree(in);
+	return v;
 }
 
 static int validate_tcon(unsigned int xid, void *ses, void *tcon)
@@ -513,15 +568,15 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
 	u16 dialect = FIELD(server, SMBVN_OFF_SRV_DIALECT, u16);
 	struct smbvn_conn snap = {}, *c;
-	struct smbvn_inflight *in;
-	const void *in_rx = server;
+	const void *tx = server;
 	u64 t0 = ktime_get_ns();
 	struct smbvn_detail d;
 	enum smbvn_verdict v;
 	enum smbvn_action a;
 	bool enforce = READ_ONCE(smbvn_enforce);
 	bool log_disabled = false;
-	int rc = 0;
+	enum smbvn_refusal r = SMBVN_R_EVIDENCE;
+	int err = 0;
 
 	spin_lock(&conns_lock);
 	c = conn_slot(server, false);
@@ -534,6 +589,14 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 	}
 	spin_unlock(&conns_lock);
 
+	/*
+	 * A record whose dialect is not the one cifs parsed from the same
+	 * NEGOTIATE is stale or missed an exchange: as good as none.
+	 */
+	if (snap.have_rsp && snap.rsp.dialect != dialect) {
+		snap.have_req = false;
+		snap.have_rsp = false;
+	}
 	/* One snapshot, so a knob flip cannot log one mode and act on another. */
 	a = smbvn_policy(enforce, dialect,
 			 snap.have_req && snap.have_rsp, &snap.req,
@@ -556,53 +619,87 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 		break;
 	default:
 		return fail_check(server, tcon, dialect, SMBVN_V_COUNT, a,
-				  NULL, t0, false);
+				  NULL, t0, a == SMBVN_A_REFUSE_NO_RECORD &&
+				  !snap.have_req ? SMBVN_R_UNRECORDED :
+						   SMBVN_R_THIS_TCON);
 	}
 
-	in = kzalloc(sizeof(*in), GFP_KERNEL);
-	if (!in)
-		return -ENOMEM;
-	if (exchange(xid, tcon, &snap.req, in, &rc)) {
-		kfree(in);
-		return fail_check(server, tcon, dialect, SMBVN_V_COUNT,
-				  SMBVN_A_REFUSE_NO_RECORD, NULL, t0, false);
+	v = round_trip(xid, ses, server, tcon, dialect, &snap, &d, &tx, &err);
+	if (err) {
+		/* No verdict at all: no evidence either way. */
+		pr_err_ratelimited("smbvn: cannot validate on %s: %s (%d)\n",
+				   server_name(server), err == -ENOMEM ?
+				   "out of memory" :
+				   "signing algorithm unavailable", err);
+		smbvn_stat_inc(SMBVN_STAT_FAILED);
+		return err;
 	}
-	if (!in->got) {
-		memset(&d, 0, sizeof(d));
-		d.received = rc;
-		v = SMBVN_V_NO_RESPONSE;
-	} else {
-		in_rx = in->rx;
-		v = judge_answer(in, ses, server, dialect, &snap.rsp, &d);
-	}
-	kfree(in);
+	/* A NEGOTIATE smbvn did not see, here or on @tx: proves nothing. */
 	if (v == SMBVN_V_COUNT)
 		return fail_check(server, tcon, dialect, SMBVN_V_COUNT,
-				  SMBVN_A_REFUSE_NO_RECORD, NULL, t0, false);
+				  SMBVN_A_REFUSE_NO_RECORD, NULL, t0,
+				  SMBVN_R_THIS_TCON);
 	if (smbvn_verdict_ok(v)) {
 		if (v == SMBVN_V_ACCEPT_PRE30)
 			smbvn_stat_inc(SMBVN_STAT_PRE30_ACCEPTED);
-		if (in_rx != server)
+		if (tx != server)
 			smbvn_stat_inc(SMBVN_STAT_OTHER_CHANNEL);
 		mark_validated(server);
 		passed(server, tcon, dialect, SMBVN_STAT_VALIDATED, "validated",
 		       smbvn_verdict_name(v), t0);
 		return 0;
 	}
+	if (v == SMBVN_V_NO_KEY || v == SMBVN_V_RENEGOTIATED)
+		r = SMBVN_R_RETRY;
+	else if (v == SMBVN_V_NO_RESPONSE && snap.validated)
+		r = SMBVN_R_LOST;
 	return fail_check(server, tcon, dialect, v, SMBVN_A_VALIDATE, &d, t0,
-			  v == SMBVN_V_NO_RESPONSE && snap.validated);
+			  r);
+}
+
+/*
+ * Tasks inside smbvn_tcon, i.e. tree connects smbvn validates itself.
+ * Any other task that reaches smb3_validate_negotiate entered a stock
+ * SMB2_tcon before the SMB2_tcon hook went in (security review L1).
+ */
+struct tcon_task {
+	struct list_head list;
+	struct task_struct *task;
+};
+
+static LIST_HEAD(tcon_tasks);
+static DEFINE_SPINLOCK(tcon_tasks_lock);
+
+static bool in_smbvn_tcon(void)
+{
+	struct tcon_task *t;
+	bool found = false;
+
+	spin_lock(&tcon_tasks_lock);
+	list_for_each_entry(t, &tcon_tasks, list)
+		if (t->task == current)
+			found = true;
+	spin_unlock(&tcon_tasks_lock);
+	return found;
 }
 
 /* Replaces SMB2_tcon: the original, then validation on success. */
 static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
 		      void *tcon, const void *cp)
 {
-	smb2_tcon_t orig = (smb2_tcon_t)smbvn_cifs_hooks[0].addr;
+	smb2_tcon_t orig = (smb2_tcon_t)smbvn_cifs_hooks[HOOK_TCON].addr;
+	struct tcon_task me = { .task = current };
 	int rc = -SMBVN_ERRNO;
 
 	if (!READ_ONCE(smbvn_enforce) ||
 	    !is_refused(FIELD(ses, SMBVN_OFF_SES_SERVER, void *))) {
+		spin_lock(&tcon_tasks_lock);
+		list_add(&me.list, &tcon_tasks);
+		spin_unlock(&tcon_tasks_lock);
 		rc = orig(xid, ses, tree, tcon, cp);
+		spin_lock(&tcon_tasks_lock);
+		list_del(&me.list);
+		spin_unlock(&tcon_tasks_lock);
 		if (!rc)
 			rc = validate_tcon(xid, ses, tcon);
 	}
@@ -611,31 +708,41 @@ static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
 }
 
 /*
- * Replaces smb3_validate_negotiate: smbvn_tcon does the exchange for
- * every dialect, so the stock one (3.0/3.0.2 only, lenient) must not add a
- * second round trip or its own verdict.
+ * Replaces smb3_validate_negotiate (3.0/3.0.2 only, lenient): smbvn_tcon
+ * validates every dialect after the original returns, so inside it this
+ * must add no round trip and no verdict of its own.  A stock SMB2_tcon
+ * that was already running when smbvn hooked gets smbvn's validation
+ * here instead.
  */
 static int smbvn_stock_validate(const unsigned int xid, void *tcon)
 {
+	int rc = 0;
+
+	if (!in_smbvn_tcon())
+		rc = validate_tcon(xid, FIELD(tcon, SMBVN_OFF_TCON_SES, void *),
+				   tcon);
 	module_put(THIS_MODULE);
-	return 0;
+	return rc;
 }
 
+/*
+ * Installed in this order, removed in reverse.  The SMB2_tcon redirect
+ * comes last: it is the one hook inside which a task sleeps, so if any
+ * other fails to install no task can be inside smbvn when init fails.
+ */
 struct smbvn_hook smbvn_cifs_hooks[] = {
-	{ .name = "SMB2_tcon", .redirect = smbvn_tcon },
-	{ .name = "smb3_validate_negotiate", .redirect = smbvn_stock_validate },
-	{ .name = "compound_send_recv", .observe = observe_send },
-	{ .name = "smb2_check_receive", .observe = observe_receive },
+	[HOOK_SEND] = { .name = "compound_send_recv", .observe = observe_send },
+	[HOOK_SIGN] = { .name = "smb2_sign_rqst", .observe = observe_sign },
+	[HOOK_RECEIVE] = { .name = "smb2_check_receive",
+			   .observe = observe_receive },
+	[HOOK_VALIDATE] = { .name = "smb3_validate_negotiate",
+			    .redirect = smbvn_stock_validate },
+	[HOOK_TCON] = { .name = "SMB2_tcon", .redirect = smbvn_tcon },
 };
 
 const unsigned int smbvn_cifs_nhooks = ARRAY_SIZE(smbvn_cifs_hooks);
 
-int smbvn_glue_resolve(void)
+int smbvn_glue_resolve(struct module *cifs)
 {
-	cifs_smb2_ioctl = (smb2_ioctl_t)smbvn_kallsyms("SMB2_ioctl");
-	if (!cifs_smb2_ioctl) {
-		pr_err("smbvn: cifs symbol SMB2_ioctl not found, not hooking\n");
-		return -ENOENT;
-	}
-	return 0;
+	return smbvn_exchange_resolve(cifs);
 }

@@ -4,27 +4,46 @@
  * addresses come from kallsyms (itself found through a kprobe, since
  * kallsyms_lookup_name is no longer exported).
  */
-#include <linux/kprobes.h>
 #include "smbvn.h"
+#include "smbvn_kallsyms.h"
 
-static unsigned long (*lookup_name)(const char *name);
+static smbvn_lookup_name_t lookup_name;
 
 int smbvn_resolve_kallsyms(void)
 {
-	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
-	int rc;
-
-	rc = register_kprobe(&kp);
-	if (rc)
-		return rc;
-	lookup_name = (void *)kp.addr;
-	unregister_kprobe(&kp);
+	lookup_name = smbvn_find_lookup_name();
 	return lookup_name ? 0 : -ENOENT;
 }
 
 unsigned long smbvn_kallsyms(const char *name)
 {
 	return lookup_name(name);
+}
+
+/**
+ * smbvn_cifs_symbol() - address of a cifs function, proven to be cifs'
+ * @name: symbol name
+ * @mod: the cifs module being hooked
+ *
+ * kallsyms answers with the first match in the whole kernel; a symbol of
+ * the same name in vmlinux or another module must never be taken for the
+ * cifs one whose prototype btf-layout.py checked.
+ *
+ * Return: the address, or 0 (after logging why) if @name is missing or
+ * lies outside @mod.
+ */
+unsigned long smbvn_cifs_symbol(const char *name, struct module *mod)
+{
+	unsigned long addr = lookup_name(name);
+
+	if (!addr)
+		pr_err("smbvn: cifs symbol %s not found, not hooking\n", name);
+	else if (!within_module(addr, mod))
+		pr_err("smbvn: symbol %s at %pS is not in cifs, not hooking\n",
+		       name, (void *)addr);
+	else
+		return addr;
+	return 0;
 }
 
 static void smbvn_set_ip(struct ftrace_regs *fregs, unsigned long ip)
@@ -43,6 +62,11 @@ static void notrace smbvn_ftrace_cb(unsigned long ip, unsigned long parent_ip,
 	struct smbvn_hook *h = container_of(ops, struct smbvn_hook, ops);
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 
+	/*
+	 * Each early return below runs cifs stock, i.e. fail open: only
+	 * possible without regs (never, with SAVE_REGS) or once unloading
+	 * has begun, when every hook is about to go anyway.
+	 */
 	if (!regs)
 		return;
 	if (h->observe) {
@@ -62,18 +86,29 @@ static void notrace smbvn_ftrace_cb(unsigned long ip, unsigned long parent_ip,
 	smbvn_set_ip(fregs, (unsigned long)h->redirect);
 }
 
-int smbvn_hook_install(struct smbvn_hook *h)
+/**
+ * smbvn_hook_install() - attach one hook to its cifs function
+ * @h: the hook; @h->name is looked up inside @mod
+ * @mod: the cifs module
+ *
+ * PERMANENT: "sysctl kernel.ftrace_enabled=0" would otherwise turn every
+ * hook off in silence and let cifs run stock; with it the sysctl fails
+ * with EBUSY while smbvn is hooked, and hooking fails while it is 0.
+ *
+ * Return: 0, -ENOENT for a symbol missing or outside @mod, or the error
+ * of ftrace (-EBUSY: another IPMODIFY user such as a livepatch, or
+ * ftrace disabled).
+ */
+int smbvn_hook_install(struct smbvn_hook *h, struct module *mod)
 {
 	int rc;
 
-	h->addr = smbvn_kallsyms(h->name);
-	if (!h->addr) {
-		pr_err("smbvn: cifs symbol %s not found, not hooking\n",
-		       h->name);
+	h->addr = smbvn_cifs_symbol(h->name, mod);
+	if (!h->addr)
 		return -ENOENT;
-	}
 	h->ops.func = smbvn_ftrace_cb;
-	h->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION;
+	h->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION |
+		       FTRACE_OPS_FL_PERMANENT;
 	if (h->redirect)
 		h->ops.flags |= FTRACE_OPS_FL_IPMODIFY;
 	rc = ftrace_set_filter_ip(&h->ops, h->addr, 0, 0);
@@ -84,9 +119,8 @@ int smbvn_hook_install(struct smbvn_hook *h)
 	}
 	rc = register_ftrace_function(&h->ops);
 	if (rc) {
-		/* EBUSY here means another IPMODIFY user (e.g. livepatch). */
-		pr_err("smbvn: cannot hook %s (%d), not hooking\n", h->name,
-		       rc);
+		pr_err("smbvn: cannot hook %s (%d: another ftrace IPMODIFY user such as a livepatch, or kernel.ftrace_enabled=0), not hooking\n",
+		       h->name, rc);
 		ftrace_set_filter_ip(&h->ops, h->addr, 1, 0);
 		return rc;
 	}

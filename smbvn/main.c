@@ -10,6 +10,7 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include "smbvn.h"
+#include "smbvn_cifs.h"
 
 static DEFINE_MUTEX(hook_lock);
 static struct module *cifs_mod;	/* pinned while hooked */
@@ -27,16 +28,29 @@ static void unhook_cifs(void)
 	}
 }
 
-/* Called with hook_lock held and a reference on @mod. */
-static int hook_cifs(struct module *mod)
+/*
+ * Called with hook_lock held.  Proves @mod's layout from @btf (its BTF
+ * blob, or NULL to read /sys/kernel/btf/cifs), pins it and installs every
+ * hook; on any failure nothing stays installed and nothing stays pinned.
+ * Hooks are installed in table order, so the SMB2_tcon redirect is last:
+ * a failure before it leaves no task inside smbvn's own code (observers
+ * and the no-op never sleep), so a failed init may free the module.
+ */
+static int hook_cifs(struct module *mod, const void *btf, size_t btf_len)
 {
 	unsigned int i;
 	int rc;
 
-	rc = smbvn_glue_resolve();
-	for (i = 0; !rc && i < smbvn_cifs_nhooks; i++)
-		rc = smbvn_hook_install(&smbvn_cifs_hooks[i]);
+	rc = btf ? smbvn_layout_check_blob(btf, btf_len) :
+		   smbvn_layout_check_sysfs();
+	if (rc)
+		return rc;
+	if (!try_module_get(mod))
+		return -ENOENT;
 	cifs_mod = mod;
+	rc = smbvn_glue_resolve(mod);
+	for (i = 0; !rc && i < smbvn_cifs_nhooks; i++)
+		rc = smbvn_hook_install(&smbvn_cifs_hooks[i], mod);
 	if (rc) {
 		unhook_cifs();
 		return rc;
@@ -46,11 +60,22 @@ static int hook_cifs(struct module *mod)
 	return 0;
 }
 
-/* The cifs module if it is loaded and fully initialised, pinned. */
+static const void *cifs_btf(struct module *mod, size_t *len)
+{
+#ifdef CONFIG_DEBUG_INFO_BTF_MODULES
+	*len = mod->btf_data_size;
+	return mod->btf_data;
+#else
+	*len = 0;
+	return NULL;
+#endif
+}
+
+/* The loaded cifs module, if it is fully initialised, pinned; else NULL. */
 static struct module *get_live_cifs(void)
 {
 	unsigned long addr = smbvn_kallsyms("smb2_check_receive");
-	struct module *mod = NULL;
+	struct module *mod;
 
 	if (!addr)
 		return NULL;
@@ -62,34 +87,64 @@ static struct module *get_live_cifs(void)
 	return mod;
 }
 
+/*
+ * cifs is hooked while it is COMING: after ftrace has taken in its text
+ * and before init_cifs() registers the filesystem, so no mount ever runs
+ * unhooked, and a cifs that cannot be proven or hooked fails to load (the
+ * error returned here is what its modprobe reports).  LIVE matters only
+ * when smbvn registered while cifs' COMING chain had already run, i.e.
+ * both loaded at once: the hook then goes in at LIVE, still only after the
+ * BTF proof.
+ */
 static int smbvn_module_event(struct notifier_block *nb, unsigned long ev,
 			      void *data)
 {
 	struct module *mod = data;
+	const void *btf;
+	size_t len = 0;
 	int rc = 0;
 
 	if (strcmp(mod->name, "cifs"))
 		return NOTIFY_DONE;
 	mutex_lock(&hook_lock);
-	if (ev == MODULE_STATE_COMING) {
-		/* Fail closed: a cifs we cannot prove would run unvalidated. */
-#ifdef CONFIG_DEBUG_INFO_BTF_MODULES
-		rc = smbvn_layout_check_blob(mod->btf_data, mod->btf_data_size);
-#else
-		rc = smbvn_layout_check_blob(NULL, 0);
-#endif
-		if (rc)
-			pr_err("smbvn: refusing to let cifs load unhooked; rmmod smbvn or rebuild it\n");
-	} else if (ev == MODULE_STATE_LIVE && !cifs_mod) {
-		if (try_module_get(mod) && hook_cifs(mod))
-			pr_err("smbvn: cifs loaded unhooked\n");
+	switch (ev) {
+	case MODULE_STATE_COMING:
+	case MODULE_STATE_LIVE:
+		if (cifs_mod)
+			break;
+		/*
+		 * btf_data points into the loader's copy of the module file,
+		 * freed before init_cifs() runs; by LIVE the kernel's own
+		 * copy is in /sys/kernel/btf/cifs (a LIVE-time read of
+		 * btf_data faulted on 6.12).
+		 */
+		btf = ev == MODULE_STATE_COMING ? cifs_btf(mod, &len) : NULL;
+		rc = hook_cifs(mod, btf, len);
+		if (rc && ev == MODULE_STATE_COMING)
+			pr_err("smbvn: refusing to let cifs load unhooked (%d); rmmod smbvn or rebuild it\n",
+			       rc);
+		else if (rc)
+			pr_err("smbvn: cifs went live while smbvn loaded and cannot be hooked (%d): SMB mounts are NOT validated until cifs is reloaded\n",
+			       rc);
+		break;
+	case MODULE_STATE_GOING:
+		/* init_cifs() failed after COMING: let go of it. */
+		if (cifs_mod == mod)
+			unhook_cifs();
+		break;
 	}
 	mutex_unlock(&hook_lock);
-	return notifier_from_errno(rc);
+	return ev == MODULE_STATE_COMING ? notifier_from_errno(rc) : NOTIFY_OK;
 }
 
+/*
+ * Ahead of the kernel's own module notifiers: when smbvn refuses cifs at
+ * COMING, the ones behind it have not yet set anything up for cifs (its
+ * trace events, for one) that the failed load must then tear down again.
+ */
 static struct notifier_block smbvn_nb = {
 	.notifier_call = smbvn_module_event,
+	.priority = INT_MAX - 1,
 };
 
 /*
@@ -148,13 +203,13 @@ static int __init smbvn_init(void)
 	mutex_lock(&hook_lock);
 	mod = cifs_mod ? NULL : get_live_cifs();
 	if (mod) {
-		rc = smbvn_layout_check_sysfs();
-		if (!rc)
-			rc = hook_cifs(mod);
-		else
-			module_put(mod);
+		rc = hook_cifs(mod, NULL, 0);
+		module_put(mod);
 	}
 	hooked = cifs_mod;
+	/* cifs was live before smbvn: it may have connections already. */
+	if (mod && !rc)
+		smbvn_renegotiate_existing(mod);
 	mutex_unlock(&hook_lock);
 	if (rc) {
 		teardown();

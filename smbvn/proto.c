@@ -127,6 +127,31 @@ enum smbvn_auth smbvn_auth_of(const u8 *pdu, size_t len, bool decrypted,
 	return sig_ok ? SMBVN_AUTH_SIGNED : SMBVN_AUTH_BAD_SIG;
 }
 
+/**
+ * smbvn_key_usable() - may a signature be verified with this key?
+ * @key: the signing key, @len bytes, or NULL when the caller has none
+ * @len: key length in bytes (16 for every SMB2 signing algorithm)
+ *
+ * An all-zero key is what a zero-filled buffer holds when cifs had no key
+ * to give (no session key yet during a session setup, a channel no longer
+ * in the session): it is public, so a signature made with it proves
+ * nothing and must not be checked at all (MS-SMB2 3.1.5.1 signs with a
+ * secret key; no derivation yields sixteen zero bytes in practice).
+ *
+ * Return: true if @key is present and not all zero.
+ */
+bool smbvn_key_usable(const u8 *key, size_t len)
+{
+	size_t i;
+
+	if (!key || !len)
+		return false;
+	for (i = 0; i < len; i++)
+		if (key[i])
+			return true;
+	return false;
+}
+
 bool smbvn_is_pre30_status(u32 status)
 {
 	return status == SMBVN_STATUS_NOT_SUPPORTED ||
@@ -207,6 +232,8 @@ enum smbvn_verdict smbvn_judge(const u8 *pdu, size_t len,
 	status = smbvn_le32(pdu + 8);
 	d->status = status;
 	/* Nothing an unauthenticated answer says may be believed. */
+	if (auth == SMBVN_AUTH_NO_KEY)
+		return SMBVN_V_NO_KEY;
 	if (auth == SMBVN_AUTH_NONE)
 		return SMBVN_V_UNSIGNED;
 	if (auth == SMBVN_AUTH_BAD_SIG)
@@ -268,6 +295,8 @@ const char *smbvn_verdict_name(enum smbvn_verdict v)
 		[SMBVN_V_MISMATCH_SECURITY_MODE] = "security-mode-mismatch",
 		[SMBVN_V_MISMATCH_DIALECT] = "dialect-mismatch",
 		[SMBVN_V_NO_RESPONSE] = "no-response",
+		[SMBVN_V_NO_KEY] = "no-signing-key",
+		[SMBVN_V_RENEGOTIATED] = "renegotiated",
 	};
 
 	if ((unsigned int)v >= SMBVN_V_COUNT)

@@ -32,6 +32,8 @@ static const char * const names[SMBVN_STAT_COUNT] = {
 	[SMBVN_STAT_NO_RESPONSE] = "no_response",
 	[SMBVN_STAT_GUEST_REFUSED] = "guest_refused",
 	[SMBVN_STAT_NO_RECORD] = "negotiate_not_captured",
+	[SMBVN_STAT_NO_KEY] = "no_signing_key",
+	[SMBVN_STAT_RENEGOTIATED] = "renegotiated",
 };
 
 void smbvn_stat_inc(enum smbvn_stat s)
@@ -66,6 +68,10 @@ enum smbvn_stat smbvn_stat_of_verdict(enum smbvn_verdict v)
 		return SMBVN_STAT_MISMATCH_DIALECT;
 	case SMBVN_V_NO_RESPONSE:
 		return SMBVN_STAT_NO_RESPONSE;
+	case SMBVN_V_NO_KEY:
+		return SMBVN_STAT_NO_KEY;
+	case SMBVN_V_RENEGOTIATED:
+		return SMBVN_STAT_RENEGOTIATED;
 	default:
 		return SMBVN_STAT_COUNT;
 	}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Shared by the files that touch cifs (glue.c, exchange.c): reading its
+ * private structures at the offsets generated from the target cifs.ko's
+ * BTF (smbvn_layout.h), and the validate round trip between them.
+ */
+#ifndef SMBVN_CIFS_H
+#define SMBVN_CIFS_H
+
+#include <linux/list.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include "smbvn_layout.h"
+
+#define FIELD(p, off, type)	(*(type *)((char *)(p) + (off)))
+/*
+ * Argument @n (SMBVN_ARG_*, found in cifs' BTF) of a hooked function, at
+ * its entry.  The cast also drops the undefined upper half of an int.
+ */
+#define ARG(regs, n, type)	((type)regs_get_kernel_argument(regs, n))
+
+/* A validate answer is 73..136 bytes; anything far bigger is refused. */
+#define SMBVN_RSP_CAPTURE_MAX	512
+
+/*
+ * One validate round trip, owned by the task running it.  Its answer is
+ * the response on channel @tx, the connection it was sent on, whose
+ * MessageId is @message_id: read from @hdr when cifs signs the request,
+ * the last moment it is plaintext (a sealed request is encrypted in place).
+ */
+struct smbvn_answer {
+	struct list_head list;
+	struct task_struct *task;
+	const void *tx;		/* TCP_Server_Info sent and answered on */
+	const u8 *hdr;		/* our request's SMB2 header, while sending */
+	u64 message_id;
+	bool sent;		/* @message_id is known */
+	bool got;
+	bool decrypted;		/* arrived in a transform header */
+	size_t len;		/* bytes cifs received, may exceed @buf */
+	u8 buf[SMBVN_RSP_CAPTURE_MAX];
+};
+
+void smbvn_drop_connection(void *server);
+int smbvn_renegotiate_existing(struct module *cifs);
+
+int smbvn_exchange_resolve(struct module *cifs);
+void *smbvn_exchange_channel(void *ses);
+int smbvn_exchange(unsigned int xid, void *ses, void *tx, void *tcon,
+		   const u8 *body, size_t len, struct smbvn_answer *a);
+void smbvn_exchange_sent(const u8 *hdr);
+void smbvn_exchange_capture(const void *mid, const void *server);
+bool smbvn_exchange_pending(void);
+
+#endif

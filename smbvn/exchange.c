@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The validate-negotiate round trip, sent by smbvn itself.  cifs builds
+ * the request (SMB2_ioctl_init: header, credits, SIGNED flag) and sends
+ * it (cifs_send_recv: signing, encryption), but exactly once: SMB2_ioctl
+ * is not used because on 6.12 it replays a request that met a reconnect,
+ * on whichever channel is then picked and against whatever NEGOTIATE that
+ * channel ran meanwhile, and on a hard mount it does so forever while the
+ * reconnect it waits for needs the session mutex its caller holds
+ * (security review M5, M8).  A lost request here is simply lost.
+ *
+ * The answer is the response to this request alone: same channel, same
+ * MessageId, seen in smb2_check_receive before cifs hands it back.
+ */
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/uio.h>
+#include "smbvn.h"
+#include "smbvn_cifs.h"
+
+/* cifsglob.h */
+#define CIFS_TRANSFORM_REQ	0x0800
+#define CIFS_NO_BUFFER		0
+/* smb2pdu.h: SMB2_ioctl_init fills at most two */
+#define IOCTL_IOV_SIZE		2
+#define NO_FILE_ID		0xffffffffffffffffULL
+/* MS-SMB2 2.2.1.2: MessageId */
+#define HDR_MESSAGE_ID		24
+
+/*
+ * The cifs functions, by their cifs names with a prefix: kallsyms would
+ * find a variable of smbvn's own by the plain name first.
+ */
+static void *(*cifs_fn_pick_channel)(void *ses);
+static int (*cifs_fn_encryption_required)(const void *tcon);
+static int (*cifs_fn_ioctl_init)(void *tcon, void *server, void *rqst,
+				 u64 pfid, u64 vfid, u32 opcode, char *in,
+				 u32 inlen, u32 max_out);
+static void (*cifs_fn_ioctl_free)(void *rqst);
+static int (*cifs_fn_send_recv)(unsigned int xid, void *ses, void *server,
+				void *rqst, int *resp_buftype, int flags,
+				struct kvec *resp_iov);
+static void (*cifs_fn_free_rsp_buf)(int resp_buftype, void *rsp);
+
+static LIST_HEAD(answers);
+static DEFINE_SPINLOCK(answers_lock);
+static atomic_t answers_count = ATOMIC_INIT(0);
+
+/**
+ * smbvn_exchange_resolve() - find the cifs functions the round trip uses
+ * @cifs: the cifs module; every symbol must lie inside it
+ *
+ * Their prototypes were checked against cifs' BTF by btf-layout.py.
+ *
+ * Return: 0, or -ENOENT (logged) if one is missing.
+ */
+int smbvn_exchange_resolve(struct module *cifs)
+{
+	const struct {
+		const char *name;
+		void **fn;
+	} syms[] = {
+		{ "cifs_pick_channel", (void **)&cifs_fn_pick_channel },
+		{ "smb3_encryption_required", (void **)&cifs_fn_encryption_required },
+		{ "SMB2_ioctl_init", (void **)&cifs_fn_ioctl_init },
+		{ "SMB2_ioctl_free", (void **)&cifs_fn_ioctl_free },
+		{ "cifs_send_recv", (void **)&cifs_fn_send_recv },
+		{ "free_rsp_buf", (void **)&cifs_fn_free_rsp_buf },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(syms); i++) {
+		*syms[i].fn = (void *)smbvn_cifs_symbol(syms[i].name, cifs);
+		if (!*syms[i].fn)
+			return -ENOENT;
+	}
+	return 0;
+}
+
+/**
+ * smbvn_exchange_channel() - the channel cifs would send an ioctl on
+ * @ses: struct cifs_ses
+ *
+ * Return: its struct TCP_Server_Info (the least busy channel of a
+ * multichannel session, else the primary), or NULL.
+ */
+void *smbvn_exchange_channel(void *ses)
+{
+	return cifs_fn_pick_channel(ses);
+}
+
+/**
+ * smbvn_exchange() - send FSCTL_VALIDATE_NEGOTIATE_INFO once, catch the answer
+ * @xid: cifs transaction id of the tree connect
+ * @ses: struct cifs_ses the tree connect belongs to
+ * @tx: struct TCP_Server_Info to send on, a channel of @ses
+ * @tcon: struct cifs_tcon just connected (its TreeId goes in the header)
+ * @body: VALIDATE_NEGOTIATE_INFO request input (MS-SMB2 2.2.31.4)
+ * @len: bytes of @body, 24 + 2 * DialectCount
+ * @a: zeroed; on return @a->got tells whether the answer was seen
+ *
+ * MaxOutputResponse is 24 bytes, the size of the answer (2.2.32.6), so an
+ * honest server has no room to pad.  cifs signs the request: its
+ * SMB2_ioctl_init sets the SIGNED flag for this FSCTL (MS-SMB2 3.2.4.1.1).
+ *
+ * Return: 0 when the request was built and sent (whatever came back:
+ * see @a), or the negative errno of cifs building or sending it.
+ */
+int smbvn_exchange(unsigned int xid, void *ses, void *tx, void *tcon,
+		   const u8 *body, size_t len, struct smbvn_answer *a)
+{
+	struct kvec iov[IOCTL_IOV_SIZE] = {}, rsp_iov = {};
+	int buftype = CIFS_NO_BUFFER;
+	int flags = cifs_fn_encryption_required(tcon) ? CIFS_TRANSFORM_REQ : 0;
+	void *rqst;
+	int rc;
+
+	rqst = kzalloc(SMBVN_SIZE_RQST, GFP_KERNEL);
+	if (!rqst)
+		return -ENOMEM;
+	FIELD(rqst, SMBVN_OFF_RQST_IOV, struct kvec *) = iov;
+	FIELD(rqst, SMBVN_OFF_RQST_NVEC, unsigned int) = IOCTL_IOV_SIZE;
+	rc = cifs_fn_ioctl_init(tcon, tx, rqst, NO_FILE_ID, NO_FILE_ID,
+				SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO,
+				(char *)body, len, SMBVN_VNEG_OUT_LEN);
+	if (!rc) {
+		a->task = current;
+		a->tx = tx;
+		a->hdr = iov[0].iov_base;
+		spin_lock(&answers_lock);
+		list_add(&a->list, &answers);
+		atomic_inc(&answers_count);
+		spin_unlock(&answers_lock);
+
+		rc = cifs_fn_send_recv(xid, ses, tx, rqst, &buftype, flags, &rsp_iov);
+
+		spin_lock(&answers_lock);
+		list_del(&a->list);
+		atomic_dec(&answers_count);
+		a->hdr = NULL;
+		spin_unlock(&answers_lock);
+		cifs_fn_free_rsp_buf(buftype, rsp_iov.iov_base);
+	}
+	cifs_fn_ioctl_free(rqst);
+	kfree(rqst);
+	return rc;
+}
+
+/**
+ * smbvn_exchange_pending() - is any round trip waiting for its answer?
+ *
+ * Return: true if so; lets the receive observer return at once otherwise.
+ */
+bool smbvn_exchange_pending(void)
+{
+	return atomic_read(&answers_count);
+}
+
+/**
+ * smbvn_exchange_sent() - note the MessageId cifs gave our request
+ * @hdr: SMB2 header of a request cifs is about to sign (and maybe seal)
+ *
+ * Called with preemption disabled (ftrace), from smb2_sign_rqst, after
+ * cifs wrote the MessageId and before any transform encrypts the header
+ * in place.
+ */
+void smbvn_exchange_sent(const u8 *hdr)
+{
+	struct smbvn_answer *a;
+	__le64 id;
+
+	spin_lock(&answers_lock);
+	list_for_each_entry(a, &answers, list) {
+		if (a->task != current || a->hdr != hdr)
+			continue;
+		memcpy(&id, hdr + HDR_MESSAGE_ID, sizeof(id));
+		a->message_id = le64_to_cpu(id);
+		a->sent = true;
+		break;
+	}
+	spin_unlock(&answers_lock);
+}
+
+/**
+ * smbvn_exchange_capture() - take an IOCTL response if it is ours
+ * @mid: struct mid_q_entry of the response, in smb2_check_receive
+ * @server: struct TCP_Server_Info it arrived on
+ *
+ * Called with preemption disabled (ftrace).  The first response that
+ * matches task, channel and MessageId is kept, up to
+ * SMBVN_RSP_CAPTURE_MAX bytes; @a->len keeps the full length.
+ */
+void smbvn_exchange_capture(const void *mid, const void *server)
+{
+	const u8 *buf = FIELD(mid, SMBVN_OFF_MID_RESP_BUF, const u8 *);
+	unsigned int len = FIELD(mid, SMBVN_OFF_MID_RESP_BUF_SIZE,
+				 unsigned int);
+	u8 flags = FIELD(mid, SMBVN_OFF_MID_DECRYPTED, u8);
+	u64 id = FIELD(mid, SMBVN_OFF_MID_MID, u64);
+	struct smbvn_answer *a;
+
+	spin_lock(&answers_lock);
+	list_for_each_entry(a, &answers, list) {
+		if (a->task != current || a->got || a->tx != server)
+			continue;
+		if (!a->sent || a->message_id != id)
+			continue;
+		a->got = true;
+		a->decrypted = flags & BIT(SMBVN_BIT_MID_DECRYPTED % 8);
+		a->len = len;
+		if (buf)
+			memcpy(a->buf, buf, min_t(size_t, len,
+						  SMBVN_RSP_CAPTURE_MAX));
+		break;
+	}
+	spin_unlock(&answers_lock);
+}
