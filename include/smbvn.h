@@ -41,6 +41,7 @@ enum smbvn_stat {
 };
 
 void smbvn_stat_inc(enum smbvn_stat s);
+u64 smbvn_stat_get(enum smbvn_stat s);
 enum smbvn_stat smbvn_stat_of_verdict(enum smbvn_verdict v);
 int smbvn_stats_init(void);
 void smbvn_stats_exit(void);

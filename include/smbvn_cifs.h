@@ -11,6 +11,7 @@
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include "smbvn_layout.h"
+#include "smbvn_proto.h"
 
 #define FIELD(p, off, type)	(*(type *)((char *)(p) + (off)))
 /*
@@ -18,6 +19,29 @@
  * its entry.  The cast also drops the undefined upper half of an int.
  */
 #define ARG(regs, n, type)	((type)regs_get_kernel_argument(regs, n))
+
+/* Per TCP connection: what its last NEGOTIATE sent and received. */
+struct smbvn_conn {
+	const void *server;
+	u32 stamp;
+	bool have_req;
+	bool have_rsp;
+	bool logged_disabled;
+	bool validated;			/* a validation passed this session */
+	unsigned long refused_until;	/* jiffies; 0 = not refused */
+	struct smbvn_neg_req req;
+	struct smbvn_neg_rsp rsp;
+};
+
+void smbvn_conn_neg_req(const void *server, const u8 *pdu, size_t len);
+void smbvn_conn_neg_rsp(const void *server, const u8 *pdu, size_t len);
+bool smbvn_conn_snapshot(const void *server, bool enforce,
+			 struct smbvn_conn *snap, bool *log_disabled);
+void smbvn_conn_hold(const void *server);
+bool smbvn_conn_held(const void *server);
+void smbvn_conn_validated(const void *server);
+bool smbvn_conn_rsp(const void *server, struct smbvn_neg_rsp *rsp);
+u32 smbvn_conn_stamp(const void *server);
 
 /* A validate answer is 73..136 bytes; anything far bigger is refused. */
 #define SMBVN_RSP_CAPTURE_MAX	512
@@ -42,6 +66,7 @@ struct smbvn_answer {
 };
 
 void smbvn_drop_connection(void *server);
+int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon);
 int smbvn_renegotiate_existing(struct module *cifs);
 
 int smbvn_exchange_resolve(struct module *cifs);

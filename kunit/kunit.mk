@@ -24,11 +24,14 @@ KUNIT_TOP := $(patsubst %/,%,$(dir $(patsubst %/,%,$(dir $(abspath $(lastword $(
 KUNIT_KDIR ?= $(or $(KDIR),/lib/modules/$(shell uname -r)/build)
 KUNIT_KO_DIR ?= $(KUNIT_TOP)/build/kunit-ko
 KUNIT_KO_ARGS ?=
-# Flat copy: Kbuild, the suites, and the code under test unchanged.
+# Flat copy: Kbuild, the suites, the code under test unchanged, and the
+# cifs layout scripts/kunit.sh generated for the glue suite.
+KUNIT_LAYOUT ?= $(KUNIT_TOP)/.cache/kunit/smbvn_layout.h
 KUNIT_KO_SRCS = $(KUNIT_TOP)/kunit/Kbuild $(wildcard $(KUNIT_TOP)/kunit/*.c \
-		$(KUNIT_TOP)/kunit/*.h) $(KUNIT_TOP)/smbvn/proto.c \
-		$(KUNIT_TOP)/smbvn/sign.c $(KUNIT_TOP)/include/smbvn_proto.h \
-		$(KUNIT_TOP)/include/smbvn.h
+		$(KUNIT_TOP)/kunit/*.h) \
+		$(addprefix $(KUNIT_TOP)/smbvn/,proto.c sign.c validate.c \
+			conns.c exchange.c stats.c params.c) \
+		$(wildcard $(KUNIT_TOP)/include/*.h) $(KUNIT_LAYOUT)
 
 kunit:
 	bash $(KUNIT_TOP)/scripts/kunit.sh

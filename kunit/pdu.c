@@ -4,6 +4,7 @@
  * from MS-SMB2 (2.2.1.2 header, 2.2.3/2.2.4 NEGOTIATE, 2.2.2 ERROR,
  * 2.2.32 IOCTL response) rather than from the code under test.
  */
+#include <crypto/hash.h>
 #include <linux/slab.h>
 #include "smbvn_kunit.h"
 
@@ -163,4 +164,25 @@ u8 *kt_dup(struct kunit *test, const u8 *src, size_t len)
 		memcpy(p, src, len);
 	}
 	return p;
+}
+
+/*
+ * Sign @len bytes of @p in place under @key the way an SMB2 peer does
+ * (MS-SMB2 3.1.4.1): MAC over the PDU with a zeroed signature field.
+ */
+void kt_sign(struct kunit *test, u8 *p, size_t len, const u8 *key,
+	     bool cmac)
+{
+	struct crypto_shash *tfm;
+	u8 mac[32];
+
+	tfm = crypto_alloc_shash(cmac ? "cmac(aes)" : "hmac(sha256)", 0, 0);
+	if (IS_ERR(tfm))
+		kunit_skip(test, "%s not available", cmac ? "cmac(aes)" :
+			   "hmac(sha256)");
+	KUNIT_ASSERT_EQ(test, crypto_shash_setkey(tfm, key, 16), 0);
+	memset(p + SMBVN_SIG_OFF, 0, SMBVN_SIG_LEN);
+	KUNIT_ASSERT_EQ(test, crypto_shash_tfm_digest(tfm, p, len, mac), 0);
+	memcpy(p + SMBVN_SIG_OFF, mac, SMBVN_SIG_LEN);
+	crypto_free_shash(tfm);
 }

@@ -6,7 +6,6 @@
  * how sign.c feeds the kernel crypto API (wrong key length, signature
  * field not zeroed, wrong range hashed) shows up as a mismatch here.
  */
-#include <crypto/hash.h>
 #include <linux/errno.h>
 #include <linux/slab.h>
 #include "smbvn.h"
@@ -197,27 +196,6 @@ static void signed_vectors_through_judge(struct kunit *test)
 	a = smbvn_auth_of(p, sizeof(kat_cmac_err), false, ok == 1);
 	KUNIT_EXPECT_EQ(test, smbvn_judge(p, sizeof(kat_cmac_err), a, &n300,
 					  &d), SMBVN_V_BAD_SIGNATURE);
-}
-
-/*
- * Sign @len bytes of @p in place under @key the way an SMB2 peer does
- * (MS-SMB2 3.1.4.1): MAC over the PDU with a zeroed signature field.
- */
-static void kt_sign(struct kunit *test, u8 *p, size_t len, const u8 *key,
-		    bool cmac)
-{
-	struct crypto_shash *tfm;
-	u8 mac[32];
-
-	tfm = crypto_alloc_shash(cmac ? "cmac(aes)" : "hmac(sha256)", 0, 0);
-	if (IS_ERR(tfm))
-		kunit_skip(test, "%s not available", cmac ? "cmac(aes)" :
-			   "hmac(sha256)");
-	KUNIT_ASSERT_EQ(test, crypto_shash_setkey(tfm, key, 16), 0);
-	memset(p + SMBVN_SIG_OFF, 0, SMBVN_SIG_LEN);
-	KUNIT_ASSERT_EQ(test, crypto_shash_tfm_digest(tfm, p, len, mac), 0);
-	memcpy(p + SMBVN_SIG_OFF, mac, SMBVN_SIG_LEN);
-	crypto_free_shash(tfm);
 }
 
 /*

@@ -53,6 +53,7 @@ size_t kt_neg_rsp_pdu(u8 *buf, const struct smbvn_neg_rsp *r);
 size_t kt_vneg_rsp_pdu(u8 *buf, u32 flags, const struct smbvn_neg_rsp *r);
 size_t kt_err_rsp_pdu(u8 *buf, u32 flags, u32 status);
 u8 *kt_dup(struct kunit *test, const u8 *src, size_t len);
+void kt_sign(struct kunit *test, u8 *p, size_t len, const u8 *key, bool cmac);
 
 static inline void kt_put16(u8 *p, u16 v)
 {

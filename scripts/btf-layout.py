@@ -448,9 +448,13 @@ def main():
     # cifs signs a Kerberos session's tree connect even without user_name.
     lines.append("#define SMBVN_SECTYPE_KERBEROS %d" %
                  mod.enum_value("securityEnum", "Kerberos"))
-    # smbvn allocates the struct smb_rqst it hands to SMB2_ioctl_init.
-    lines.append("#define SMBVN_SIZE_RQST %d" %
-                 mod.size(mod.find_struct("smb_rqst")))
+    # smbvn allocates the struct smb_rqst it hands to SMB2_ioctl_init; the
+    # glue KUnit suite lays out fake cifs objects of the others' sizes.
+    for macro, sname in (("RQST", "smb_rqst"), ("SRV", "TCP_Server_Info"),
+                         ("SES", "cifs_ses"), ("TCON", "cifs_tcon"),
+                         ("MID", "mid_q_entry")):
+        lines.append("#define SMBVN_SIZE_%s %d" %
+                     (macro, mod.size(mod.find_struct(sname))))
     lines.append("#define SMBVN_LEN_SES_CHANS %d" % (chans_bytes // chan_size))
     lines += ["", "/* Argument index of each argument read at function entry */"]
     lines += proto_lines

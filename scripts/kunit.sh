@@ -106,6 +106,25 @@ extract_tree() {
 	basename "$deb" > "$stamp"
 }
 
+# The module's files the suites link with.
+UNDER_TEST=(proto.c sign.c validate.c conns.c exchange.c stats.c params.c)
+
+# The glue suite lays out fake cifs objects at the offsets of Debian's
+# newest 6.12 cifs.ko (scripts/deps.sh unpacks it).  Written only when it
+# changed, like the copies below.
+layout() {
+	local rel dir tmp=$CACHE/smbvn_layout.h
+	rel=$(bash "$TOP/scripts/deps.sh" releases | awk '{print $1}')
+	dir=$TOP/.cache/k/$rel
+	[ -f "$dir/.done" ] || bash "$TOP/scripts/deps.sh" >/dev/null ||
+		die "scripts/deps.sh failed"
+	python3 "$TOP/scripts/btf-layout.py" \
+		--base "$dir/usr/src/linux-headers-$rel/vmlinux" \
+		--module "$(ls "$dir/lib/modules/$rel/kernel/fs/smb/client/"cifs.ko*)" \
+		--out "$tmp" || die "btf-layout.py failed for $rel"
+	sync_file "$tmp" "$1"
+}
+
 # cp only when the content differs, so make sees no change otherwise.
 sync_file() {
 	cmp -s "$1" "$2" || cp "$1" "$2"
@@ -114,9 +133,11 @@ sync_file() {
 wire_suites() {
 	local d=$TREE/$DEST f keep=()
 	mkdir -p "$d"
+	layout "$d/smbvn_layout.h"
+	keep+=(smbvn_layout.h)
 	for f in "$TOP"/kunit/*.c "$TOP"/kunit/*.h "$TOP"/kunit/Kconfig \
-		 "$TOP"/kunit/Kbuild "$TOP"/smbvn/proto.c "$TOP"/smbvn/sign.c \
-		 "$TOP"/include/smbvn_proto.h "$TOP"/include/smbvn.h; do
+		 "$TOP"/kunit/Kbuild "${UNDER_TEST[@]/#/$TOP/smbvn/}" \
+		 "$TOP"/include/*.h; do
 		[ -f "$f" ] || die "missing $f"
 		sync_file "$f" "$d/$(basename "$f")"
 		keep+=("$(basename "$f")")

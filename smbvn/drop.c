@@ -1,17 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Connections cifs opened before smbvn hooked it were negotiated where
- * smbvn could not see, and nothing validates them until they happen to
- * reconnect: a mount made before "modprobe smbvn" would go on unvalidated
- * indefinitely (security review M6).  At hook time every such connection
- * is dropped once, so that it renegotiates under smbvn and its tree
- * connects are validated on the reconnect that follows.
+ * Dropping a cifs connection so that it renegotiates, where smbvn sees
+ * the NEGOTIATE, and revalidates on the reconnect that follows: after a
+ * refusal, and at load for every connection cifs opened before smbvn
+ * hooked it.  Those were negotiated where smbvn could not see, and a mount
+ * made before "modprobe smbvn" would otherwise go on unvalidated until it
+ * happened to reconnect (security review M6).
  */
 #include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include "smbvn.h"
 #include "smbvn_cifs.h"
+
+/**
+ * smbvn_drop_connection() - make cifs reconnect @server
+ * @server: struct TCP_Server_Info
+ *
+ * Shuts its socket down: cifs' demultiplex thread sees the socket fail
+ * and reconnects, renegotiating (and so revalidating) before any further
+ * use.  The server mutex is what cifs itself holds around the socket.
+ * Sleeps.
+ */
+void smbvn_drop_connection(void *server)
+{
+	struct mutex *m = &FIELD(server, SMBVN_OFF_SRV_MUTEX, struct mutex);
+	struct socket *sock;
+
+	mutex_lock(m);
+	sock = FIELD(server, SMBVN_OFF_SRV_SSOCKET, struct socket *);
+	if (sock)
+		kernel_sock_shutdown(sock, SHUT_RDWR);
+	mutex_unlock(m);
+}
 
 /* More are dropped on their next tree connect (negotiate-not-captured). */
 #define MAX_EXISTING	256

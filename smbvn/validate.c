@@ -1,197 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The only file that knows cifs.  It captures NEGOTIATE as sent and as
- * received, runs the validate-negotiate exchange after every SMB2 tree
- * connect, and hands every byte to the pure code in proto.c for judging.
- *
- * cifs structures are private; fields are read at offsets generated from
- * the target cifs.ko's BTF (smbvn_layout.h), checked at load time.
+ * The decision for one SMB2 tree connect: whether to validate, the round
+ * trip, the verdict on its answer (the pure rules of proto.c), and what a
+ * refusal does: the errno, the log line, the counters, and to the
+ * connection.  cifs structures are read at offsets generated from the
+ * target cifs.ko's BTF (smbvn_layout.h), checked at load time.
  */
-#include <linux/net.h>
 #include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
-#include <linux/uio.h>
 #include "smbvn.h"
 #include "smbvn_cifs.h"
 #include "smbvn_trace.h"
 
-/* cifsglob.h: flag passed to compound_send_recv for NEGOTIATE */
-#define CIFS_NEG_OP		0x0200
 /* MS-SMB2 2.2.6: SessionFlags */
 #define SESSION_FLAG_IS_GUEST	0x0001
 #define SESSION_FLAG_IS_NULL	0x0002
 #define RSP_CAPTURE_MAX		SMBVN_RSP_CAPTURE_MAX
-#define MAX_CONNS		128
-
-/* Per TCP connection: what its last NEGOTIATE sent and received. */
-struct smbvn_conn {
-	const void *server;
-	u32 stamp;
-	bool have_req;
-	bool have_rsp;
-	bool logged_disabled;
-	bool validated;			/* a validation passed this session */
-	unsigned long refused_until;	/* jiffies; 0 = not refused */
-	struct smbvn_neg_req req;
-	struct smbvn_neg_rsp rsp;
-};
-
-static struct smbvn_conn conns[MAX_CONNS];
-static DEFINE_SPINLOCK(conns_lock);
-static u32 conns_clock;
-
-enum { HOOK_SEND, HOOK_SIGN, HOOK_RECEIVE, HOOK_VALIDATE, HOOK_TCON };
-
-typedef int (*smb2_tcon_t)(const unsigned int xid, void *ses,
-			   const char *tree, void *tcon, const void *cp);
-
-/* Slot for @server, creating one (evicting the oldest) if asked to. */
-static struct smbvn_conn *conn_slot(const void *server, bool create)
-{
-	struct smbvn_conn *c, *oldest = NULL;
-
-	for (c = conns; c < conns + MAX_CONNS; c++) {
-		if (c->server == server)
-			return c;
-		if (!oldest || !c->server ||
-		    (oldest->server && c->stamp < oldest->stamp))
-			oldest = c;
-	}
-	if (!create)
-		return NULL;
-	/*
-	 * An evicted connection has no record at its next tree connect and
-	 * is dropped and renegotiated then, so eviction costs a reconnect,
-	 * never an unvalidated connection.
-	 */
-	memset(oldest, 0, sizeof(*oldest));
-	oldest->server = server;
-	return oldest;
-}
-
-static void capture_neg_req(const void *server, const struct kvec *iov)
-{
-	struct smbvn_neg_req req;
-	bool ok = !smbvn_parse_neg_req(iov->iov_base, iov->iov_len, &req);
-	struct smbvn_conn *c;
-
-	spin_lock(&conns_lock);
-	c = conn_slot(server, true);
-	/*
-	 * cifs keeps its ClientGuid across reconnects of one TCP session and
-	 * draws a new one per session, so a different GUID at the same
-	 * address is a new session in recycled memory: forget the old one.
-	 */
-	if (!ok || memcmp(c->req.guid, req.guid, SMBVN_GUID_LEN)) {
-		c->logged_disabled = false;
-		c->validated = false;
-		c->refused_until = 0;
-	}
-	c->have_req = ok;
-	c->have_rsp = false;
-	c->stamp = ++conns_clock;
-	if (ok)
-		c->req = req;
-	spin_unlock(&conns_lock);
-}
-
-static void capture_neg_rsp(const void *server, const u8 *buf, size_t len)
-{
-	struct smbvn_neg_rsp rsp;
-	bool ok = !smbvn_parse_neg_rsp(buf, len, &rsp);
-	struct smbvn_conn *c;
-
-	spin_lock(&conns_lock);
-	c = conn_slot(server, false);
-	if (c) {
-		c->have_rsp = ok;
-		if (ok)
-			c->rsp = rsp;
-	}
-	spin_unlock(&conns_lock);
-}
-
-/* compound_send_recv(xid, ses, server, flags, num_rqst, rqst, ...) */
-static void notrace observe_send(struct pt_regs *regs)
-{
-	const void *rqst;
-	const struct kvec *iov;
-
-	if (likely(!(ARG(regs, SMBVN_ARG_CSR_FLAGS, int) & CIFS_NEG_OP)))
-		return;
-	rqst = ARG(regs, SMBVN_ARG_CSR_RQST, const void *);
-	if (ARG(regs, SMBVN_ARG_CSR_NUM_RQST, int) != 1 || !rqst)
-		return;
-	iov = FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *);
-	if (!iov || FIELD(rqst, SMBVN_OFF_RQST_NVEC, unsigned int) < 1)
-		return;
-	capture_neg_req(ARG(regs, SMBVN_ARG_CSR_SERVER, const void *), iov);
-}
-
-/* smb2_sign_rqst(rqst, server): every SMB2 request, MessageId assigned. */
-static void notrace observe_sign(struct pt_regs *regs)
-{
-	const void *rqst;
-	const struct kvec *iov;
-
-	if (likely(!smbvn_exchange_pending()))
-		return;
-	rqst = ARG(regs, SMBVN_ARG_SSR_RQST, const void *);
-	iov = rqst ? FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *) :
-		     NULL;
-	if (iov)
-		smbvn_exchange_sent(iov->iov_base);
-}
-
-/*
- * smb2_check_receive(mid, server, log_error): sees every synchronous
- * response, and every write completion, before its caller does.  Only
- * NEGOTIATE responses and our own validate answer are of interest.
- */
-static void notrace observe_receive(struct pt_regs *regs)
-{
-	const void *mid = ARG(regs, SMBVN_ARG_SCR_MID, const void *);
-	const void *server = ARG(regs, SMBVN_ARG_SCR_SERVER, const void *);
-	u16 cmd = le16_to_cpu(FIELD(mid, SMBVN_OFF_MID_COMMAND, __le16));
-	const u8 *buf;
-
-	if (cmd == SMBVN_CMD_NEGOTIATE) {
-		buf = FIELD(mid, SMBVN_OFF_MID_RESP_BUF, const u8 *);
-		if (buf)
-			capture_neg_rsp(server, buf,
-					FIELD(mid, SMBVN_OFF_MID_RESP_BUF_SIZE,
-					      unsigned int));
-		return;
-	}
-	if (likely(!smbvn_exchange_pending()) || cmd != SMBVN_CMD_IOCTL)
-		return;
-	smbvn_exchange_capture(mid, server);
-}
 
 static const char *server_name(const void *server)
 {
 	const char *h = FIELD(server, SMBVN_OFF_SRV_HOSTNAME, const char *);
 
 	return h ? h : "?";
-}
-
-/*
- * Drop the TCP connection: cifs' demultiplex thread sees the socket fail
- * and reconnects, renegotiating (and so revalidating) before any further
- * use.  The server mutex is what cifs itself holds around the socket.
- */
-void smbvn_drop_connection(void *server)
-{
-	struct mutex *m = &FIELD(server, SMBVN_OFF_SRV_MUTEX, struct mutex);
-	struct socket *sock;
-
-	mutex_lock(m);
-	sock = FIELD(server, SMBVN_OFF_SRV_SSOCKET, struct socket *);
-	if (sock)
-		kernel_sock_shutdown(sock, SHUT_RDWR);
-	mutex_unlock(m);
 }
 
 /*
@@ -208,45 +40,6 @@ static bool session_is_guest(const void *ses)
 		return true;
 	return !FIELD(ses, SMBVN_OFF_SES_USER_NAME, const char *) &&
 	       FIELD(ses, SMBVN_OFF_SES_SECTYPE, int) != SMBVN_SECTYPE_KERBEROS;
-}
-
-/*
- * After a refusal every tree connect on the connection fails fast for a
- * short while, whatever reconnect cifs starts meanwhile: the rest of the
- * same mount (IPC$, then the share) then reports the same errno instead of
- * whatever transport error the dropped socket produces.  Afterwards cifs'
- * reconnects are validated afresh.
- */
-#define REFUSE_HOLD	(10 * HZ)
-
-static void set_refused(const void *server)
-{
-	struct smbvn_conn *c;
-
-	spin_lock(&conns_lock);
-	c = conn_slot(server, true);
-	/*
-	 * A connection negotiated before smbvn loaded has no record: take
-	 * its ClientGuid from cifs so that the hold survives its reconnect
-	 * like any other, and a new session in recycled memory clears it.
-	 */
-	if (!c->have_req)
-		memcpy(c->req.guid, &FIELD(server, SMBVN_OFF_SRV_CLIENT_GUID, u8),
-		       SMBVN_GUID_LEN);
-	c->refused_until = jiffies + REFUSE_HOLD ? : 1;
-	spin_unlock(&conns_lock);
-}
-
-static bool is_refused(const void *server)
-{
-	struct smbvn_conn *c;
-	bool r;
-
-	spin_lock(&conns_lock);
-	c = conn_slot(server, false);
-	r = c && c->refused_until && time_before(jiffies, c->refused_until);
-	spin_unlock(&conns_lock);
-	return r;
 }
 
 /*
@@ -362,19 +155,8 @@ static int fail_check(void *server, const void *tcon, u16 dialect,
 	if (r == SMBVN_R_LOST)
 		return -EAGAIN;
 	if (r == SMBVN_R_EVIDENCE)
-		set_refused(server);
+		smbvn_conn_hold(server);
 	return -SMBVN_ERRNO;
-}
-
-static void mark_validated(const void *server)
-{
-	struct smbvn_conn *c;
-
-	spin_lock(&conns_lock);
-	c = conn_slot(server, false);
-	if (c)
-		c->validated = true;
-	spin_unlock(&conns_lock);
 }
 
 static void passed(const void *server, const void *tcon, u16 dialect,
@@ -460,21 +242,6 @@ static enum smbvn_auth authenticate(struct smbvn_answer *in,
 	return smbvn_auth_of(in->buf, len, false, ok > 0);
 }
 
-/* What NEGOTIATE answered on connection @server, if smbvn saw it. */
-static bool channel_rsp(const void *server, struct smbvn_neg_rsp *rsp)
-{
-	struct smbvn_conn *c;
-	bool ok;
-
-	spin_lock(&conns_lock);
-	c = conn_slot(server, false);
-	ok = c && c->have_req && c->have_rsp;
-	if (ok)
-		*rsp = c->rsp;
-	spin_unlock(&conns_lock);
-	return ok;
-}
-
 /*
  * The verdict on a captured answer.  One that came on another channel of
  * the session also vouches for that channel's NEGOTIATE, so it must match
@@ -494,22 +261,9 @@ static enum smbvn_verdict judge_answer(struct smbvn_answer *in,
 
 	if (!smbvn_verdict_ok(v) || in->tx == server)
 		return v;
-	if (!channel_rsp(in->tx, &rx_rsp))
+	if (!smbvn_conn_rsp(in->tx, &rx_rsp))
 		return SMBVN_V_COUNT;
 	return smbvn_judge(in->buf, len, auth, &rx_rsp, d);
-}
-
-/* The NEGOTIATE generation of connection @server; 0 if none recorded. */
-static u32 conn_stamp(const void *server)
-{
-	struct smbvn_conn *c;
-	u32 stamp;
-
-	spin_lock(&conns_lock);
-	c = conn_slot(server, false);
-	stamp = c ? c->stamp : 0;
-	spin_unlock(&conns_lock);
-	return stamp;
 }
 
 /*
@@ -546,9 +300,9 @@ static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
 		*err = -ENOMEM;
 		return SMBVN_V_COUNT;
 	}
-	tx_stamp = conn_stamp(*tx);
+	tx_stamp = smbvn_conn_stamp(*tx);
 	rc = smbvn_exchange(xid, ses, (void *)*tx, tcon, body, n, in);
-	if (conn_stamp(server) != snap->stamp || conn_stamp(*tx) != tx_stamp) {
+	if (smbvn_conn_stamp(server) != snap->stamp || smbvn_conn_stamp(*tx) != tx_stamp) {
 		v = SMBVN_V_RENEGOTIATED;
 	} else if (rc == -ENOMEM) {
 		*err = rc;
@@ -563,31 +317,34 @@ static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
 	return v;
 }
 
-static int validate_tcon(unsigned int xid, void *ses, void *tcon)
+/**
+ * smbvn_validate_tcon() - validate the negotiation behind a tree connect
+ * @xid: cifs transaction id of the tree connect
+ * @ses: struct cifs_ses it belongs to
+ * @tcon: struct cifs_tcon, connected by the server
+ *
+ * MS-SMB2 3.2.5.5 and 3.2.5.14.12, with the strict rules of smbvn(4).
+ *
+ * Return: 0 to let the tree connect stand; -EPROTO for a refusal; -EAGAIN
+ * for one that proves nothing and cifs may retry; -ENOMEM, or the crypto
+ * API's error when the signing algorithm cannot be had.
+ */
+int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
 {
 	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
 	u16 dialect = FIELD(server, SMBVN_OFF_SRV_DIALECT, u16);
-	struct smbvn_conn snap = {}, *c;
+	struct smbvn_conn snap = {};
 	const void *tx = server;
 	u64 t0 = ktime_get_ns();
 	struct smbvn_detail d;
 	enum smbvn_verdict v;
 	enum smbvn_action a;
 	bool enforce = READ_ONCE(smbvn_enforce);
-	bool log_disabled = false;
+	bool log_disabled = false, have;
 	enum smbvn_refusal r = SMBVN_R_EVIDENCE;
 	int err = 0;
 
-	spin_lock(&conns_lock);
-	c = conn_slot(server, false);
-	if (c) {
-		snap = *c;
-		if (!enforce && !c->logged_disabled) {
-			c->logged_disabled = true;
-			log_disabled = true;
-		}
-	}
-	spin_unlock(&conns_lock);
+	have = smbvn_conn_snapshot(server, enforce, &snap, &log_disabled);
 
 	/*
 	 * A record whose dialect is not the one cifs parsed from the same
@@ -603,7 +360,7 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 			 session_is_guest(ses));
 	switch (a) {
 	case SMBVN_A_DISABLED:
-		if (log_disabled || !c)
+		if (log_disabled || !have)
 			pr_warn("smbvn: require_secure_negotiate=0: connection to %s dialect %s not validated\n",
 				server_name(server),
 				smbvn_dialect_name(dialect));
@@ -644,7 +401,7 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 			smbvn_stat_inc(SMBVN_STAT_PRE30_ACCEPTED);
 		if (tx != server)
 			smbvn_stat_inc(SMBVN_STAT_OTHER_CHANNEL);
-		mark_validated(server);
+		smbvn_conn_validated(server);
 		passed(server, tcon, dialect, SMBVN_STAT_VALIDATED, "validated",
 		       smbvn_verdict_name(v), t0);
 		return 0;
@@ -655,94 +412,4 @@ static int validate_tcon(unsigned int xid, void *ses, void *tcon)
 		r = SMBVN_R_LOST;
 	return fail_check(server, tcon, dialect, v, SMBVN_A_VALIDATE, &d, t0,
 			  r);
-}
-
-/*
- * Tasks inside smbvn_tcon, i.e. tree connects smbvn validates itself.
- * Any other task that reaches smb3_validate_negotiate entered a stock
- * SMB2_tcon before the SMB2_tcon hook went in (security review L1).
- */
-struct tcon_task {
-	struct list_head list;
-	struct task_struct *task;
-};
-
-static LIST_HEAD(tcon_tasks);
-static DEFINE_SPINLOCK(tcon_tasks_lock);
-
-static bool in_smbvn_tcon(void)
-{
-	struct tcon_task *t;
-	bool found = false;
-
-	spin_lock(&tcon_tasks_lock);
-	list_for_each_entry(t, &tcon_tasks, list)
-		if (t->task == current)
-			found = true;
-	spin_unlock(&tcon_tasks_lock);
-	return found;
-}
-
-/* Replaces SMB2_tcon: the original, then validation on success. */
-static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
-		      void *tcon, const void *cp)
-{
-	smb2_tcon_t orig = (smb2_tcon_t)smbvn_cifs_hooks[HOOK_TCON].addr;
-	struct tcon_task me = { .task = current };
-	int rc = -SMBVN_ERRNO;
-
-	if (!READ_ONCE(smbvn_enforce) ||
-	    !is_refused(FIELD(ses, SMBVN_OFF_SES_SERVER, void *))) {
-		spin_lock(&tcon_tasks_lock);
-		list_add(&me.list, &tcon_tasks);
-		spin_unlock(&tcon_tasks_lock);
-		rc = orig(xid, ses, tree, tcon, cp);
-		spin_lock(&tcon_tasks_lock);
-		list_del(&me.list);
-		spin_unlock(&tcon_tasks_lock);
-		if (!rc)
-			rc = validate_tcon(xid, ses, tcon);
-	}
-	module_put(THIS_MODULE);
-	return rc;
-}
-
-/*
- * Replaces smb3_validate_negotiate (3.0/3.0.2 only, lenient): smbvn_tcon
- * validates every dialect after the original returns, so inside it this
- * must add no round trip and no verdict of its own.  A stock SMB2_tcon
- * that was already running when smbvn hooked gets smbvn's validation
- * here instead.
- */
-static int smbvn_stock_validate(const unsigned int xid, void *tcon)
-{
-	int rc = 0;
-
-	if (!in_smbvn_tcon())
-		rc = validate_tcon(xid, FIELD(tcon, SMBVN_OFF_TCON_SES, void *),
-				   tcon);
-	module_put(THIS_MODULE);
-	return rc;
-}
-
-/*
- * Installed in this order, removed in reverse.  The SMB2_tcon redirect
- * comes last: it is the one hook inside which a task sleeps, so if any
- * other fails to install no task can be inside smbvn when init fails.
- */
-struct smbvn_hook smbvn_cifs_hooks[] = {
-	[HOOK_SEND] = { .name = "compound_send_recv", .observe = observe_send },
-	[HOOK_SIGN] = { .name = "smb2_sign_rqst", .observe = observe_sign },
-	[HOOK_RECEIVE] = { .name = "smb2_check_receive",
-			   .observe = observe_receive },
-	[HOOK_VALIDATE] = { .name = "smb3_validate_negotiate",
-			    .redirect = smbvn_stock_validate },
-	[HOOK_TCON] = { .name = "SMB2_tcon", .redirect = smbvn_tcon },
-};
-
-const unsigned int smbvn_cifs_nhooks = ARRAY_SIZE(smbvn_cifs_hooks);
-
-int smbvn_glue_resolve(struct module *cifs)
-{
-	return smbvn_exchange_resolve(cifs);
 }

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit suite smbvn_glue: the cifs-facing code (validate.c, conns.c,
+ * exchange.c) run as the module runs it, on fake cifs objects laid out at
+ * the offsets btf-layout.py generated from Debian's 6.12 cifs.ko, with
+ * fake cifs functions behind the names smbvn resolves.  The fake
+ * cifs_send_recv plays the network: it stamps a MessageId into the
+ * request as cifs does, tells smbvn as smb2_sign_rqst would, and hands
+ * scripted responses to smbvn_exchange_capture() as smb2_check_receive
+ * would.  Each case is a finding of the 2026-11 security review: a key
+ * missing at answer time (H1), a foreign IOCTL answer (L3), a NEGOTIATE
+ * during the exchange (M5), a stale record (L9), collateral holds (M7),
+ * Kerberos without a user name (L8); two positive controls show that the
+ * bench can validate at all.
+ */
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/uio.h>
+#include "smbvn.h"
+#include "smbvn_cifs.h"
+#include "smbvn_kunit.h"
+
+#define RSP_SIGNED	(SMBVN_FLAG_RESPONSE | SMBVN_FLAG_SIGNED)
+#define REQ_LEN		(SMBVN_HDR_LEN + 56)
+#define FIRST_MID	41
+#define SESSION_FLAG_IS_GUEST	0x0001
+
+static const u8 key_2x[16] = { 0x5a, 0x11, 0x9c, 0x03, 0x7e, 0x44, 0xd2,
+			       0x18, 0x66, 0xab, 0x0f, 0x31, 0xc5, 0x72,
+			       0x9e, 0x21 };
+static const u8 key_30[16] = { 0xc3, 0x08, 0x5d, 0x9a, 0x41, 0x17, 0xe6,
+			       0x2b, 0x90, 0x7c, 0x35, 0xf8, 0x0e, 0xa4,
+			       0x63, 0xd9 };
+
+/* One test's cifs: a session on a connection, and the scripted network. */
+struct fake_cifs {
+	void *srv, *srv2, *ses, *tcon;
+	struct smbvn_neg_req req;	/* what this test's NEGOTIATE offered */
+	u8 session_key[16];
+	void *tx;			/* what cifs_pick_channel answers */
+	const u8 *answer;		/* our answer, or NULL: none comes */
+	size_t answer_len;
+	const u8 *foreign;		/* an IOCTL answer to another request */
+	size_t foreign_len;
+	bool renegotiate;		/* NEGOTIATE runs during the exchange */
+	int sends;
+	int drops;			/* smbvn_drop_connection() calls */
+	u32 opcode, max_out;
+	u8 body[SMBVN_VNEG_REQ_MAX];
+	size_t body_len;
+};
+
+static struct fake_cifs *fc;
+
+static void *fake_pick_channel(void *ses)
+{
+	return fc->tx;
+}
+
+static int fake_encryption_required(const void *tcon)
+{
+	return 0;
+}
+
+static int fake_ioctl_init(void *tcon, void *server, void *rqst, u64 pfid,
+			   u64 vfid, u32 opcode, char *in, u32 inlen,
+			   u32 max_out)
+{
+	struct kvec *iov = FIELD(rqst, SMBVN_OFF_RQST_IOV, struct kvec *);
+	u8 *req = kzalloc(REQ_LEN, GFP_KERNEL);
+
+	if (!req)
+		return -ENOMEM;
+	kt_hdr(req, SMBVN_CMD_IOCTL, 0, 0, 0);
+	fc->opcode = opcode;
+	fc->max_out = max_out;
+	fc->body_len = min_t(size_t, inlen, sizeof(fc->body));
+	memcpy(fc->body, in, fc->body_len);
+	iov[0].iov_base = req;
+	iov[0].iov_len = REQ_LEN;
+	return 0;
+}
+
+static void fake_ioctl_free(void *rqst)
+{
+	kfree(FIELD(rqst, SMBVN_OFF_RQST_IOV, struct kvec *)[0].iov_base);
+}
+
+static void capture_negotiate(void *srv, const struct smbvn_neg_req *req,
+			      const struct smbvn_neg_rsp *rsp)
+{
+	u8 buf[KT_PDU_MAX];
+
+	smbvn_conn_neg_req(srv, buf, kt_neg_req_pdu(buf, req));
+	smbvn_conn_neg_rsp(srv, buf, kt_neg_rsp_pdu(buf, rsp));
+}
+
+/* A response as smb2_check_receive sees it: a mid on connection @srv. */
+static void deliver(void *srv, const u8 *pdu, size_t len, u64 mid)
+{
+	u8 *m = kzalloc(SMBVN_SIZE_MID, GFP_KERNEL);
+
+	if (!m)
+		return;
+	FIELD(m, SMBVN_OFF_MID_MID, u64) = mid;
+	FIELD(m, SMBVN_OFF_MID_RESP_BUF, const u8 *) = pdu;
+	FIELD(m, SMBVN_OFF_MID_RESP_BUF_SIZE, unsigned int) = len;
+	FIELD(m, SMBVN_OFF_MID_COMMAND, __le16) = cpu_to_le16(SMBVN_CMD_IOCTL);
+	smbvn_exchange_capture(m, srv);
+	kfree(m);
+}
+
+static int fake_send_recv(unsigned int xid, void *ses, void *server,
+			  void *rqst, int *resp_buftype, int flags,
+			  struct kvec *resp_iov)
+{
+	u8 *hdr = FIELD(rqst, SMBVN_OFF_RQST_IOV, struct kvec *)[0].iov_base;
+	u64 mid = FIRST_MID + fc->sends++;
+
+	kt_put32(hdr + 24, (u32)mid);
+	kt_put32(hdr + 28, (u32)(mid >> 32));
+	smbvn_exchange_sent(hdr);
+	if (fc->renegotiate)
+		capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
+	if (fc->foreign)
+		deliver(server, fc->foreign, fc->foreign_len, mid + 100);
+	if (fc->answer)
+		deliver(server, fc->answer, fc->answer_len, mid);
+	*resp_buftype = 0;
+	return fc->answer ? 0 : -EAGAIN;
+}
+
+static void fake_free_rsp_buf(int resp_buftype, void *rsp)
+{
+}
+
+/* drop.c shuts the socket down; here the test counts the drops. */
+void smbvn_drop_connection(void *server)
+{
+	fc->drops++;
+}
+
+/* What hook.c resolves through kallsyms, here the fakes above. */
+unsigned long smbvn_cifs_symbol(const char *name, struct module *mod)
+{
+	static const struct {
+		const char *name;
+		void *fn;
+	} fakes[] = {
+		{ "cifs_pick_channel", fake_pick_channel },
+		{ "smb3_encryption_required", fake_encryption_required },
+		{ "SMB2_ioctl_init", fake_ioctl_init },
+		{ "SMB2_ioctl_free", fake_ioctl_free },
+		{ "cifs_send_recv", fake_send_recv },
+		{ "free_rsp_buf", fake_free_rsp_buf },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(fakes); i++)
+		if (!strcmp(name, fakes[i].name))
+			return (unsigned long)fakes[i].fn;
+	return 0;
+}
+
+static void *fake_obj(struct kunit *test, size_t size)
+{
+	void *p = kunit_kzalloc(test, size, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, p);
+	return p;
+}
+
+static void *fake_server(struct kunit *test, u16 dialect)
+{
+	void *srv = fake_obj(test, SMBVN_SIZE_SRV);
+
+	mutex_init(&FIELD(srv, SMBVN_OFF_SRV_MUTEX, struct mutex));
+	FIELD(srv, SMBVN_OFF_SRV_DIALECT, u16) = dialect;
+	FIELD(srv, SMBVN_OFF_SRV_HOSTNAME, const char *) = "fake-server";
+	return srv;
+}
+
+/*
+ * A 3.0 session (or 2.1 after a 3.x offer) with its keys in place and
+ * the NEGOTIATE smbvn captured; cases then take away what they test.
+ */
+static int glue_init(struct kunit *test)
+{
+	static u8 generation;
+
+	fc = fake_obj(test, sizeof(*fc));
+	/*
+	 * A ClientGuid of its own per test: connection records outlive the
+	 * test, and a new GUID is how smbvn tells a new connection that
+	 * reuses an old one's memory.
+	 */
+	fc->req = kt_req_smb3_00;
+	fc->req.guid[15] = ++generation;
+	fc->srv = fake_server(test, SMBVN_DIALECT_300);
+	fc->srv2 = fake_server(test, SMBVN_DIALECT_300);
+	fc->tx = fc->srv;
+	fc->ses = fake_obj(test, SMBVN_SIZE_SES);
+	fc->tcon = fake_obj(test, SMBVN_SIZE_TCON);
+	FIELD(fc->ses, SMBVN_OFF_SES_SERVER, void *) = fc->srv;
+	FIELD(fc->ses, SMBVN_OFF_SES_USER_NAME, const char *) = "smbvn";
+	spin_lock_init(&FIELD(fc->ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t));
+	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 1;
+	FIELD(fc->ses, SMBVN_OFF_SES_CHANS + SMBVN_OFF_CHAN_SERVER, void *) =
+		fc->srv;
+	memcpy(&FIELD(fc->ses, SMBVN_OFF_SES_CHANS + SMBVN_OFF_CHAN_SIGNKEY,
+		      u8), key_30, 16);
+	memcpy(fc->session_key, key_2x, 16);
+	FIELD(fc->ses, SMBVN_OFF_SES_AUTH_KEY_RESPONSE, u8 *) =
+		fc->session_key;
+	FIELD(fc->ses, SMBVN_OFF_SES_AUTH_KEY_LEN, unsigned int) = 16;
+	FIELD(fc->tcon, SMBVN_OFF_TCON_SES, void *) = fc->ses;
+	strscpy(&FIELD(fc->tcon, SMBVN_OFF_TCON_TREE_NAME, char),
+		"\\\\fake-server\\data", 32);
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
+	return smbvn_exchange_resolve(NULL);
+}
+
+/* Make the connection a 2.1 one negotiated after a 3.x offer. */
+static void downgrade(void)
+{
+	FIELD(fc->srv, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_210;
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_210);
+}
+
+/* A signed echo of @neg as our answer, signed under @key. */
+static void answer_echo(struct kunit *test, const struct smbvn_neg_rsp *neg,
+			const u8 *key, bool cmac)
+{
+	u8 buf[KT_PDU_MAX];
+	size_t len = kt_vneg_rsp_pdu(buf, RSP_SIGNED, neg);
+	u8 *p = kt_dup(test, buf, len);
+
+	kt_sign(test, p, len, key, cmac);
+	fc->answer = p;
+	fc->answer_len = len;
+}
+
+struct counts {
+	u64 v[SMBVN_STAT_COUNT];
+};
+
+static void snap(struct counts *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < SMBVN_STAT_COUNT; i++)
+		c->v[i] = smbvn_stat_get(i);
+}
+
+static u64 moved(const struct counts *c, enum smbvn_stat s)
+{
+	return smbvn_stat_get(s) - c->v[s];
+}
+
+static int validate(void)
+{
+	return smbvn_validate_tcon(1, fc->ses, fc->tcon);
+}
+
+/* Positive control, 3.0: the request replays NEGOTIATE, the echo passes. */
+static void validates_signed_echo_30(struct kunit *test)
+{
+	u8 want[SMBVN_VNEG_REQ_MAX];
+	size_t n = smbvn_build_vneg_req(&fc->req, want, sizeof(want));
+	struct counts c;
+
+	answer_echo(test, &kt_rsp_300, key_30, true);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+	KUNIT_EXPECT_EQ(test, fc->sends, 1);
+	KUNIT_EXPECT_EQ(test, fc->opcode,
+			(u32)SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO);
+	/* No room for a padding server: the answer is 24 bytes (2.2.32.6). */
+	KUNIT_EXPECT_EQ(test, fc->max_out, (u32)SMBVN_VNEG_OUT_LEN);
+	KUNIT_ASSERT_EQ(test, fc->body_len, n);
+	KUNIT_EXPECT_MEMEQ(test, fc->body, want, n);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
+}
+
+/* Positive control, 2.1 after a 3.x offer: HMAC with the session key. */
+static void validates_signed_echo_21(struct kunit *test)
+{
+	struct counts c;
+
+	downgrade();
+	answer_echo(test, &kt_rsp_210, key_2x, false);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+}
+
+/* A signed answer that contradicts NEGOTIATE is evidence: refuse, hold. */
+static void tampered_echo_holds(struct kunit *test)
+{
+	struct smbvn_neg_rsp forged = kt_rsp_300;
+	struct counts c;
+
+	forged.guid[0] ^= 0x01;
+	answer_echo(test, &forged, key_30, true);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MISMATCH_GUID), 1);
+	KUNIT_EXPECT_TRUE(test, smbvn_conn_held(fc->srv));
+	KUNIT_EXPECT_EQ(test, fc->drops, 1);
+}
+
+/*
+ * H1: cifs frees the session key at the start of every session setup.
+ * An answer signed under sixteen zero bytes, arriving meanwhile, must not
+ * be verified with a zero-filled buffer.
+ */
+static void h1_no_session_key_2x(struct kunit *test)
+{
+	static const u8 zero[16];
+	struct counts c;
+
+	downgrade();
+	FIELD(fc->ses, SMBVN_OFF_SES_AUTH_KEY_RESPONSE, u8 *) = NULL;
+	FIELD(fc->ses, SMBVN_OFF_SES_AUTH_KEY_LEN, unsigned int) = 0;
+	answer_echo(test, &kt_rsp_210, zero, false);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_KEY), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+}
+
+/* H1: a key shorter than 16 bytes is no key either. */
+static void h1_short_session_key_2x(struct kunit *test)
+{
+	struct counts c;
+
+	downgrade();
+	FIELD(fc->ses, SMBVN_OFF_SES_AUTH_KEY_LEN, unsigned int) = 8;
+	answer_echo(test, &kt_rsp_210, key_2x, false);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_KEY), 1);
+}
+
+/* H1, 3.0: a channel whose signing key is not derived yet (all zero). */
+static void h1_zero_channel_key_30(struct kunit *test)
+{
+	static const u8 zero[16];
+	struct counts c;
+
+	memset(&FIELD(fc->ses, SMBVN_OFF_SES_CHANS + SMBVN_OFF_CHAN_SIGNKEY,
+		      u8), 0, 16);
+	answer_echo(test, &kt_rsp_300, zero, true);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_KEY), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
+}
+
+/* H1, 3.0: the answer's channel is no channel of the session (any more). */
+static void h1_channel_not_in_session_30(struct kunit *test)
+{
+	static const u8 zero[16];
+	struct counts c;
+
+	capture_negotiate(fc->srv2, &fc->req, &kt_rsp_300);
+	fc->tx = fc->srv2;
+	answer_echo(test, &kt_rsp_300, zero, true);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_KEY), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_OTHER_CHANNEL), 0);
+}
+
+/*
+ * L3: a correctly signed "not supported" answering some other IOCTL of
+ * the task must not stand in for ours, which never comes.
+ */
+static void l3_foreign_answer_ignored(struct kunit *test)
+{
+	u8 buf[KT_PDU_MAX];
+	size_t len = kt_err_rsp_pdu(buf, RSP_SIGNED,
+				    SMBVN_STATUS_NOT_SUPPORTED);
+	u8 *p = kt_dup(test, buf, len);
+	struct counts c;
+
+	downgrade();
+	kt_sign(test, p, len, key_2x, false);
+	fc->foreign = p;
+	fc->foreign_len = len;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_RESPONSE), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_PRE30_ACCEPTED), 0);
+}
+
+/*
+ * M5: the connection negotiated again while the request was out; even a
+ * right answer describes a negotiation smbvn did not judge.  Retryable.
+ */
+static void m5_renegotiated_during_exchange(struct kunit *test)
+{
+	struct counts c;
+
+	fc->renegotiate = true;
+	answer_echo(test, &kt_rsp_300, key_30, true);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_RENEGOTIATED), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+}
+
+/* L9: a record whose dialect is not what cifs parsed counts as none. */
+static void l9_stale_record_refused(struct kunit *test)
+{
+	struct counts c;
+
+	FIELD(fc->srv, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_210;
+	answer_echo(test, &kt_rsp_300, key_30, true);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_RECORD), 1);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
+	/* Dropped once, to renegotiate where smbvn sees it. */
+	KUNIT_EXPECT_EQ(test, fc->drops, 1);
+}
+
+/* M7: a guest session proves nothing about the connection: no hold. */
+static void m7_guest_refused_without_hold(struct kunit *test)
+{
+	struct counts c;
+
+	FIELD(fc->ses, SMBVN_OFF_SES_SESSION_FLAGS, u16) =
+		SESSION_FLAG_IS_GUEST;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_GUEST_REFUSED), 1);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+}
+
+/* L8: Kerberos without user_name signs its tree connect: validate it. */
+static void l8_kerberos_without_user_validated(struct kunit *test)
+{
+	struct counts c;
+
+	FIELD(fc->ses, SMBVN_OFF_SES_USER_NAME, const char *) = NULL;
+	FIELD(fc->ses, SMBVN_OFF_SES_SECTYPE, int) = SMBVN_SECTYPE_KERBEROS;
+	answer_echo(test, &kt_rsp_300, key_30, true);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+	/* Without Kerberos the same session is a null user: refused. */
+	FIELD(fc->ses, SMBVN_OFF_SES_SECTYPE, int) = 0;
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_GUEST_REFUSED), 1);
+}
+
+static struct kunit_case smbvn_glue_cases[] = {
+	KUNIT_CASE(validates_signed_echo_30),
+	KUNIT_CASE(validates_signed_echo_21),
+	KUNIT_CASE(tampered_echo_holds),
+	KUNIT_CASE(h1_no_session_key_2x),
+	KUNIT_CASE(h1_short_session_key_2x),
+	KUNIT_CASE(h1_zero_channel_key_30),
+	KUNIT_CASE(h1_channel_not_in_session_30),
+	KUNIT_CASE(l3_foreign_answer_ignored),
+	KUNIT_CASE(m5_renegotiated_during_exchange),
+	KUNIT_CASE(l9_stale_record_refused),
+	KUNIT_CASE(m7_guest_refused_without_hold),
+	KUNIT_CASE(l8_kerberos_without_user_validated),
+	{}
+};
+
+static struct kunit_suite smbvn_glue_suite = {
+	.name = "smbvn_glue",
+	.init = glue_init,
+	.test_cases = smbvn_glue_cases,
+};
+
+kunit_test_suite(smbvn_glue_suite);

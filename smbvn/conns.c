@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Per TCP connection (struct TCP_Server_Info), what its last NEGOTIATE
+ * sent and received, as smbvn captured them, and what smbvn decided about
+ * it since.  Every validation is judged against these records.
+ */
+#include <linux/jiffies.h>
+#include <linux/spinlock.h>
+#include "smbvn.h"
+#include "smbvn_cifs.h"
+
+#define MAX_CONNS		128
+
+static struct smbvn_conn conns[MAX_CONNS];
+static DEFINE_SPINLOCK(conns_lock);
+static u32 conns_clock;
+
+/* Slot for @server, creating one (evicting the oldest) if asked to. */
+static struct smbvn_conn *conn_slot(const void *server, bool create)
+{
+	struct smbvn_conn *c, *oldest = NULL;
+
+	for (c = conns; c < conns + MAX_CONNS; c++) {
+		if (c->server == server)
+			return c;
+		if (!oldest || !c->server ||
+		    (oldest->server && c->stamp < oldest->stamp))
+			oldest = c;
+	}
+	if (!create)
+		return NULL;
+	/*
+	 * An evicted connection has no record at its next tree connect and
+	 * is dropped and renegotiated then, so eviction costs a reconnect,
+	 * never an unvalidated connection.
+	 */
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->server = server;
+	return oldest;
+}
+
+/**
+ * smbvn_conn_neg_req() - record a NEGOTIATE request as cifs sends it
+ * @server: struct TCP_Server_Info it goes out on
+ * @pdu: the request, SMB2 header first (MS-SMB2 2.2.3)
+ * @len: bytes of @pdu
+ *
+ * Starts a new NEGOTIATE generation (stamp) for @server.
+ */
+void smbvn_conn_neg_req(const void *server, const u8 *pdu, size_t len)
+{
+	struct smbvn_neg_req req;
+	bool ok = !smbvn_parse_neg_req(pdu, len, &req);
+	struct smbvn_conn *c;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, true);
+	/*
+	 * cifs keeps its ClientGuid across reconnects of one TCP session and
+	 * draws a new one per session, so a different GUID at the same
+	 * address is a new session in recycled memory: forget the old one.
+	 */
+	if (!ok || memcmp(c->req.guid, req.guid, SMBVN_GUID_LEN)) {
+		c->logged_disabled = false;
+		c->validated = false;
+		c->refused_until = 0;
+	}
+	c->have_req = ok;
+	c->have_rsp = false;
+	c->stamp = ++conns_clock;
+	if (ok)
+		c->req = req;
+	spin_unlock(&conns_lock);
+}
+
+/**
+ * smbvn_conn_neg_rsp() - record the NEGOTIATE response, raw
+ * @server: struct TCP_Server_Info it arrived on
+ * @pdu: the response, SMB2 header first (MS-SMB2 2.2.4)
+ * @len: bytes of @pdu
+ */
+void smbvn_conn_neg_rsp(const void *server, const u8 *pdu, size_t len)
+{
+	struct smbvn_neg_rsp rsp;
+	bool ok = !smbvn_parse_neg_rsp(pdu, len, &rsp);
+	struct smbvn_conn *c;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	if (c) {
+		c->have_rsp = ok;
+		if (ok)
+			c->rsp = rsp;
+	}
+	spin_unlock(&conns_lock);
+}
+
+/**
+ * smbvn_conn_snapshot() - copy the record of @server
+ * @server: struct TCP_Server_Info
+ * @enforce: require_secure_negotiate as the caller read it
+ * @snap: zeroed by the caller; the record, if there is one
+ * @log_disabled: set when @enforce is 0 and this connection has not yet
+ *	been logged as unvalidated (it is then marked logged)
+ *
+ * Return: true if smbvn has a record for @server.
+ */
+bool smbvn_conn_snapshot(const void *server, bool enforce,
+			 struct smbvn_conn *snap, bool *log_disabled)
+{
+	struct smbvn_conn *c;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	if (c) {
+		*snap = *c;
+		if (!enforce && !c->logged_disabled) {
+			c->logged_disabled = true;
+			*log_disabled = true;
+		}
+	}
+	spin_unlock(&conns_lock);
+	return c;
+}
+
+/*
+ * After a refusal every tree connect on the connection fails fast for a
+ * short while, whatever reconnect cifs starts meanwhile: the rest of the
+ * same mount (IPC$, then the share) then reports the same errno instead of
+ * whatever transport error the dropped socket produces.  Afterwards cifs'
+ * reconnects are validated afresh.
+ */
+#define REFUSE_HOLD	(10 * HZ)
+
+/**
+ * smbvn_conn_hold() - refuse every tree connect on @server for a while
+ * @server: struct TCP_Server_Info a tampering verdict was reached on
+ */
+void smbvn_conn_hold(const void *server)
+{
+	struct smbvn_conn *c;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, true);
+	/*
+	 * A connection negotiated before smbvn loaded has no record: take
+	 * its ClientGuid from cifs so that the hold survives its reconnect
+	 * like any other, and a new session in recycled memory clears it.
+	 */
+	if (!c->have_req)
+		memcpy(c->req.guid, &FIELD(server, SMBVN_OFF_SRV_CLIENT_GUID, u8),
+		       SMBVN_GUID_LEN);
+	c->refused_until = jiffies + REFUSE_HOLD ? : 1;
+	spin_unlock(&conns_lock);
+}
+
+/**
+ * smbvn_conn_held() - is @server within the hold of a refusal?
+ * @server: struct TCP_Server_Info
+ *
+ * Return: true while the hold set by smbvn_conn_hold() lasts.
+ */
+bool smbvn_conn_held(const void *server)
+{
+	struct smbvn_conn *c;
+	bool r;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	r = c && c->refused_until && time_before(jiffies, c->refused_until);
+	spin_unlock(&conns_lock);
+	return r;
+}
+
+/**
+ * smbvn_conn_validated() - note that a validation passed on @server
+ * @server: struct TCP_Server_Info
+ */
+void smbvn_conn_validated(const void *server)
+{
+	struct smbvn_conn *c;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	if (c)
+		c->validated = true;
+	spin_unlock(&conns_lock);
+}
+
+/**
+ * smbvn_conn_rsp() - what NEGOTIATE answered on @server, if smbvn saw it
+ * @server: struct TCP_Server_Info
+ * @rsp: filled in when the record is complete
+ *
+ * Return: true if smbvn saw both the request and the response.
+ */
+bool smbvn_conn_rsp(const void *server, struct smbvn_neg_rsp *rsp)
+{
+	struct smbvn_conn *c;
+	bool ok;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	ok = c && c->have_req && c->have_rsp;
+	if (ok)
+		*rsp = c->rsp;
+	spin_unlock(&conns_lock);
+	return ok;
+}
+
+/**
+ * smbvn_conn_stamp() - the NEGOTIATE generation of @server
+ * @server: struct TCP_Server_Info
+ *
+ * Return: a number that changes with every NEGOTIATE request smbvn
+ * records, or 0 if there is no record.
+ */
+u32 smbvn_conn_stamp(const void *server)
+{
+	struct smbvn_conn *c;
+	u32 stamp;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	stamp = c ? c->stamp : 0;
+	spin_unlock(&conns_lock);
+	return stamp;
+}

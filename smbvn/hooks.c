@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What runs in cifs: the observers that capture NEGOTIATE and the
+ * validate answer, the replacement of SMB2_tcon that validates every tree
+ * connect, and the table of hooks main.c installs.
+ */
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/uio.h>
+#include "smbvn.h"
+#include "smbvn_cifs.h"
+
+/* cifsglob.h: flag passed to compound_send_recv for NEGOTIATE */
+#define CIFS_NEG_OP		0x0200
+
+enum { HOOK_SEND, HOOK_SIGN, HOOK_RECEIVE, HOOK_VALIDATE, HOOK_TCON };
+
+typedef int (*smb2_tcon_t)(const unsigned int xid, void *ses,
+			   const char *tree, void *tcon, const void *cp);
+
+/* compound_send_recv(xid, ses, server, flags, num_rqst, rqst, ...) */
+static void notrace observe_send(struct pt_regs *regs)
+{
+	const void *rqst;
+	const struct kvec *iov;
+
+	if (likely(!(ARG(regs, SMBVN_ARG_CSR_FLAGS, int) & CIFS_NEG_OP)))
+		return;
+	rqst = ARG(regs, SMBVN_ARG_CSR_RQST, const void *);
+	if (ARG(regs, SMBVN_ARG_CSR_NUM_RQST, int) != 1 || !rqst)
+		return;
+	iov = FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *);
+	if (!iov || FIELD(rqst, SMBVN_OFF_RQST_NVEC, unsigned int) < 1)
+		return;
+	smbvn_conn_neg_req(ARG(regs, SMBVN_ARG_CSR_SERVER, const void *),
+			   iov->iov_base, iov->iov_len);
+}
+
+/* smb2_sign_rqst(rqst, server): every SMB2 request, MessageId assigned. */
+static void notrace observe_sign(struct pt_regs *regs)
+{
+	const void *rqst;
+	const struct kvec *iov;
+
+	if (likely(!smbvn_exchange_pending()))
+		return;
+	rqst = ARG(regs, SMBVN_ARG_SSR_RQST, const void *);
+	iov = rqst ? FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *) :
+		     NULL;
+	if (iov)
+		smbvn_exchange_sent(iov->iov_base);
+}
+
+/*
+ * smb2_check_receive(mid, server, log_error): sees every synchronous
+ * response, and every write completion, before its caller does.  Only
+ * NEGOTIATE responses and our own validate answer are of interest.
+ */
+static void notrace observe_receive(struct pt_regs *regs)
+{
+	const void *mid = ARG(regs, SMBVN_ARG_SCR_MID, const void *);
+	const void *server = ARG(regs, SMBVN_ARG_SCR_SERVER, const void *);
+	u16 cmd = le16_to_cpu(FIELD(mid, SMBVN_OFF_MID_COMMAND, __le16));
+	const u8 *buf;
+
+	if (cmd == SMBVN_CMD_NEGOTIATE) {
+		buf = FIELD(mid, SMBVN_OFF_MID_RESP_BUF, const u8 *);
+		if (buf)
+			smbvn_conn_neg_rsp(server, buf,
+					   FIELD(mid, SMBVN_OFF_MID_RESP_BUF_SIZE,
+						 unsigned int));
+		return;
+	}
+	if (likely(!smbvn_exchange_pending()) || cmd != SMBVN_CMD_IOCTL)
+		return;
+	smbvn_exchange_capture(mid, server);
+}
+
+/*
+ * Tasks inside smbvn_tcon, i.e. tree connects smbvn validates itself.
+ * Any other task that reaches smb3_validate_negotiate entered a stock
+ * SMB2_tcon before the SMB2_tcon hook went in (security review L1).
+ */
+struct tcon_task {
+	struct list_head list;
+	struct task_struct *task;
+};
+
+static LIST_HEAD(tcon_tasks);
+static DEFINE_SPINLOCK(tcon_tasks_lock);
+
+static bool in_smbvn_tcon(void)
+{
+	struct tcon_task *t;
+	bool found = false;
+
+	spin_lock(&tcon_tasks_lock);
+	list_for_each_entry(t, &tcon_tasks, list)
+		if (t->task == current)
+			found = true;
+	spin_unlock(&tcon_tasks_lock);
+	return found;
+}
+
+/* Replaces SMB2_tcon: the original, then validation on success. */
+static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
+		      void *tcon, const void *cp)
+{
+	smb2_tcon_t orig = (smb2_tcon_t)smbvn_cifs_hooks[HOOK_TCON].addr;
+	struct tcon_task me = { .task = current };
+	int rc = -SMBVN_ERRNO;
+
+	if (!READ_ONCE(smbvn_enforce) ||
+	    !smbvn_conn_held(FIELD(ses, SMBVN_OFF_SES_SERVER, void *))) {
+		spin_lock(&tcon_tasks_lock);
+		list_add(&me.list, &tcon_tasks);
+		spin_unlock(&tcon_tasks_lock);
+		rc = orig(xid, ses, tree, tcon, cp);
+		spin_lock(&tcon_tasks_lock);
+		list_del(&me.list);
+		spin_unlock(&tcon_tasks_lock);
+		if (!rc)
+			rc = smbvn_validate_tcon(xid, ses, tcon);
+	}
+	module_put(THIS_MODULE);
+	return rc;
+}
+
+/*
+ * Replaces smb3_validate_negotiate (3.0/3.0.2 only, lenient): smbvn_tcon
+ * validates every dialect after the original returns, so inside it this
+ * must add no round trip and no verdict of its own.  A stock SMB2_tcon
+ * that was already running when smbvn hooked gets smbvn's validation
+ * here instead.
+ */
+static int smbvn_stock_validate(const unsigned int xid, void *tcon)
+{
+	int rc = 0;
+
+	if (!in_smbvn_tcon())
+		rc = smbvn_validate_tcon(xid,
+					 FIELD(tcon, SMBVN_OFF_TCON_SES, void *),
+					 tcon);
+	module_put(THIS_MODULE);
+	return rc;
+}
+
+/*
+ * Installed in this order, removed in reverse.  The SMB2_tcon redirect
+ * comes last: it is the one hook inside which a task sleeps, so if any
+ * other fails to install no task can be inside smbvn when init fails.
+ */
+struct smbvn_hook smbvn_cifs_hooks[] = {
+	[HOOK_SEND] = { .name = "compound_send_recv", .observe = observe_send },
+	[HOOK_SIGN] = { .name = "smb2_sign_rqst", .observe = observe_sign },
+	[HOOK_RECEIVE] = { .name = "smb2_check_receive",
+			   .observe = observe_receive },
+	[HOOK_VALIDATE] = { .name = "smb3_validate_negotiate",
+			    .redirect = smbvn_stock_validate },
+	[HOOK_TCON] = { .name = "SMB2_tcon", .redirect = smbvn_tcon },
+};
+
+const unsigned int smbvn_cifs_nhooks = ARRAY_SIZE(smbvn_cifs_hooks);
+
+int smbvn_glue_resolve(struct module *cifs)
+{
+	return smbvn_exchange_resolve(cifs);
+}
