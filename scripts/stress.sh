@@ -5,8 +5,8 @@
 # per kernel (default: both Debian kernels; $STRESS_KERNELS overrides, e.g.
 # a debug build).  The guest half is scripts/stress-guest.sh; this half
 # runs Samba with $NUSERS users (default 32), also listening on
-# $STRESS_MC_ADDR (default 10.254.0.1, put on lo for the run) for the
-# multichannel cases, and smbproxy.py in the churn, reconnect-tamper, stall
+# $STRESS_MC_ADDR (default 10.254.0.1) for the multichannel cases, and
+# smbproxy.py in the churn, reconnect-tamper, stall
 # and tamper modes, then checks from the outside
 # what the guest cannot see: that every file it wrote landed intact, that
 # no file I/O ever reached a connection before its validation, that the
@@ -19,18 +19,32 @@ base=${STRESS_PORT_BASE:-14700}
 nusers=${NUSERS:-32}
 reconnects=${RECONNECTS:-200}
 loads=${LOADS:-20}
+mc_addr=${STRESS_MC_ADDR:-10.254.0.1}
+# Multichannel wants a second server address that the guests reach through
+# slirp and nothing else does.  The whole run (Samba, the proxies, qemu)
+# therefore goes into a network namespace of its own whose loopback
+# carries that address; the host's own network is never touched, and two
+# runs at once do not share the address.
+if [ -z "${SMBVN_STRESS_NETNS:-}" ]; then
+	bash scripts/deps.sh >/dev/null
+	ns=smbvn-stress-$$
+	ip netns add "$ns" || { echo "stress.sh: cannot create a network namespace" >&2; exit 1; }
+	trap 'ip netns del "$ns" 2>/dev/null' EXIT
+	trap 'exit 130' INT TERM HUP
+	rc=0
+	ip netns exec "$ns" env SMBVN_STRESS_NETNS="$ns" bash "$0" "$@" || rc=$?
+	exit "$rc"
+fi
+ip link set lo up
+ip addr add "$mc_addr/32" dev lo
+
 work=$(mktemp -d /tmp/smbvn-stress.XXXXXX)
 chmod 755 "$work"
 proxy= mcproxy=
-# Multichannel wants a second server address that the guests reach through
-# slirp and nobody else does: one on this host's loopback device.
-mc_addr=${STRESS_MC_ADDR:-10.254.0.1}
-mc_added=
 cleanup() {
 	[ -n "$proxy" ] && kill "$proxy" 2>/dev/null
 	[ -n "$mcproxy" ] && kill "$mcproxy" 2>/dev/null
 	bash scripts/samba.sh stop "$work/A" >/dev/null 2>&1 || true
-	[ -z "$mc_added" ] || ip addr del "$mc_addr/32" dev lo 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -41,10 +55,6 @@ for k in "${kernels[@]}"; do
 	make -s KROOT=".cache/k/$k" >/dev/null
 done
 
-if ! ip -4 -o addr show dev lo | grep -qF " $mc_addr/"; then
-	ip addr add "$mc_addr/32" dev lo || { echo "stress.sh: cannot add $mc_addr to lo" >&2; exit 1; }
-	mc_added=1
-fi
 SAMBA_ADDRS=$mc_addr SAMBA_USERS=$nusers bash scripts/samba.sh start "$work/A" "$base" >/dev/null
 share=$work/A/share
 
