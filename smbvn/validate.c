@@ -302,14 +302,16 @@ static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
 	}
 	tx_stamp = smbvn_conn_stamp(*tx);
 	rc = smbvn_exchange(xid, ses, (void *)*tx, tcon, body, n, in);
-	if (smbvn_conn_stamp(server) != snap->stamp || smbvn_conn_stamp(*tx) != tx_stamp) {
-		v = SMBVN_V_RENEGOTIATED;
-	} else if (rc == -ENOMEM) {
+	if (rc == -ENOMEM) {
 		*err = rc;
 		v = SMBVN_V_COUNT;
 	} else if (!in->got) {
+		/* Withheld or lost, renegotiated meanwhile or not. */
 		d->received = rc;
 		v = SMBVN_V_NO_RESPONSE;
+	} else if (smbvn_conn_stamp(server) != snap->stamp ||
+		   smbvn_conn_stamp(*tx) != tx_stamp) {
+		v = SMBVN_V_RENEGOTIATED;
 	} else {
 		v = judge_answer(in, ses, server, dialect, &snap->rsp, d, err);
 	}
