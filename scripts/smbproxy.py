@@ -103,6 +103,8 @@ MODES = {
     "redrop": "first connection: RST both sides %g s after the validate "
               "rsp; later connections untouched" % 2.0,
     "reguid": "first connection as redrop; later connections as guid",
+    "redropvn": "first connection as redrop; the first reconnect as reset "
+                "(its validate req RSTs both sides); later ones untouched",
     "churn": "every connection: RST both sides --churn-delay s after its "
              "validate rsp; client CREATE/READ/WRITE before that is logged "
              "as UNVALIDATED-IO",
@@ -110,6 +112,10 @@ MODES = {
                  "server data withheld",
     "halfdrop": "validate rsp: first half sent, then RST both sides",
 }
+
+# Modes that drop the first connection after it validated, and treat its
+# reconnects by their own rule.
+RECONNECT_MODES = ("redrop", "reguid", "redropvn")
 
 # Reconnect modes: delay between the first validation and the forced drop,
 # long enough for the mount to complete and its first read to succeed.
@@ -545,7 +551,7 @@ class Connection:
         self.mode = mode
         self.cid = cid
         # Reconnect modes pick their rule when NEGOTIATE shows who it is.
-        self.rule = "pass" if mode in ("redrop", "reguid") else mode
+        self.rule = "pass" if mode in RECONNECT_MODES else mode
         self.drop_armed = mode == "churn"
         self.drop_delay = proxy.churn_delay if mode == "churn" \
             else REDROP_DELAY
@@ -615,8 +621,9 @@ class Connection:
         """cifs keeps its ClientGuid across reconnects of one TCP session
         and draws a new one per mount, so a ClientGuid seen before marks a
         reconnect: the first connection is dropped after validating, the
-        reconnect is passed (redrop) or has its ServerGuid tampered."""
-        if self.mode not in ("redrop", "reguid") or len(payload) < 92 or \
+        reconnect is passed (redrop), has its ServerGuid tampered (reguid),
+        or loses its validate request once (redropvn)."""
+        if self.mode not in RECONNECT_MODES or len(payload) < 92 or \
                 not is_smb2(payload) or is_response(payload) or \
                 command(payload) != CMD_NEGOTIATE:
             return
@@ -624,6 +631,9 @@ class Connection:
         seen = self.proxy.client_guids
         if guid in seen:
             self.rule = "guid" if self.mode == "reguid" else "pass"
+            if self.mode == "redropvn" and guid not in self.proxy.lost_once:
+                self.proxy.lost_once.add(guid)
+                self.rule = "reset"
             self.proxy.log.action(self.mode, self.cid,
                                   f"reconnect of client {guid.hex()}: "
                                   f"rule {self.rule}")
@@ -687,6 +697,7 @@ class Proxy:
         self.log = log
         self.next_cid = 0
         self.client_guids = set()   # for the reconnect modes
+        self.lost_once = set()      # redropvn: reconnects already reset
         self.tasks = set()
         self.servers = []
 
