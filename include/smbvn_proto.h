@@ -22,6 +22,8 @@ typedef unsigned long long u64;
 #endif
 
 #define SMBVN_HDR_LEN		64
+/* MS-SMB2 2.2.41: SMB2 TRANSFORM_HEADER */
+#define SMBVN_TRANSFORM_HDR_LEN	52
 #define SMBVN_GUID_LEN		16
 #define SMBVN_SIG_LEN		16
 #define SMBVN_SIG_OFF		48
@@ -123,6 +125,7 @@ size_t smbvn_build_vneg_req(const struct smbvn_neg_req *req, u8 *buf,
 enum smbvn_auth smbvn_auth_of(const u8 *pdu, size_t len, bool decrypted,
 			      bool sig_ok);
 bool smbvn_key_usable(const u8 *key, size_t len);
+size_t smbvn_decrypted_pdu_len(const u8 *pdu, size_t frame_len);
 enum smbvn_verdict smbvn_judge(const u8 *pdu, size_t len,
 			       enum smbvn_auth auth,
 			       const struct smbvn_neg_rsp *neg,

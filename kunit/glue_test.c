@@ -10,8 +10,8 @@
  * would.  Each case is a finding of the 2026-11 security review: a key
  * missing at answer time (H1), a foreign IOCTL answer (L3), a NEGOTIATE
  * during the exchange (M5), a stale record (L9), collateral holds (M7),
- * Kerberos without a user name (L8); two positive controls show that the
- * bench can validate at all.
+ * Kerberos without a user name (L8), a decrypted answer's bounds (N2);
+ * positive controls show that the bench can validate at all.
  */
 #include <linux/mutex.h>
 #include <linux/slab.h>
@@ -43,6 +43,7 @@ struct fake_cifs {
 	size_t answer_len;
 	const u8 *foreign;		/* an IOCTL answer to another request */
 	size_t foreign_len;
+	bool decrypted;			/* the answer came in a transform */
 	bool renegotiate;		/* NEGOTIATE runs during the exchange */
 	int sends;
 	int drops;			/* smbvn_drop_connection() calls */
@@ -96,8 +97,13 @@ static void capture_negotiate(void *srv, const struct smbvn_neg_req *req,
 	smbvn_conn_neg_rsp(srv, buf, kt_neg_rsp_pdu(buf, rsp));
 }
 
-/* A response as smb2_check_receive sees it: a mid on connection @srv. */
-static void deliver(void *srv, const u8 *pdu, size_t len, u64 mid)
+/*
+ * A response as smb2_check_receive sees it: a mid on connection @srv.  A
+ * decrypted one sits at the front of cifs' buffer, which keeps the length
+ * of the whole transform frame; @len then includes that header's 52 bytes.
+ */
+static void deliver(void *srv, const u8 *pdu, size_t len, u64 mid,
+		    bool decrypted)
 {
 	u8 *m = kzalloc(SMBVN_SIZE_MID, GFP_KERNEL);
 
@@ -107,6 +113,9 @@ static void deliver(void *srv, const u8 *pdu, size_t len, u64 mid)
 	FIELD(m, SMBVN_OFF_MID_RESP_BUF, const u8 *) = pdu;
 	FIELD(m, SMBVN_OFF_MID_RESP_BUF_SIZE, unsigned int) = len;
 	FIELD(m, SMBVN_OFF_MID_COMMAND, __le16) = cpu_to_le16(SMBVN_CMD_IOCTL);
+	if (decrypted)
+		FIELD(m, SMBVN_OFF_MID_DECRYPTED, u8) |=
+			BIT(SMBVN_BIT_MID_DECRYPTED % 8);
 	smbvn_exchange_capture(m, srv);
 	kfree(m);
 }
@@ -124,9 +133,9 @@ static int fake_send_recv(unsigned int xid, void *ses, void *server,
 	if (fc->renegotiate)
 		capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
 	if (fc->foreign)
-		deliver(server, fc->foreign, fc->foreign_len, mid + 100);
+		deliver(server, fc->foreign, fc->foreign_len, mid + 100, false);
 	if (fc->answer)
-		deliver(server, fc->answer, fc->answer_len, mid);
+		deliver(server, fc->answer, fc->answer_len, mid, fc->decrypted);
 	*resp_buftype = 0;
 	return fc->answer ? 0 : -EAGAIN;
 }
@@ -464,6 +473,32 @@ static void l8_kerberos_without_user_validated(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_GUEST_REFUSED), 1);
 }
 
+/*
+ * N2: an answer that really arrived encrypted needs no signature, and its
+ * bounds are those of the PDU, not of the transform frame cifs records.
+ */
+static void n2_decrypted_answer_bounded_by_pdu(struct kunit *test)
+{
+	u8 buf[KT_PDU_MAX] = {};
+	size_t len = kt_vneg_rsp_pdu(buf, SMBVN_FLAG_RESPONSE, &kt_rsp_300);
+	struct counts c;
+
+	/* The frame: the PDU, then 52 stale bytes where it was decrypted. */
+	fc->answer = kt_dup(test, buf, len + SMBVN_TRANSFORM_HDR_LEN);
+	fc->answer_len = len + SMBVN_TRANSFORM_HDR_LEN;
+	fc->decrypted = true;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+	/* Output placed past the PDU, inside the frame's stale tail. */
+	kt_put32(buf + KT_IOCTL_OUT_OFF, len + 8);
+	memcpy(buf + len + 8, buf + KT_VNEG_OUT_OFF, SMBVN_VNEG_OUT_LEN);
+	fc->answer = kt_dup(test, buf, len + SMBVN_TRANSFORM_HDR_LEN);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MALFORMED), 1);
+}
+
 static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(validates_signed_echo_30),
 	KUNIT_CASE(validates_signed_echo_21),
@@ -477,6 +512,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(l9_stale_record_refused),
 	KUNIT_CASE(m7_guest_refused_without_hold),
 	KUNIT_CASE(l8_kerberos_without_user_validated),
+	KUNIT_CASE(n2_decrypted_answer_bounded_by_pdu),
 	{}
 };
 

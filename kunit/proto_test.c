@@ -462,6 +462,27 @@ static void verdict_ok_only_for_passing_verdicts(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, (int)SMBVN_V_FAIL_FIRST, 2);
 }
 
+/*
+ * N2: cifs records a decrypted answer's length as that of its transform
+ * frame; the PDU is 52 bytes shorter, or ends at its NextCommand.
+ */
+static void decrypted_pdu_len_from_frame(struct kunit *test)
+{
+	u8 buf[KT_PDU_MAX] = {};
+	size_t len = kt_vneg_rsp_pdu(buf, SMBVN_FLAG_RESPONSE, &kt_rsp_300);
+
+	KUNIT_EXPECT_EQ(test, smbvn_decrypted_pdu_len(buf, len + 52), len);
+	/* Compounded: the answer ends where the next PDU starts. */
+	kt_put32(buf + 20, 144);
+	KUNIT_EXPECT_EQ(test, smbvn_decrypted_pdu_len(buf, 300), (size_t)144);
+	/* A NextCommand past the frame does not extend it. */
+	kt_put32(buf + 20, 4000);
+	KUNIT_EXPECT_EQ(test, smbvn_decrypted_pdu_len(buf, 300), (size_t)248);
+	/* Too short for a transform header and an SMB2 header. */
+	KUNIT_EXPECT_EQ(test, smbvn_decrypted_pdu_len(buf, 115), (size_t)0);
+	KUNIT_EXPECT_EQ(test, smbvn_decrypted_pdu_len(NULL, 300), (size_t)0);
+}
+
 static struct kunit_case smbvn_proto_cases[] = {
 	KUNIT_CASE(neg_req_parses_smbclient_offer),
 	KUNIT_CASE(neg_req_ignores_negotiate_contexts),
@@ -483,6 +504,7 @@ static struct kunit_case smbvn_proto_cases[] = {
 	KUNIT_CASE(names_never_null),
 	KUNIT_CASE(pre30_status_family),
 	KUNIT_CASE(verdict_ok_only_for_passing_verdicts),
+	KUNIT_CASE(decrypted_pdu_len_from_frame),
 	{}
 };
 

@@ -188,7 +188,8 @@ void smbvn_exchange_sent(const u8 *hdr)
  *
  * Called with preemption disabled (ftrace).  The first response that
  * matches task, channel and MessageId is kept, up to
- * SMBVN_RSP_CAPTURE_MAX bytes; @a->len keeps the full length.
+ * SMBVN_RSP_CAPTURE_MAX bytes; @a->len keeps the full length of the PDU
+ * (for a decrypted one, not that of the transform frame cifs records).
  */
 void smbvn_exchange_capture(const void *mid, const void *server)
 {
@@ -207,6 +208,8 @@ void smbvn_exchange_capture(const void *mid, const void *server)
 			continue;
 		a->got = true;
 		a->decrypted = flags & BIT(SMBVN_BIT_MID_DECRYPTED % 8);
+		if (a->decrypted)
+			len = smbvn_decrypted_pdu_len(buf, len);
 		a->len = len;
 		if (buf)
 			memcpy(a->buf, buf, min_t(size_t, len,

@@ -152,6 +152,33 @@ bool smbvn_key_usable(const u8 *key, size_t len)
 	return false;
 }
 
+/**
+ * smbvn_decrypted_pdu_len() - the length of a PDU cifs decrypted in place
+ * @pdu: the decrypted SMB2 PDU, header first, with @frame_len bytes
+ *	readable after it
+ * @frame_len: the length cifs records for it (mid->resp_buf_size): that of
+ *	the whole transform frame it arrived in
+ *
+ * cifs decrypts a transform (MS-SMB2 2.2.41: a 52-byte TRANSFORM_HEADER,
+ * then the encrypted PDUs) and moves the plaintext to the front of its
+ * buffer, but keeps the frame's length; what lies past the plaintext is
+ * left over.  Bounds are checked against the PDU itself (security review
+ * N2), which for a compounded answer ends at its NextCommand (2.2.1.2).
+ *
+ * Return: the PDU length in bytes, or 0 if the frame cannot even hold a
+ * transform header and an SMB2 header.
+ */
+size_t smbvn_decrypted_pdu_len(const u8 *pdu, size_t frame_len)
+{
+	size_t len, next;
+
+	if (!pdu || frame_len < SMBVN_TRANSFORM_HDR_LEN + SMBVN_HDR_LEN)
+		return 0;
+	len = frame_len - SMBVN_TRANSFORM_HDR_LEN;
+	next = smbvn_le32(pdu + 20);
+	return next && next < len ? next : len;
+}
+
 bool smbvn_is_pre30_status(u32 status)
 {
 	return status == SMBVN_STATUS_NOT_SUPPORTED ||
