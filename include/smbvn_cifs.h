@@ -62,6 +62,8 @@ struct smbvn_answer {
 	bool got;
 	bool decrypted;		/* arrived in a transform header */
 	size_t len;		/* bytes cifs received, may exceed @buf */
+	bool have_key;		/* @key is the channel's signing key */
+	u8 key[16];		/* copied before sending, wiped with @a */
 	u8 buf[SMBVN_RSP_CAPTURE_MAX];
 };
 

@@ -185,6 +185,7 @@ static void *fake_server(struct kunit *test, u16 dialect)
 	void *srv = fake_obj(test, SMBVN_SIZE_SRV);
 
 	mutex_init(&FIELD(srv, SMBVN_OFF_SRV_MUTEX, struct mutex));
+	spin_lock_init(&FIELD(srv, SMBVN_OFF_SRV_LOCK, spinlock_t));
 	FIELD(srv, SMBVN_OFF_SRV_DIALECT, u16) = dialect;
 	FIELD(srv, SMBVN_OFF_SRV_HOSTNAME, const char *) = "fake-server";
 	return srv;

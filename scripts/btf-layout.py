@@ -30,6 +30,7 @@ FIELDS = [
     ("SRV_HOSTNAME", "TCP_Server_Info", "hostname"),
     ("SRV_SSOCKET", "TCP_Server_Info", "ssocket"),
     ("SRV_MUTEX", "TCP_Server_Info", "_srv_mutex"),
+    ("SRV_LOCK", "TCP_Server_Info", "srv_lock"),
     ("SRV_DIALECT", "TCP_Server_Info", "dialect"),
     ("SRV_CLIENT_GUID", "TCP_Server_Info", "client_guid"),
     ("SRV_TCP_SES_LIST", "TCP_Server_Info", "tcp_ses_list"),
@@ -74,6 +75,7 @@ SIZES = {
 TYPES = {
     "SRV_HOSTNAME": "char *", "SRV_SSOCKET": "struct socket *",
     "SRV_MUTEX": "struct mutex", "SRV_CLIENT_GUID": "char[]",
+    "SRV_LOCK": "struct spinlock",
     "SRV_TCP_SES_LIST": "struct list_head", "SRV_COUNT": "s32",
     "SES_SERVER": "struct TCP_Server_Info *", "SES_USER_NAME": "char *",
     "SES_AUTH_KEY_RESPONSE": "char *", "SES_CHAN_LOCK": "struct spinlock",

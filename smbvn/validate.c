@@ -19,11 +19,25 @@
 #define SESSION_FLAG_IS_NULL	0x0002
 #define RSP_CAPTURE_MAX		SMBVN_RSP_CAPTURE_MAX
 
-static const char *server_name(const void *server)
-{
-	const char *h = FIELD(server, SMBVN_OFF_SRV_HOSTNAME, const char *);
+/* A copy of the connection's host name, for log lines and the trace. */
+struct host_name {
+	char s[64];
+};
 
-	return h ? h : "?";
+/*
+ * cifs replaces and frees server->hostname on a DFS failover under
+ * srv_lock, so it is copied under that lock (security review L5).
+ */
+static const char *server_name(const void *server, struct host_name *h)
+{
+	spinlock_t *lock = &FIELD(server, SMBVN_OFF_SRV_LOCK, spinlock_t);
+	const char *name;
+
+	spin_lock(lock);
+	name = FIELD(server, SMBVN_OFF_SRV_HOSTNAME, const char *);
+	strscpy(h->s, name ? name : "?", sizeof(h->s));
+	spin_unlock(lock);
+	return h->s;
 }
 
 /*
@@ -51,11 +65,10 @@ static bool session_is_guest(const void *ses)
  */
 static DEFINE_RATELIMIT_STATE(refusal_rs, 10 * HZ, 20);
 
-static void log_refusal(const char *what, const void *server,
+static void log_refusal(const char *what, const char *host,
 			const char *tree, u16 dialect, enum smbvn_verdict v,
 			enum smbvn_action a, const struct smbvn_detail *d)
 {
-	const char *host = server_name(server);
 	const char *dn = smbvn_dialect_name(dialect);
 	const char *rule = smbvn_verdict_name(v);
 
@@ -120,6 +133,8 @@ static int fail_check(void *server, const void *tcon, u16 dialect,
 	bool audit = READ_ONCE(smbvn_audit_only);
 	const char *reason = v == SMBVN_V_COUNT ? smbvn_action_name(a) :
 						  smbvn_verdict_name(v);
+	struct host_name h;
+	const char *host = server_name(server, &h);
 
 	smbvn_stat_inc(SMBVN_STAT_FAILED);
 	if (v == SMBVN_V_COUNT)
@@ -129,10 +144,9 @@ static int fail_check(void *server, const void *tcon, u16 dialect,
 		smbvn_stat_inc(smbvn_stat_of_verdict(v));
 	if (audit)
 		smbvn_stat_inc(SMBVN_STAT_AUDIT);
-	trace_smbvn_decision(server_name(server), tree, dialect,
-			     audit ? "audit" : "refused", reason,
-			     ktime_get_ns() - t0);
-	log_refusal(audit ? "audit: would refuse" : "refused", server, tree,
+	trace_smbvn_decision(host, tree, dialect, audit ? "audit" : "refused",
+			     reason, ktime_get_ns() - t0);
+	log_refusal(audit ? "audit: would refuse" : "refused", host, tree,
 		    dialect, v, a, d);
 	if (audit)
 		return 0;
@@ -163,8 +177,10 @@ static void passed(const void *server, const void *tcon, u16 dialect,
 		   enum smbvn_stat stat, const char *verdict,
 		   const char *reason, u64 t0)
 {
+	struct host_name h;
+
 	smbvn_stat_inc(stat);
-	trace_smbvn_decision(server_name(server),
+	trace_smbvn_decision(server_name(server, &h),
 			     &FIELD(tcon, SMBVN_OFF_TCON_TREE_NAME, const char),
 			     dialect, verdict, reason, ktime_get_ns() - t0);
 }
@@ -219,26 +235,22 @@ static bool session_key(const void *ses, u8 *key)
  * is verified (SMBVN_AUTH_NO_KEY): a zero-filled key would be a public
  * one.  *@err is set when the signing algorithm cannot be had.
  */
-static enum smbvn_auth authenticate(struct smbvn_answer *in,
-				    const void *ses, u16 dialect, int *err)
+static enum smbvn_auth authenticate(struct smbvn_answer *in, u16 dialect,
+				    int *err)
 {
-	u8 key[16] = {};
 	bool cmac = dialect >= SMBVN_DIALECT_300;
 	size_t len = min_t(size_t, in->len, RSP_CAPTURE_MAX);
-	bool have;
 	int ok = 0;
 
 	if (in->decrypted || in->len > RSP_CAPTURE_MAX)
 		return smbvn_auth_of(in->buf, len, in->decrypted, false);
-	have = cmac ? channel_signkey(ses, in->tx, key) : session_key(ses, key);
-	if (!smbvn_key_usable(have ? key : NULL, sizeof(key)))
+	if (!smbvn_key_usable(in->have_key ? in->key : NULL, sizeof(in->key)))
 		return SMBVN_AUTH_NO_KEY;
 	if (smbvn_le32(in->buf + 16) & SMBVN_FLAG_SIGNED) {
-		ok = smbvn_sig_verify(in->buf, len, key, cmac);
+		ok = smbvn_sig_verify(in->buf, len, in->key, cmac);
 		if (ok < 0)
 			*err = ok;
 	}
-	memzero_explicit(key, sizeof(key));
 	return smbvn_auth_of(in->buf, len, false, ok > 0);
 }
 
@@ -249,13 +261,12 @@ static enum smbvn_auth authenticate(struct smbvn_answer *in,
  * channel negotiate.
  */
 static enum smbvn_verdict judge_answer(struct smbvn_answer *in,
-				       const void *ses, const void *server,
-				       u16 dialect,
+				       const void *server, u16 dialect,
 				       const struct smbvn_neg_rsp *neg,
 				       struct smbvn_detail *d, int *err)
 {
 	size_t len = min_t(size_t, in->len, RSP_CAPTURE_MAX);
-	enum smbvn_auth auth = authenticate(in, ses, dialect, err);
+	enum smbvn_auth auth = authenticate(in, dialect, err);
 	struct smbvn_neg_rsp rx_rsp;
 	enum smbvn_verdict v = smbvn_judge(in->buf, len, auth, neg, d);
 
@@ -300,6 +311,14 @@ static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
 		*err = -ENOMEM;
 		return SMBVN_V_COUNT;
 	}
+	/*
+	 * The key is taken now, while the session that sends the request is
+	 * the one just set up: cifs frees a session key at the start of any
+	 * later session setup, with no lock smbvn could take (review L5).
+	 */
+	in->have_key = dialect >= SMBVN_DIALECT_300 ?
+		       channel_signkey(ses, *tx, in->key) :
+		       session_key(ses, in->key);
 	tx_stamp = smbvn_conn_stamp(*tx);
 	rc = smbvn_exchange(xid, ses, (void *)*tx, tcon, body, n, in);
 	if (rc == -ENOMEM) {
@@ -313,9 +332,9 @@ static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
 		   smbvn_conn_stamp(*tx) != tx_stamp) {
 		v = SMBVN_V_RENEGOTIATED;
 	} else {
-		v = judge_answer(in, ses, server, dialect, &snap->rsp, d, err);
+		v = judge_answer(in, server, dialect, &snap->rsp, d, err);
 	}
-	kfree(in);
+	kfree_sensitive(in);
 	return v;
 }
 
@@ -344,6 +363,7 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
 	bool enforce = READ_ONCE(smbvn_enforce);
 	bool log_disabled = false, have;
 	enum smbvn_refusal r = SMBVN_R_EVIDENCE;
+	struct host_name h;
 	int err = 0;
 
 	have = smbvn_conn_snapshot(server, enforce, &snap, &log_disabled);
@@ -364,7 +384,7 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
 	case SMBVN_A_DISABLED:
 		if (log_disabled || !have)
 			pr_warn("smbvn: require_secure_negotiate=0: connection to %s dialect %s not validated\n",
-				server_name(server),
+				server_name(server, &h),
 				smbvn_dialect_name(dialect));
 		passed(server, tcon, dialect, SMBVN_STAT_DISABLED, "disabled",
 		       smbvn_action_name(a), t0);
@@ -387,7 +407,7 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
 	if (err) {
 		/* No verdict at all: no evidence either way. */
 		pr_err_ratelimited("smbvn: cannot validate on %s: %s (%d)\n",
-				   server_name(server), err == -ENOMEM ?
+				   server_name(server, &h), err == -ENOMEM ?
 				   "out of memory" :
 				   "signing algorithm unavailable", err);
 		smbvn_stat_inc(SMBVN_STAT_FAILED);
