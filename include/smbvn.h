@@ -64,10 +64,9 @@ unsigned long smbvn_cifs_symbol(const char *name, struct module *mod);
 int smbvn_hook_install(struct smbvn_hook *h, struct module *mod);
 void smbvn_hook_remove(struct smbvn_hook *h);
 
-/* glue.c: everything that knows cifs */
+/* hooks.c: the hook table */
 extern struct smbvn_hook smbvn_cifs_hooks[];
 extern const unsigned int smbvn_cifs_nhooks;
-int smbvn_glue_resolve(struct module *cifs);
 
 /* sign.c: SMB2 signature verification with the session key */
 int smbvn_sig_verify(u8 *pdu, size_t len, const u8 *key, bool cmac);

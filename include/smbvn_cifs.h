@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Shared by the files that touch cifs (glue.c, exchange.c): reading its
- * private structures at the offsets generated from the target cifs.ko's
- * BTF (smbvn_layout.h), and the validate round trip between them.
+ * Shared by the files that touch cifs (validate.c, conns.c, exchange.c,
+ * hooks.c, drop.c): reading its private structures at the offsets
+ * generated from the target cifs.ko's BTF (smbvn_layout.h), and the
+ * interfaces between those files.
  */
 #ifndef SMBVN_CIFS_H
 #define SMBVN_CIFS_H

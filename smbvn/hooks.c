@@ -161,8 +161,3 @@ struct smbvn_hook smbvn_cifs_hooks[] = {
 };
 
 const unsigned int smbvn_cifs_nhooks = ARRAY_SIZE(smbvn_cifs_hooks);
-
-int smbvn_glue_resolve(struct module *cifs)
-{
-	return smbvn_exchange_resolve(cifs);
-}

@@ -48,7 +48,7 @@ static int hook_cifs(struct module *mod, const void *btf, size_t btf_len)
 	if (!try_module_get(mod))
 		return -ENOENT;
 	cifs_mod = mod;
-	rc = smbvn_glue_resolve(mod);
+	rc = smbvn_exchange_resolve(mod);
 	for (i = 0; !rc && i < smbvn_cifs_nhooks; i++)
 		rc = smbvn_hook_install(&smbvn_cifs_hooks[i], mod);
 	if (rc) {
