@@ -305,7 +305,7 @@ case_mixed() {
 # 6. rmmod/insmod smbvn in a loop while two mounters mount, read and
 # unmount in parallel.  A mount may be refused once when smbvn arrives
 # between its NEGOTIATE and its tree connect (negotiate-not-captured), or
-# see its connection aborted when smbvn drops the connections that
+# fail with ECONNABORTED or EAGAIN when smbvn drops the connections that
 # predate it; any other failure, a bad read or a hang is a defect.
 mounter() {	# mounter ID: until /tmp/stop exists
 	mkdir -p /mnt/m$1
@@ -324,10 +324,11 @@ mounter() {	# mounter ID: until /tmp/stop exists
 			timeout 60 umount /mnt/m$1 || echo "umountfail $k" >>/tmp/mlog$1
 		elif grep -q 'error(71)' /tmp/m$1.out; then
 			echo "refused $k" >>/tmp/mlog$1
-		elif grep -q 'error(103)' /tmp/m$1.out; then
+		elif grep -q 'error(103)\|error(11)' /tmp/m$1.out; then
 			# smbvn drops every connection that predates it when it
 			# loads, so that it renegotiates under smbvn: a mount
-			# caught in mid-flight sees its connection aborted.
+			# caught in mid-flight sees its connection aborted
+			# (ECONNABORTED) or its reconnect not yet done (EAGAIN).
 			echo "aborted $k" >>/tmp/mlog$1
 		else
 			echo "other $k rc=$rc $(tr '\n' ' ' </tmp/m$1.out)" >>/tmp/mlog$1
