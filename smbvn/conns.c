@@ -155,6 +155,25 @@ void smbvn_conn_hold(const void *server)
 }
 
 /**
+ * smbvn_conn_hold_left() - how long the hold of a refusal on @server lasts
+ * @server: struct TCP_Server_Info
+ *
+ * Return: jiffies left of the hold set by smbvn_conn_hold(), 0 if none.
+ */
+unsigned long smbvn_conn_hold_left(const void *server)
+{
+	struct smbvn_conn *c;
+	unsigned long left = 0;
+
+	spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	if (c && c->refused_until && time_before(jiffies, c->refused_until))
+		left = c->refused_until - jiffies;
+	spin_unlock(&conns_lock);
+	return left;
+}
+
+/**
  * smbvn_conn_held() - is @server within the hold of a refusal?
  * @server: struct TCP_Server_Info
  *
@@ -162,14 +181,7 @@ void smbvn_conn_hold(const void *server)
  */
 bool smbvn_conn_held(const void *server)
 {
-	struct smbvn_conn *c;
-	bool r;
-
-	spin_lock(&conns_lock);
-	c = conn_slot(server, false);
-	r = c && c->refused_until && time_before(jiffies, c->refused_until);
-	spin_unlock(&conns_lock);
-	return r;
+	return smbvn_conn_hold_left(server);
 }
 
 /**

@@ -36,7 +36,10 @@ void smbvn_drop_connection(void *server)
 	mutex_unlock(m);
 }
 
-/* More are dropped on their next tree connect (negotiate-not-captured). */
+/*
+ * Connections past this many are left as they are (and counted in the log
+ * line); they are refused at their next tree connect, if one comes.
+ */
 #define MAX_EXISTING	256
 
 /**

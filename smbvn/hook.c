@@ -4,6 +4,7 @@
  * addresses come from kallsyms (itself found through a kprobe, since
  * kallsyms_lookup_name is no longer exported).
  */
+#include <linux/wait_bit.h>
 #include "smbvn.h"
 #include "smbvn_kallsyms.h"
 
@@ -46,6 +47,37 @@ unsigned long smbvn_cifs_symbol(const char *name, struct module *mod)
 	return 0;
 }
 
+/*
+ * Tasks inside a replacement.  The loader frees a module whose init fails
+ * whatever its refcount, and tasks-RCU does not wait for a task asleep in
+ * a network round trip: smbvn_redirects_drain() does.
+ */
+static atomic_t redirects_active = ATOMIC_INIT(0);
+
+/**
+ * smbvn_redirect_leave() - the last thing a replacement does
+ *
+ * Gives back the module reference the ftrace callback took on entry.
+ */
+void smbvn_redirect_leave(void)
+{
+	if (atomic_dec_and_test(&redirects_active))
+		wake_up_var(&redirects_active);
+	module_put(THIS_MODULE);
+}
+
+/**
+ * smbvn_redirects_drain() - wait until no task is inside a replacement
+ *
+ * For a failed init, after every hook is removed (so none can start);
+ * the few instructions after smbvn_redirect_leave() are covered by the
+ * caller's synchronize_rcu_tasks().  Sleeps.
+ */
+void smbvn_redirects_drain(void)
+{
+	wait_var_event(&redirects_active, !atomic_read(&redirects_active));
+}
+
 static void smbvn_set_ip(struct ftrace_regs *fregs, unsigned long ip)
 {
 #ifdef ftrace_regs_set_instruction_pointer
@@ -83,6 +115,7 @@ static void notrace smbvn_ftrace_cb(unsigned long ip, unsigned long parent_ip,
 	 */
 	if (!try_module_get(THIS_MODULE))
 		return;
+	atomic_inc(&redirects_active);
 	smbvn_set_ip(fregs, (unsigned long)h->redirect);
 }
 

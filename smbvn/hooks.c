@@ -4,6 +4,7 @@
  * validate answer, the replacement of SMB2_tcon that validates every tree
  * connect, and the table of hooks main.c installs.
  */
+#include <linux/minmax.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/uio.h>
@@ -110,8 +111,17 @@ static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
 	struct tcon_task me = { .task = current };
 	int rc = -SMBVN_ERRNO;
 
-	if (!READ_ONCE(smbvn_enforce) ||
-	    !smbvn_conn_held(FIELD(ses, SMBVN_OFF_SES_SERVER, void *))) {
+	unsigned long left = READ_ONCE(smbvn_enforce) ?
+		smbvn_conn_hold_left(FIELD(ses, SMBVN_OFF_SES_SERVER, void *)) : 0;
+
+	if (left) {
+		/*
+		 * cifs turns a failed reconnect into EAGAIN and writeback
+		 * retries it at once: without a pause a held connection
+		 * would spin a CPU for the whole hold.
+		 */
+		schedule_timeout_interruptible(min_t(unsigned long, left, HZ));
+	} else {
 		spin_lock(&tcon_tasks_lock);
 		list_add(&me.list, &tcon_tasks);
 		spin_unlock(&tcon_tasks_lock);
@@ -122,7 +132,7 @@ static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
 		if (!rc)
 			rc = smbvn_validate_tcon(xid, ses, tcon);
 	}
-	module_put(THIS_MODULE);
+	smbvn_redirect_leave();
 	return rc;
 }
 
@@ -141,14 +151,14 @@ static int smbvn_stock_validate(const unsigned int xid, void *tcon)
 		rc = smbvn_validate_tcon(xid,
 					 FIELD(tcon, SMBVN_OFF_TCON_SES, void *),
 					 tcon);
-	module_put(THIS_MODULE);
+	smbvn_redirect_leave();
 	return rc;
 }
 
 /*
- * Installed in this order, removed in reverse.  The SMB2_tcon redirect
- * comes last: it is the one hook inside which a task sleeps, so if any
- * other fails to install no task can be inside smbvn when init fails.
+ * Installed in this order, removed in reverse.  Both redirects can sleep
+ * (a network round trip); a failed init waits for them to drain
+ * (smbvn_redirects_drain()) before the module may be freed.
  */
 struct smbvn_hook smbvn_cifs_hooks[] = {
 	[HOOK_SEND] = { .name = "compound_send_recv", .observe = observe_send },

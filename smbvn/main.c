@@ -32,9 +32,9 @@ static void unhook_cifs(void)
  * Called with hook_lock held.  Proves @mod's layout from @btf (its BTF
  * blob, or NULL to read /sys/kernel/btf/cifs), pins it and installs every
  * hook; on any failure nothing stays installed and nothing stays pinned.
- * Hooks are installed in table order, so the SMB2_tcon redirect is last:
- * a failure before it leaves no task inside smbvn's own code (observers
- * and the no-op never sleep), so a failed init may free the module.
+ * Hooks are installed in table order, SMB2_tcon's last; a task may
+ * already be asleep in a redirect when a later one fails, which is why a
+ * failed init drains them (teardown()).
  */
 static int hook_cifs(struct module *mod, const void *btf, size_t btf_len)
 {
@@ -120,6 +120,9 @@ static int smbvn_module_event(struct notifier_block *nb, unsigned long ev,
 		 */
 		btf = ev == MODULE_STATE_COMING ? cifs_btf(mod, &len) : NULL;
 		rc = hook_cifs(mod, btf, len);
+		/* Mounts may have run between register_filesystem and LIVE. */
+		if (!rc && ev == MODULE_STATE_LIVE)
+			smbvn_renegotiate_existing(mod);
 		if (rc && ev == MODULE_STATE_COMING)
 			pr_err("smbvn: refusing to let cifs load unhooked (%d); rmmod smbvn or rebuild it\n",
 			       rc);
@@ -157,6 +160,11 @@ static void teardown(void)
 	mutex_lock(&hook_lock);
 	unhook_cifs();
 	mutex_unlock(&hook_lock);
+	/*
+	 * On exit no task is inside a replacement (each holds a module
+	 * reference); after a failed init one may be asleep in a round trip.
+	 */
+	smbvn_redirects_drain();
 	/*
 	 * A replacement that dropped its module reference may still be on
 	 * its way out of our text; tasks-RCU waits until every task has

@@ -8,6 +8,7 @@
  */
 #include <linux/ratelimit.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include "smbvn.h"
@@ -428,7 +429,16 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
 		       smbvn_verdict_name(v), t0);
 		return 0;
 	}
-	if (v == SMBVN_V_NO_KEY || v == SMBVN_V_RENEGOTIATED)
+	/*
+	 * An exchange cut short by a fatal signal to the mounting task (the
+	 * wait is killable: any local user can do it to a multiuser mount)
+	 * or by memory says nothing about the connection it shares.
+	 */
+	if (v == SMBVN_V_NO_RESPONSE &&
+	    (fatal_signal_pending(current) || (int)d.received == -ERESTARTSYS ||
+	     (int)d.received == -EINTR || (int)d.received == -ENOMEM))
+		r = SMBVN_R_RETRY;
+	else if (v == SMBVN_V_NO_KEY || v == SMBVN_V_RENEGOTIATED)
 		r = SMBVN_R_RETRY;
 	else if (v == SMBVN_V_NO_RESPONSE && snap.validated)
 		r = SMBVN_R_LOST;
