@@ -44,6 +44,7 @@ struct fake_cifs {
 	const u8 *foreign;		/* an IOCTL answer to another request */
 	size_t foreign_len;
 	bool decrypted;			/* the answer came in a transform */
+	int send_rc;			/* what cifs_send_recv fails with */
 	bool renegotiate;		/* NEGOTIATE runs during the exchange */
 	int sends;
 	int drops;			/* smbvn_drop_connection() calls */
@@ -137,6 +138,8 @@ static int fake_send_recv(unsigned int xid, void *ses, void *server,
 	if (fc->answer)
 		deliver(server, fc->answer, fc->answer_len, mid, fc->decrypted);
 	*resp_buftype = 0;
+	if (fc->send_rc)
+		return fc->send_rc;
 	return fc->answer ? 0 : -EAGAIN;
 }
 
@@ -500,6 +503,27 @@ static void n2_decrypted_answer_bounded_by_pdu(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MALFORMED), 1);
 }
 
+/*
+ * A round trip cut short by a signal to the mounting task or by memory
+ * proves nothing about the connection other sessions share: no drop, no
+ * hold, retryable.  A plain loss on a fresh connection is evidence.
+ */
+static void interrupted_exchange_is_retryable(struct kunit *test)
+{
+	struct counts c;
+
+	fc->send_rc = -ERESTARTSYS;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_RESPONSE), 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
+	fc->send_rc = -EAGAIN;
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, fc->drops, 1);
+	KUNIT_EXPECT_TRUE(test, smbvn_conn_held(fc->srv));
+}
+
 static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(validates_signed_echo_30),
 	KUNIT_CASE(validates_signed_echo_21),
@@ -514,6 +538,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(m7_guest_refused_without_hold),
 	KUNIT_CASE(l8_kerberos_without_user_validated),
 	KUNIT_CASE(n2_decrypted_answer_bounded_by_pdu),
+	KUNIT_CASE(interrupted_exchange_is_retryable),
 	{}
 };
 
