@@ -12,6 +12,7 @@
 /* params.c: the knobs */
 extern bool smbvn_enforce;
 extern bool smbvn_audit_only;
+extern bool smbvn_renegotiate_existing;
 
 /* stats.c: /sys/module/smbvn/stats */
 enum smbvn_stat {

@@ -71,7 +71,7 @@ struct smbvn_answer {
 
 void smbvn_drop_connection(void *server);
 int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon);
-int smbvn_renegotiate_existing(struct module *cifs);
+int smbvn_drop_existing(struct module *cifs);
 
 int smbvn_exchange_resolve(struct module *cifs);
 void *smbvn_exchange_channel(void *ses);

@@ -239,7 +239,7 @@ modprobe cifs; check modprobe-cifs $? "modprobe cifs failed"
 [ "$(cat $P/audit_only)" = 1 ]; check modprobe-options-applied $? "audit_only=$(cat $P/audit_only)"
 dmesg | grep -q 'smbvn: hooked cifs'; check modprobe-hooked $? "not hooked"
 n=$(modinfo smbvn | grep -c '^parm: *[a-z_]*:.\{20,\}')
-[ "$n" = 3 ]; check modinfo-describes-params $? "$(modinfo smbvn | grep parm)"
+[ "$n" = 4 ]; check modinfo-describes-params $? "$(modinfo smbvn | grep parm)"
 echo 0 >$P/audit_only
 attempt modprobe honest-A-3.0 "$PORT_A" data 3.0 -
 sh /extra/smbvn-stats | sed 's/^/STATS-TABLE /'

@@ -345,7 +345,11 @@ case_load_loop() {
 	mounter 2 3.02 &
 	t0=$(now) fails=0 busy=0
 	for it in $(seq 1 "${LOADS:-20}"); do
-		insmod $KO || fails=$((fails + 1))
+		# Without dropping the mounters' connections at every load:
+		# on 6.1 a drop that meets a mount in its umount hit cifs'
+		# "Dentry ... still in use" WARNING (a panic here).  The drop
+		# itself is tested by scripts/failclosed-guest.sh.
+		insmod $KO renegotiate_existing=0 || fails=$((fails + 1))
 		sleep 0.$((it % 7 + 1))
 		rmmod smbvn 2>/dev/null || { busy=$((busy + 1)); rmmod_wait smbvn || fails=$((fails + 1)); }
 		sleep 0.$((it % 5 + 1))

@@ -43,7 +43,7 @@ void smbvn_drop_connection(void *server)
 #define MAX_EXISTING	256
 
 /**
- * smbvn_renegotiate_existing() - drop every connection cifs already has
+ * smbvn_drop_existing() - drop every connection cifs already has
  * @cifs: the cifs module just hooked
  *
  * Walks cifs_tcp_ses_list under cifs_tcp_ses_lock, taking a reference on
@@ -56,7 +56,7 @@ void smbvn_drop_connection(void *server)
  * cannot be found (logged; the connections are then refused at their next
  * tree connect instead).
  */
-int smbvn_renegotiate_existing(struct module *cifs)
+int smbvn_drop_existing(struct module *cifs)
 {
 	struct list_head *head, *pos;
 	spinlock_t *lock;	/* cifs_tcp_ses_lock, guards @head */

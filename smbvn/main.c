@@ -121,8 +121,9 @@ static int smbvn_module_event(struct notifier_block *nb, unsigned long ev,
 		btf = ev == MODULE_STATE_COMING ? cifs_btf(mod, &len) : NULL;
 		rc = hook_cifs(mod, btf, len);
 		/* Mounts may have run between register_filesystem and LIVE. */
-		if (!rc && ev == MODULE_STATE_LIVE)
-			smbvn_renegotiate_existing(mod);
+		if (!rc && ev == MODULE_STATE_LIVE &&
+		    smbvn_renegotiate_existing)
+			smbvn_drop_existing(mod);
 		if (rc && ev == MODULE_STATE_COMING)
 			pr_err("smbvn: refusing to let cifs load unhooked (%d); rmmod smbvn or rebuild it\n",
 			       rc);
@@ -216,8 +217,8 @@ static int __init smbvn_init(void)
 	}
 	hooked = cifs_mod;
 	/* cifs was live before smbvn: it may have connections already. */
-	if (mod && !rc)
-		smbvn_renegotiate_existing(mod);
+	if (mod && !rc && smbvn_renegotiate_existing)
+		smbvn_drop_existing(mod);
 	mutex_unlock(&hook_lock);
 	if (rc) {
 		teardown();

@@ -11,6 +11,7 @@
 
 bool smbvn_enforce = true;
 bool smbvn_audit_only;
+bool smbvn_renegotiate_existing = true;
 static bool smbvn_locked;
 static DEFINE_MUTEX(knob_lock);
 
@@ -101,3 +102,8 @@ MODULE_PARM_DESC(audit_only,
 module_param_cb(locked, &locked_ops, &smbvn_locked, 0644);
 MODULE_PARM_DESC(locked,
 		 "1: freeze require_secure_negotiate and audit_only until reboot (writing 0 fails); 0 (default): unlocked");
+/* Read once, when smbvn hooks a cifs that is already live. */
+module_param_named(renegotiate_existing, smbvn_renegotiate_existing, bool,
+		   0444);
+MODULE_PARM_DESC(renegotiate_existing,
+		 "1 (default): when loaded after cifs, drop every SMB 2/3.0 connection cifs already has so that it renegotiates and is validated at once (a mount in flight at that moment may fail once); 0: leave them until they reconnect (refused then, as negotiate-not-captured)");
