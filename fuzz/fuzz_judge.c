@@ -23,12 +23,6 @@ static bool is_2x(unsigned int d)
 	return d == 0x0202 || d == 0x0210;
 }
 
-static bool is_pre30(unsigned long st)
-{
-	return st == 0xc00000bb || st == 0xc0000010 || st == 0xc0000128 ||
-	       st == 0xc000019c;
-}
-
 static enum smbvn_verdict ref_judge(const unsigned char *p, size_t len,
 				    enum smbvn_auth auth,
 				    const struct smbvn_neg_rsp *n)
@@ -49,11 +43,10 @@ static enum smbvn_verdict ref_judge(const unsigned char *p, size_t len,
 	st = f_le32(p + 8);
 	if (st == 0xc0000022)
 		return SMBVN_V_ACCESS_DENIED;
-	if (is_pre30(st))
-		return is_2x(n->dialect) ? SMBVN_V_ACCEPT_PRE30 :
-					   SMBVN_V_NOT_SUPPORTED_3X;
+	/* 3.2.5.14.12: a server vouching for an error does not implement it */
 	if (st)
-		return SMBVN_V_ERROR_STATUS;
+		return is_2x(n->dialect) ? SMBVN_V_ACCEPT_PRE30 :
+					   SMBVN_V_SERVER_REJECTED;
 	if (len < 64 + 48 || f_le16(p + 64) != 49 ||
 	    f_le32(p + 68) != 0x00140204)
 		return SMBVN_V_MALFORMED;
@@ -137,7 +130,17 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	if (v == SMBVN_V_VALIDATED)
 		CHECK(d1.status == 0 && f_le32(p + 8) == 0);
 	if (v == SMBVN_V_ACCEPT_PRE30)
-		CHECK(is_pre30(d1.status) && is_2x(neg.dialect));
+		CHECK(d1.status && d1.status != 0xc0000022 &&
+		      is_2x(neg.dialect));
+	/* strict_downgrade may only ever turn an acceptance into a refusal. */
+	CHECK(smbvn_verdict_ok(smbvn_strict_downgrade(v, true)) ==
+	      (v == SMBVN_V_VALIDATED));
+	CHECK(smbvn_strict_downgrade(v, false) == v);
+	/* A decrypted answer is ours only if both SessionIds are ours. */
+	if (smbvn_decrypted_auth(p, len, dec, sig_ok ? 7 : 8, 7) ==
+	    SMBVN_AUTH_ENCRYPTED)
+		CHECK(len >= 64 && dec && sig_ok && f_le32(p + 40) == 7 &&
+		      f_le32(p + 44) == 0);
 	/* Deterministic, and the detail does not depend on stale memory. */
 	memset(&d2, 0x5a, sizeof(d2));
 	CHECK(smbvn_judge(p, len, auth, &neg, &d2) == v);

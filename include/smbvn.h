@@ -13,6 +13,7 @@
 extern bool smbvn_enforce;
 extern bool smbvn_audit_only;
 extern bool smbvn_renegotiate_existing;
+extern bool smbvn_strict_downgrade_knob;
 
 /* stats.c: /sys/module/smbvn/stats */
 enum smbvn_stat {
@@ -27,8 +28,7 @@ enum smbvn_stat {
 	SMBVN_STAT_BAD_SIGNATURE,
 	SMBVN_STAT_MALFORMED,
 	SMBVN_STAT_ACCESS_DENIED,
-	SMBVN_STAT_NOT_SUPPORTED_3X,
-	SMBVN_STAT_ERROR_STATUS,
+	SMBVN_STAT_SERVER_REJECTED,
 	SMBVN_STAT_MISMATCH_CAPS,
 	SMBVN_STAT_MISMATCH_GUID,
 	SMBVN_STAT_MISMATCH_SECMODE,
@@ -38,6 +38,7 @@ enum smbvn_stat {
 	SMBVN_STAT_NO_RECORD,
 	SMBVN_STAT_NO_KEY,
 	SMBVN_STAT_RENEGOTIATED,
+	SMBVN_STAT_DOWNGRADE_UNPROVEN,
 	SMBVN_STAT_COUNT
 };
 

@@ -47,6 +47,12 @@ u32 smbvn_conn_stamp(const void *server);
 
 /* A validate answer is 73..136 bytes; anything far bigger is refused. */
 #define SMBVN_RSP_CAPTURE_MAX	512
+/*
+ * Transforms remembered per round trip: cifsd decrypts each response into
+ * a buffer the mid then owns, so ours is among the last few decrypted on
+ * the channel before the waiting task looks at it.
+ */
+#define SMBVN_DEC_SEEN		16
 
 /*
  * One validate round trip, owned by the task running it.  Its answer is
@@ -63,7 +69,14 @@ struct smbvn_answer {
 	bool sent;		/* @message_id is known */
 	bool got;
 	bool decrypted;		/* arrived in a transform header */
+	bool decrypted_known;	/* @decrypted_sid was seen being decrypted */
+	u64 decrypted_sid;	/* its TRANSFORM_HEADER SessionId */
+	/* Transforms decrypted on @tx while waiting: frame start, SessionId */
+	const void *dec_buf[SMBVN_DEC_SEEN];
+	u64 dec_sid[SMBVN_DEC_SEEN];
+	unsigned int dec_next;
 	size_t len;		/* bytes cifs received, may exceed @buf */
+	u64 session_id;		/* Suid of the session validating */
 	bool have_key;		/* @key is the channel's signing key */
 	u8 key[16];		/* copied before sending, wiped with @a */
 	u8 buf[SMBVN_RSP_CAPTURE_MAX];
@@ -79,6 +92,7 @@ int smbvn_exchange(unsigned int xid, void *ses, void *tx, void *tcon,
 		   const u8 *body, size_t len, struct smbvn_answer *a);
 void smbvn_exchange_sent(const u8 *hdr);
 void smbvn_exchange_capture(const void *mid, const void *server);
+void smbvn_exchange_decrypting(const void *server, const u8 *frame);
 bool smbvn_exchange_pending(void);
 
 #endif

@@ -27,6 +27,8 @@ typedef unsigned long long u64;
 #define SMBVN_GUID_LEN		16
 #define SMBVN_SIG_LEN		16
 #define SMBVN_SIG_OFF		48
+/* MS-SMB2 2.2.1.2: SessionId in the SMB2 header */
+#define SMBVN_HDR_SESSION_ID	40
 #define SMBVN_MAX_DIALECTS	8
 #define SMBVN_VNEG_OUT_LEN	24
 /* Largest validate request: fixed 24 bytes plus the dialect array. */
@@ -80,14 +82,13 @@ enum smbvn_auth {
 /* Verdicts.  Everything >= SMBVN_V_FAIL_FIRST fails the tree connect. */
 enum smbvn_verdict {
 	SMBVN_V_VALIDATED,	/* signed success, every field matched */
-	SMBVN_V_ACCEPT_PRE30,	/* signed "not supported" on a 2.x dialect */
+	SMBVN_V_ACCEPT_PRE30,	/* signed error on a 2.x dialect */
 	SMBVN_V_FAIL_FIRST,
 	SMBVN_V_UNSIGNED = SMBVN_V_FAIL_FIRST,
 	SMBVN_V_BAD_SIGNATURE,
 	SMBVN_V_MALFORMED,
 	SMBVN_V_ACCESS_DENIED,
-	SMBVN_V_NOT_SUPPORTED_3X,	/* "not supported" on 3.0/3.0.2 */
-	SMBVN_V_ERROR_STATUS,		/* any other error status */
+	SMBVN_V_SERVER_REJECTED,	/* signed error on 3.0/3.0.2 */
 	SMBVN_V_MISMATCH_CAPABILITIES,
 	SMBVN_V_MISMATCH_GUID,
 	SMBVN_V_MISMATCH_SECURITY_MODE,
@@ -95,6 +96,7 @@ enum smbvn_verdict {
 	SMBVN_V_NO_RESPONSE,	/* transport failed before any response */
 	SMBVN_V_NO_KEY,		/* no signing key yet: nothing verifiable */
 	SMBVN_V_RENEGOTIATED,	/* NEGOTIATE ran again during the exchange */
+	SMBVN_V_DOWNGRADE_UNPROVEN,	/* 2.x error under strict_downgrade */
 	SMBVN_V_COUNT
 };
 
@@ -125,6 +127,8 @@ size_t smbvn_build_vneg_req(const struct smbvn_neg_req *req, u8 *buf,
 enum smbvn_auth smbvn_auth_of(const u8 *pdu, size_t len, bool decrypted,
 			      bool sig_ok);
 bool smbvn_key_usable(const u8 *key, size_t len);
+enum smbvn_auth smbvn_decrypted_auth(const u8 *pdu, size_t len, bool seen,
+				     u64 transform_sid, u64 session_id);
 size_t smbvn_decrypted_pdu_len(const u8 *pdu, size_t frame_len);
 enum smbvn_verdict smbvn_judge(const u8 *pdu, size_t len,
 			       enum smbvn_auth auth,
@@ -134,7 +138,8 @@ enum smbvn_action smbvn_policy(bool enforce, u16 dialect, bool have_record,
 			       const struct smbvn_neg_req *req, bool guest);
 bool smbvn_verdict_ok(enum smbvn_verdict v);
 bool smbvn_offers_3x(const struct smbvn_neg_req *req);
-bool smbvn_is_pre30_status(u32 status);
+enum smbvn_verdict smbvn_strict_downgrade(enum smbvn_verdict v,
+					  bool strict);
 const char *smbvn_verdict_name(enum smbvn_verdict v);
 const char *smbvn_action_name(enum smbvn_action a);
 const char *smbvn_dialect_name(u16 dialect);
@@ -148,6 +153,11 @@ static inline u32 smbvn_le32(const u8 *p)
 {
 	return (u32)p[0] | ((u32)p[1] << 8) | ((u32)p[2] << 16) |
 	       ((u32)p[3] << 24);
+}
+
+static inline u64 smbvn_le64(const u8 *p)
+{
+	return (u64)smbvn_le32(p) | ((u64)smbvn_le32(p + 4) << 32);
 }
 
 static inline void smbvn_put_le16(u8 *p, u16 v)

@@ -17,23 +17,27 @@
 
 TRACE_EVENT(smbvn_decision,
 	    TP_PROTO(const char *server, const char *share, u16 dialect,
-		     const char *verdict, const char *reason, u64 ns),
-	    TP_ARGS(server, share, dialect, verdict, reason, ns),
+		     const char *verdict, const char *reason, u32 status,
+		     u64 ns),
+	    TP_ARGS(server, share, dialect, verdict, reason, status, ns),
 	    TP_STRUCT__entry(__array(char, server, 64)
 			     __array(char, share, 96)
 			     __field(u16, dialect)
 			     __array(char, verdict, 16)
 			     __array(char, reason, 32)
+			     __field(u32, status)
 			     __field(u64, ns)),
 	    TP_fast_assign(strscpy(__entry->server, server, 64);
 			   strscpy(__entry->share, share, 96);
 			   __entry->dialect = dialect;
 			   strscpy(__entry->verdict, verdict, 16);
 			   strscpy(__entry->reason, reason, 32);
+			   __entry->status = status;
 			   __entry->ns = ns;),
-	    TP_printk("server=%s share=%s dialect=0x%03x verdict=%s reason=%s ns=%llu",
+	    TP_printk("server=%s share=%s dialect=0x%03x verdict=%s reason=%s status=0x%08x ns=%llu",
 		      __entry->server, __entry->share, __entry->dialect,
-		      __entry->verdict, __entry->reason, __entry->ns)
+		      __entry->verdict, __entry->reason, __entry->status,
+		      __entry->ns)
 );
 
 #endif

@@ -10,7 +10,8 @@
  * would.  Each case is a finding of the 2026-11 security review: a key
  * missing at answer time (H1), a foreign IOCTL answer (L3), a NEGOTIATE
  * during the exchange (M5), a stale record (L9), collateral holds (M7),
- * Kerberos without a user name (L8), a decrypted answer's bounds (N2);
+ * Kerberos without a user name (L8), a decrypted answer's bounds (N2) and
+ * session (L4);
  * positive controls show that the bench can validate at all.
  */
 #include <linux/mutex.h>
@@ -25,6 +26,7 @@
 #define REQ_LEN		(SMBVN_HDR_LEN + 56)
 #define FIRST_MID	41
 #define SESSION_FLAG_IS_GUEST	0x0001
+#define SUID		0x0000400000000011ULL
 
 static const u8 key_2x[16] = { 0x5a, 0x11, 0x9c, 0x03, 0x7e, 0x44, 0xd2,
 			       0x18, 0x66, 0xab, 0x0f, 0x31, 0xc5, 0x72,
@@ -44,6 +46,9 @@ struct fake_cifs {
 	const u8 *foreign;		/* an IOCTL answer to another request */
 	size_t foreign_len;
 	bool decrypted;			/* the answer came in a transform */
+	u64 transform_sid;		/* its TRANSFORM_HEADER SessionId */
+	u64 inner_sid;			/* the SessionId inside it */
+	bool transform_unseen;		/* decrypted where smbvn did not see */
 	int send_rc;			/* what cifs_send_recv fails with */
 	bool renegotiate;		/* NEGOTIATE runs during the exchange */
 	int sends;
@@ -121,6 +126,28 @@ static void deliver(void *srv, const u8 *pdu, size_t len, u64 mid,
 	kfree(m);
 }
 
+/*
+ * A sealed answer as cifs handles it: crypt_message() sees the transform
+ * header at the start of the buffer, then the plaintext is moved over it.
+ */
+static void deliver_decrypted(void *srv, u64 mid)
+{
+	u8 *frame = kzalloc(max_t(size_t, fc->answer_len,
+				  SMBVN_TRANSFORM_HDR_LEN), GFP_KERNEL);
+
+	if (!frame)
+		return;
+	kt_put32(frame + 44, (u32)fc->transform_sid);
+	kt_put32(frame + 48, (u32)(fc->transform_sid >> 32));
+	if (!fc->transform_unseen)
+		smbvn_exchange_decrypting(srv, frame);
+	memcpy(frame, fc->answer, fc->answer_len);
+	kt_put32(frame + SMBVN_HDR_SESSION_ID, (u32)fc->inner_sid);
+	kt_put32(frame + SMBVN_HDR_SESSION_ID + 4, (u32)(fc->inner_sid >> 32));
+	deliver(srv, frame, fc->answer_len, mid, true);
+	kfree(frame);
+}
+
 static int fake_send_recv(unsigned int xid, void *ses, void *server,
 			  void *rqst, int *resp_buftype, int flags,
 			  struct kvec *resp_iov)
@@ -135,8 +162,10 @@ static int fake_send_recv(unsigned int xid, void *ses, void *server,
 		capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
 	if (fc->foreign)
 		deliver(server, fc->foreign, fc->foreign_len, mid + 100, false);
-	if (fc->answer)
-		deliver(server, fc->answer, fc->answer_len, mid, fc->decrypted);
+	if (fc->answer && fc->decrypted)
+		deliver_decrypted(server, mid);
+	else if (fc->answer)
+		deliver(server, fc->answer, fc->answer_len, mid, false);
 	*resp_buftype = 0;
 	if (fc->send_rc)
 		return fc->send_rc;
@@ -217,6 +246,9 @@ static int glue_init(struct kunit *test)
 	fc->tcon = fake_obj(test, SMBVN_SIZE_TCON);
 	FIELD(fc->ses, SMBVN_OFF_SES_SERVER, void *) = fc->srv;
 	FIELD(fc->ses, SMBVN_OFF_SES_USER_NAME, const char *) = "smbvn";
+	FIELD(fc->ses, SMBVN_OFF_SES_SUID, u64) = SUID;
+	fc->transform_sid = SUID;
+	fc->inner_sid = SUID;
 	spin_lock_init(&FIELD(fc->ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t));
 	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 1;
 	FIELD(fc->ses, SMBVN_OFF_SES_CHANS + SMBVN_OFF_CHAN_SERVER, void *) =
@@ -290,8 +322,8 @@ static void validates_signed_echo_30(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fc->sends, 1);
 	KUNIT_EXPECT_EQ(test, fc->opcode,
 			(u32)SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO);
-	/* No room for a padding server: the answer is 24 bytes (2.2.32.6). */
-	KUNIT_EXPECT_EQ(test, fc->max_out, (u32)SMBVN_VNEG_OUT_LEN);
+	/* 24 on purpose: no room for an honest server to pad (issue 12). */
+	KUNIT_EXPECT_EQ(test, fc->max_out, 24u);
 	KUNIT_ASSERT_EQ(test, fc->body_len, n);
 	KUNIT_EXPECT_MEMEQ(test, fc->body, want, n);
 	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
@@ -481,16 +513,26 @@ static void l8_kerberos_without_user_validated(struct kunit *test)
  * N2: an answer that really arrived encrypted needs no signature, and its
  * bounds are those of the PDU, not of the transform frame cifs records.
  */
-static void n2_decrypted_answer_bounded_by_pdu(struct kunit *test)
+/*
+ * A sealed echo of the 3.0 NEGOTIATE as our answer, in @buf: the PDU,
+ * then 52 stale bytes where it was decrypted.  Returns the PDU's length.
+ */
+static size_t answer_sealed(struct kunit *test, u8 *buf)
 {
-	u8 buf[KT_PDU_MAX] = {};
 	size_t len = kt_vneg_rsp_pdu(buf, SMBVN_FLAG_RESPONSE, &kt_rsp_300);
-	struct counts c;
 
-	/* The frame: the PDU, then 52 stale bytes where it was decrypted. */
 	fc->answer = kt_dup(test, buf, len + SMBVN_TRANSFORM_HDR_LEN);
 	fc->answer_len = len + SMBVN_TRANSFORM_HDR_LEN;
 	fc->decrypted = true;
+	return len;
+}
+
+static void n2_decrypted_answer_bounded_by_pdu(struct kunit *test)
+{
+	u8 buf[KT_PDU_MAX] = {};
+	size_t len = answer_sealed(test, buf);
+	struct counts c;
+
 	snap(&c);
 	KUNIT_EXPECT_EQ(test, validate(), 0);
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
@@ -501,6 +543,54 @@ static void n2_decrypted_answer_bounded_by_pdu(struct kunit *test)
 	snap(&c);
 	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MALFORMED), 1);
+}
+
+/*
+ * L4: a transform proves only that its sender has the keys of the session
+ * its header names, which cifs finds among every session on the
+ * connection.  An answer sealed for another session (a guest's, an
+ * anonymous one's, whose keys an attacker may know) is refused as a bad
+ * signature; one whose decryption smbvn did not see proves nothing.
+ */
+static void l4_decrypted_answer_bound_to_session(struct kunit *test)
+{
+	u8 buf[KT_PDU_MAX] = {};
+	struct counts c;
+
+	answer_sealed(test, buf);
+	fc->transform_sid = SUID + 1;
+	fc->inner_sid = SUID + 1;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_BAD_SIGNATURE), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
+
+	/* Ours inside, another session's outside: still another's key. */
+	fc->inner_sid = SUID;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_BAD_SIGNATURE), 1);
+
+	fc->transform_sid = SUID;
+	fc->inner_sid = SUID + 1;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_BAD_SIGNATURE), 1);
+
+	/* Not seen being decrypted: retryable, no drop. */
+	fc->inner_sid = SUID;
+	fc->transform_unseen = true;
+	fc->drops = 0;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_KEY), 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+
+	/* Positive control: our session on both sides. */
+	fc->transform_unseen = false;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
 }
 
 /*
@@ -538,6 +628,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(m7_guest_refused_without_hold),
 	KUNIT_CASE(l8_kerberos_without_user_validated),
 	KUNIT_CASE(n2_decrypted_answer_bounded_by_pdu),
+	KUNIT_CASE(l4_decrypted_answer_bound_to_session),
 	KUNIT_CASE(interrupted_exchange_is_retryable),
 	{}
 };

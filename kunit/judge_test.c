@@ -226,6 +226,9 @@ static const struct out_case out_cases[] = {
 	{ "count 0", 112, 0, 136, SMBVN_V_MALFORMED },
 	{ "count 0xFFFFFFFF", 112, 0xffffffff, 136, SMBVN_V_MALFORMED },
 	{ "count 24 + 256", 112, 24 + 256, 400, SMBVN_V_MALFORMED },
+	/* A server padding past the 24 bytes asked for overruns the ask. */
+	{ "count 32, 8 more than asked", 112, 32, 144, SMBVN_V_MALFORMED },
+	{ "count 24 in a padded PDU", 112, 24, 144, SMBVN_V_VALIDATED },
 };
 
 static void out_case_desc(const struct out_case *c, char *desc)
@@ -335,14 +338,16 @@ static void malformed_response(struct kunit *test)
 }
 
 /*
- * The "not supported" family (3.2.5.14.12 / DESIGN 3): accepted only if
- * the error is authenticated AND the connection is at 2.0.2 or 2.1; on
- * 3.0/3.0.2 a 3.x server must implement the FSCTL, so it fails.  An
- * unsigned error never passes (stock cifs accepts it: the forged error).
+ * Errors (3.2.5.14.12): an authenticated status other than ACCESS_DENIED
+ * says the server does not implement validation, accepted only on 2.0.2
+ * or 2.1; on 3.0/3.0.2 a 3.x server must implement the FSCTL, so it is
+ * refused as server-rejected.  An unsigned error never passes (stock cifs
+ * accepts some: the forged error).
  *
- * The table is every family status x every pre-3.1.1 dialect x {signed,
- * unsigned}, filled in by suite_init from the rule as stated above, then
- * the encrypted, bad-signature and ACCESS_DENIED rows written out.
+ * The table is every status seen from servers in the field x every
+ * pre-3.1.1 dialect x {signed, unsigned}, filled in by suite_init from
+ * the rule as stated above, then the encrypted, bad-signature and
+ * ACCESS_DENIED rows written out.
  */
 struct status_case {
 	u32 status;
@@ -354,6 +359,8 @@ struct status_case {
 static const u32 family[] = {
 	SMBVN_STATUS_NOT_SUPPORTED, SMBVN_STATUS_INVALID_DEVICE_REQUEST,
 	SMBVN_STATUS_FILE_CLOSED, SMBVN_STATUS_FS_DRIVER_REQUIRED,
+	KT_STATUS_INVALID_PARAMETER, KT_STATUS_USER_SESSION_DELETED,
+	KT_STATUS_BUFFER_OVERFLOW, 0xc0000001,
 };
 
 static const u16 family_dialects[] = {
@@ -365,7 +372,7 @@ static const struct status_case status_extra[] = {
 	{ SMBVN_STATUS_NOT_SUPPORTED, SMBVN_DIALECT_210, SMBVN_AUTH_ENCRYPTED,
 	  SMBVN_V_ACCEPT_PRE30 },
 	{ SMBVN_STATUS_NOT_SUPPORTED, SMBVN_DIALECT_300, SMBVN_AUTH_ENCRYPTED,
-	  SMBVN_V_NOT_SUPPORTED_3X },
+	  SMBVN_V_SERVER_REJECTED },
 	{ SMBVN_STATUS_NOT_SUPPORTED, SMBVN_DIALECT_210, SMBVN_AUTH_BAD_SIG,
 	  SMBVN_V_BAD_SIGNATURE },
 	{ SMBVN_STATUS_ACCESS_DENIED, SMBVN_DIALECT_300, SMBVN_AUTH_SIGNED,
@@ -399,7 +406,7 @@ static int status_table_init(struct kunit_suite *suite)
 				family[s], family_dialects[d],
 				SMBVN_AUTH_SIGNED,
 				is_2x ? SMBVN_V_ACCEPT_PRE30 :
-					SMBVN_V_NOT_SUPPORTED_3X };
+					SMBVN_V_SERVER_REJECTED };
 			status_cases[n++] = (struct status_case) {
 				family[s], family_dialects[d],
 				SMBVN_AUTH_NONE, SMBVN_V_UNSIGNED };
@@ -422,6 +429,12 @@ static const char *status_name(u32 st)
 		return "FS_DRIVER_REQUIRED";
 	case SMBVN_STATUS_ACCESS_DENIED:
 		return "ACCESS_DENIED";
+	case KT_STATUS_INVALID_PARAMETER:
+		return "INVALID_PARAMETER";
+	case KT_STATUS_USER_SESSION_DELETED:
+		return "USER_SESSION_DELETED";
+	case KT_STATUS_BUFFER_OVERFLOW:
+		return "BUFFER_OVERFLOW";
 	default:
 		return "other";
 	}
@@ -465,35 +478,29 @@ static void error_status_verdict(struct kunit *test)
 }
 
 /*
- * Any other error or warning status fails, signed or not: there is no
- * answer to check, so nothing has been validated.
+ * A success status is what makes the output count: the same full, valid
+ * body under a warning status is a server saying something else.
  */
-static void other_status_fails(struct kunit *test)
+static void warning_status_with_valid_body(struct kunit *test)
 {
-	static const u32 other[] = {
-		KT_STATUS_INVALID_PARAMETER, KT_STATUS_USER_SESSION_DELETED,
-		KT_STATUS_BUFFER_OVERFLOW, KT_STATUS_PENDING, 0xc0000001,
-	};
 	u8 buf[KT_PDU_MAX];
 	struct smbvn_detail d;
-	unsigned int i;
+	enum smbvn_verdict v;
 	size_t len;
 
-	for (i = 0; i < ARRAY_SIZE(other); i++) {
-		len = kt_err_rsp_pdu(buf, RSP_SIGNED, other[i]);
-		KUNIT_EXPECT_EQ(test, judge(test, buf, len, SMBVN_AUTH_SIGNED,
-					    &kt_rsp_210, &d),
-				SMBVN_V_ERROR_STATUS);
-		KUNIT_EXPECT_EQ(test, d.status, other[i]);
-		KUNIT_EXPECT_EQ(test, judge(test, buf, len, SMBVN_AUTH_SIGNED,
-					    &kt_rsp_300, &d),
-				SMBVN_V_ERROR_STATUS);
-	}
-	/* A success status glued to a full-size valid body but warning bit. */
 	len = kt_vneg_rsp_pdu(buf, RSP_SIGNED, &kt_rsp_300);
 	kt_put32(buf + KT_HDR_STATUS_OFF, KT_STATUS_BUFFER_OVERFLOW);
 	KUNIT_EXPECT_EQ(test, judge(test, buf, len, SMBVN_AUTH_SIGNED,
-				    &kt_rsp_300, &d), SMBVN_V_ERROR_STATUS);
+				    &kt_rsp_300, &d), SMBVN_V_SERVER_REJECTED);
+	KUNIT_EXPECT_EQ(test, d.status, KT_STATUS_BUFFER_OVERFLOW);
+	/* The knob turns a 2.x acceptance, and nothing else, into a refusal. */
+	len = kt_err_rsp_pdu(buf, RSP_SIGNED, KT_STATUS_INVALID_PARAMETER);
+	v = judge(test, buf, len, SMBVN_AUTH_SIGNED, &kt_rsp_210, &d);
+	KUNIT_EXPECT_EQ(test, v, SMBVN_V_ACCEPT_PRE30);
+	KUNIT_EXPECT_EQ(test, smbvn_strict_downgrade(v, true),
+			SMBVN_V_DOWNGRADE_UNPROVEN);
+	KUNIT_EXPECT_EQ(test, smbvn_strict_downgrade(v, false),
+			SMBVN_V_ACCEPT_PRE30);
 }
 
 /* The detail is cleared on entry so a stale value never reaches a log. */
@@ -602,7 +609,7 @@ static struct kunit_case smbvn_judge_cases[] = {
 	KUNIT_CASE(truncated_header_any_auth),
 	KUNIT_CASE_PARAM(malformed_response, spoil_gen_params),
 	KUNIT_CASE_PARAM(error_status_verdict, status_gen_params),
-	KUNIT_CASE(other_status_fails),
+	KUNIT_CASE(warning_status_with_valid_body),
 	KUNIT_CASE(detail_cleared_on_entry),
 	KUNIT_CASE_PARAM(auth_of_truth_table, auth_gen_params),
 	KUNIT_CASE(auth_of_ignores_other_flags),

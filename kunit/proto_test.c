@@ -428,24 +428,47 @@ static void names_never_null(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, smbvn_dialect_name(0x02ff), "unknown");
 }
 
-/* The four "not supported" statuses of 3.2.5.14.12, and nothing else. */
-static void pre30_status_family(struct kunit *test)
+/*
+ * strict_downgrade touches one verdict: a knob that also turned refusals
+ * into something else would be a way to relax smbvn.
+ */
+static void strict_downgrade_maps_only_pre30(struct kunit *test)
 {
-	static const u32 no[] = {
-		SMBVN_STATUS_SUCCESS, SMBVN_STATUS_ACCESS_DENIED,
-		KT_STATUS_INVALID_PARAMETER, KT_STATUS_USER_SESSION_DELETED,
-		KT_STATUS_BUFFER_OVERFLOW, KT_STATUS_PENDING,
-		0x400000bb, 0x800000bb, 0xc00000ba, 0xc00000bc, 0xffffffff,
-	};
-	unsigned int i;
+	unsigned int v;
 
-	KUNIT_EXPECT_TRUE(test, smbvn_is_pre30_status(0xc00000bb));
-	KUNIT_EXPECT_TRUE(test, smbvn_is_pre30_status(0xc0000010));
-	KUNIT_EXPECT_TRUE(test, smbvn_is_pre30_status(0xc0000128));
-	KUNIT_EXPECT_TRUE(test, smbvn_is_pre30_status(0xc000019c));
-	for (i = 0; i < ARRAY_SIZE(no); i++)
-		KUNIT_EXPECT_FALSE_MSG(test, smbvn_is_pre30_status(no[i]),
-				       "status %08x", no[i]);
+	for (v = 0; v <= SMBVN_V_COUNT; v++) {
+		KUNIT_EXPECT_EQ(test, smbvn_strict_downgrade(v, false), v);
+		KUNIT_EXPECT_EQ_MSG(test, smbvn_strict_downgrade(v, true),
+				    v == SMBVN_V_ACCEPT_PRE30 ?
+				    SMBVN_V_DOWNGRADE_UNPROVEN : v,
+				    "verdict %s", smbvn_verdict_name(v));
+	}
+	KUNIT_EXPECT_FALSE(test, smbvn_verdict_ok(SMBVN_V_DOWNGRADE_UNPROVEN));
+	KUNIT_EXPECT_STREQ(test, smbvn_verdict_name(SMBVN_V_SERVER_REJECTED),
+			   "server-rejected");
+}
+
+/* L4's rule on its own: both SessionIds must be the validating session's. */
+static void decrypted_auth_needs_our_session(struct kunit *test)
+{
+	u8 pdu[SMBVN_HDR_LEN] = {};
+	const u64 us = 0x1122334455667788ULL, them = us ^ 1;
+
+	kt_put32(pdu + SMBVN_HDR_SESSION_ID, (u32)us);
+	kt_put32(pdu + SMBVN_HDR_SESSION_ID + 4, (u32)(us >> 32));
+	KUNIT_EXPECT_EQ(test, smbvn_decrypted_auth(pdu, sizeof(pdu), true, us,
+						   us), SMBVN_AUTH_ENCRYPTED);
+	KUNIT_EXPECT_EQ(test, smbvn_decrypted_auth(pdu, sizeof(pdu), true,
+						   them, us),
+			SMBVN_AUTH_BAD_SIG);
+	KUNIT_EXPECT_EQ(test, smbvn_decrypted_auth(pdu, sizeof(pdu), true, us,
+						   them), SMBVN_AUTH_BAD_SIG);
+	KUNIT_EXPECT_EQ(test, smbvn_decrypted_auth(pdu, sizeof(pdu), false, us,
+						   us), SMBVN_AUTH_NO_KEY);
+	KUNIT_EXPECT_EQ(test, smbvn_decrypted_auth(pdu, sizeof(pdu) - 1, true,
+						   us, us), SMBVN_AUTH_NONE);
+	KUNIT_EXPECT_EQ(test, smbvn_decrypted_auth(NULL, 0, true, us, us),
+			SMBVN_AUTH_NONE);
 }
 
 static void verdict_ok_only_for_passing_verdicts(struct kunit *test)
@@ -502,7 +525,8 @@ static struct kunit_case smbvn_proto_cases[] = {
 	KUNIT_CASE(vneg_req_buffer_bounds),
 	KUNIT_CASE(vneg_req_rejects_bad_dialect_count),
 	KUNIT_CASE(names_never_null),
-	KUNIT_CASE(pre30_status_family),
+	KUNIT_CASE(strict_downgrade_maps_only_pre30),
+	KUNIT_CASE(decrypted_auth_needs_our_session),
 	KUNIT_CASE(verdict_ok_only_for_passing_verdicts),
 	KUNIT_CASE(decrypted_pdu_len_from_frame),
 	{}

@@ -44,6 +44,7 @@ FIELDS = [
     ("SES_CHAN_LOCK", "cifs_ses", "chan_lock"),
     ("SES_CHANS", "cifs_ses", "chans"),
     ("SES_CHAN_COUNT", "cifs_ses", "chan_count"),
+    ("SES_SUID", "cifs_ses", "Suid"),
     ("CHAN_SERVER", "cifs_chan", "server"),
     ("CHAN_SIGNKEY", "cifs_chan", "signkey"),
     ("TCON_SES", "cifs_tcon", "ses"),
@@ -64,7 +65,7 @@ SIZES = {
     "SRV_CLIENT_GUID": 16, "SRV_TCP_SES_LIST": 16, "SRV_COUNT": 4,
     "SES_USER_NAME": 8, "SES_AUTH_KEY_LEN": 4, "SES_AUTH_KEY_RESPONSE": 8,
     "SES_SESSION_FLAGS": 2, "TCON_SES": 8, "SES_SECTYPE": 4,
-    "SES_CHAN_COUNT": 8, "CHAN_SERVER": 8, "CHAN_SIGNKEY": 16,
+    "SES_CHAN_COUNT": 8, "SES_SUID": 8, "CHAN_SERVER": 8, "CHAN_SIGNKEY": 16,
     "MID_MID": 8, "MID_RESP_BUF": 8, "MID_RESP_BUF_SIZE": 4,
     "MID_COMMAND": 2, "MID_DECRYPTED": 0, "RQST_IOV": 8, "RQST_NVEC": 4,
 }
@@ -126,6 +127,10 @@ OBSERVED = {
         ("SCR_SERVER", "server", "struct TCP_Server_Info *")],
     "smb2_sign_rqst": [
         ("SSR_RQST", "rqst", "struct smb_rqst *")],
+    "crypt_message": [
+        ("CM_SERVER", "server", "struct TCP_Server_Info *"),
+        ("CM_RQST", "rqst", "struct smb_rqst *"),
+        ("CM_ENC", "enc", "s32")],
 }
 
 # x86-64 passes the first six integer or pointer arguments in registers,

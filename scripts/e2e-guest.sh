@@ -144,6 +144,13 @@ for bad in 2 -1 abc ""; do
 	check "knob-rejects-'$bad'" $r "accepted or value changed"
 done
 ls -l $KNOB | grep -q '^-rw-r--r--'; check knob-root-only $? "$(ls -l $KNOB)"
+SD=/sys/module/smbvn/parameters/strict_downgrade
+[ "$(cat $SD)" = 0 ]; check strict-downgrade-default-0 $? "default is $(cat $SD)"
+for bad in 2 -1 abc ""; do
+	if echo "$bad" >$SD 2>/dev/null; then r=1; else r=0; fi
+	[ "$(cat $SD)" = 0 ] || r=1
+	check "strict-downgrade-rejects-'$bad'" $r "accepted or value changed"
+done
 
 echo 1 >$KNOB; run_all smbvn1
 echo 0 >$KNOB; run_all smbvn0
@@ -239,7 +246,7 @@ modprobe cifs; check modprobe-cifs $? "modprobe cifs failed"
 [ "$(cat $P/audit_only)" = 1 ]; check modprobe-options-applied $? "audit_only=$(cat $P/audit_only)"
 dmesg | grep -q 'smbvn: hooked cifs'; check modprobe-hooked $? "not hooked"
 n=$(modinfo smbvn | grep -c '^parm: *[a-z_]*:.\{20,\}')
-[ "$n" = 4 ]; check modinfo-describes-params $? "$(modinfo smbvn | grep parm)"
+[ "$n" = 5 ]; check modinfo-describes-params $? "$(modinfo smbvn | grep parm)"
 echo 0 >$P/audit_only
 attempt modprobe honest-A-3.0 "$PORT_A" data 3.0 -
 sh /extra/smbvn-stats | sed 's/^/STATS-TABLE /'
@@ -254,10 +261,10 @@ modprobe -r smbvn; check modprobe-r $? "modprobe -r smbvn failed"
 rm /etc/modprobe.d/smbvn-test.conf
 
 # 8. The lock, last: it holds until reboot, so smbvn cannot be unloaded
-# and neither knob can be relaxed any more.
+# and no knob can be changed any more.
 insmod $KO locked=1; check load-locked $? "insmod locked=1 failed"
 [ "$(cat $P/locked)" = 1 ]; check locked-reads-1 $? "locked=$(cat $P/locked)"
-for k in require_secure_negotiate audit_only locked; do
+for k in require_secure_negotiate audit_only strict_downgrade locked; do
 	old=$(cat $P/$k)
 	new=$((1 - old))
 	# dash's echo reports every failed write as "I/O error"; dd says

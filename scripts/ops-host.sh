@@ -46,8 +46,8 @@ check dkms-install $? "$(tail -5 /tmp/smbvn-dkms.log)"
 ko=$(find "/lib/modules/$rel/updates/dkms" -name 'smbvn.ko*' 2>/dev/null | head -1)
 [ -n "$ko" ] && modinfo "$ko" | grep -q "^vermagic: *$rel "
 check dkms-module-for-$rel $? "installed module: ${ko:-none}"
-[ "$(modinfo -F parm "$ko" 2>/dev/null | grep -c ':.\{20,\}')" = 4 ]
-check modinfo-describes-4-params $? "$(modinfo -F parm "$ko" 2>&1)"
+[ "$(modinfo -F parm "$ko" 2>/dev/null | grep -c ':.\{20,\}')" = 5 ]
+check modinfo-describes-5-params $? "$(modinfo -F parm "$ko" 2>&1)"
 dkms status smbvn | grep -q "$rel.*installed"
 check dkms-status $? "$(dkms status smbvn)"
 dkms remove "smbvn/$ver" --all >/dev/null 2>&1

@@ -26,6 +26,8 @@
 #define NO_FILE_ID		0xffffffffffffffffULL
 /* MS-SMB2 2.2.1.2: MessageId */
 #define HDR_MESSAGE_ID		24
+/* MS-SMB2 2.2.41: SessionId of a TRANSFORM_HEADER */
+#define TRANSFORM_SESSION_ID	44
 
 /*
  * The cifs functions, by their cifs names with a prefix: kallsyms would
@@ -182,6 +184,55 @@ void smbvn_exchange_sent(const u8 *hdr)
 }
 
 /**
+ * smbvn_exchange_decrypting() - note whose key a response is decrypted with
+ * @server: struct TCP_Server_Info (channel) the transform arrived on
+ * @frame: the TRANSFORM_HEADER (MS-SMB2 2.2.41, 52 bytes), at the start of
+ *	the buffer that will hold the plaintext once cifs decrypted it
+ *
+ * Called with preemption disabled (ftrace), from crypt_message() in the
+ * receiving thread, before decryption.  cifs picks the key by the
+ * transform's SessionId among every session on the connection, so a
+ * decrypted answer is authentic only for the session named there
+ * (security review L4); cifs then moves the plaintext over the header,
+ * so the SessionId is read now and matched later by buffer address.
+ */
+void smbvn_exchange_decrypting(const void *server, const u8 *frame)
+{
+	struct smbvn_answer *a;
+	__le64 sid;
+
+	memcpy(&sid, frame + TRANSFORM_SESSION_ID, sizeof(sid));
+	spin_lock(&answers_lock);
+	list_for_each_entry(a, &answers, list) {
+		if (a->tx != server || a->got)
+			continue;
+		a->dec_buf[a->dec_next] = frame;
+		a->dec_sid[a->dec_next] = le64_to_cpu(sid);
+		a->dec_next = (a->dec_next + 1) % SMBVN_DEC_SEEN;
+	}
+	spin_unlock(&answers_lock);
+}
+
+/*
+ * The SessionId the transform now holding @buf was decrypted for: the
+ * newest entry, as a freed buffer may come back for a later response.
+ */
+static bool decrypted_for(const struct smbvn_answer *a, const void *buf,
+			  u64 *sid)
+{
+	unsigned int i, k;
+
+	for (i = 1; i <= SMBVN_DEC_SEEN; i++) {
+		k = (a->dec_next + SMBVN_DEC_SEEN - i) % SMBVN_DEC_SEEN;
+		if (a->dec_buf[k] == buf) {
+			*sid = a->dec_sid[k];
+			return true;
+		}
+	}
+	return false;
+}
+
+/**
  * smbvn_exchange_capture() - take an IOCTL response if it is ours
  * @mid: struct mid_q_entry of the response, in smb2_check_receive
  * @server: struct TCP_Server_Info it arrived on
@@ -208,8 +259,11 @@ void smbvn_exchange_capture(const void *mid, const void *server)
 			continue;
 		a->got = true;
 		a->decrypted = flags & BIT(SMBVN_BIT_MID_DECRYPTED % 8);
-		if (a->decrypted)
+		if (a->decrypted) {
 			len = smbvn_decrypted_pdu_len(buf, len);
+			a->decrypted_known = decrypted_for(a, buf,
+							   &a->decrypted_sid);
+		}
 		a->len = len;
 		if (buf)
 			memcpy(a->buf, buf, min_t(size_t, len,

@@ -14,7 +14,10 @@
 /* cifsglob.h: flag passed to compound_send_recv for NEGOTIATE */
 #define CIFS_NEG_OP		0x0200
 
-enum { HOOK_SEND, HOOK_SIGN, HOOK_RECEIVE, HOOK_VALIDATE, HOOK_TCON };
+enum {
+	HOOK_SEND, HOOK_SIGN, HOOK_CRYPT, HOOK_RECEIVE, HOOK_VALIDATE,
+	HOOK_TCON
+};
 
 typedef int (*smb2_tcon_t)(const unsigned int xid, void *ses,
 			   const char *tree, void *tcon, const void *cp);
@@ -50,6 +53,26 @@ static void notrace observe_sign(struct pt_regs *regs)
 		     NULL;
 	if (iov)
 		smbvn_exchange_sent(iov->iov_base);
+}
+
+/*
+ * crypt_message(server, num_rqst, rqst, enc, ...): every transform cifs
+ * encrypts or decrypts; a decryption has the TRANSFORM_HEADER in iov[0].
+ */
+static void notrace observe_crypt(struct pt_regs *regs)
+{
+	const void *rqst;
+	const struct kvec *iov;
+
+	if (likely(!smbvn_exchange_pending()) ||
+	    ARG(regs, SMBVN_ARG_CM_ENC, int))
+		return;
+	rqst = ARG(regs, SMBVN_ARG_CM_RQST, const void *);
+	iov = rqst ? FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *) :
+		     NULL;
+	if (iov && iov->iov_len >= SMBVN_TRANSFORM_HDR_LEN)
+		smbvn_exchange_decrypting(ARG(regs, SMBVN_ARG_CM_SERVER,
+					      const void *), iov->iov_base);
 }
 
 /*
@@ -163,6 +186,7 @@ static int smbvn_stock_validate(const unsigned int xid, void *tcon)
 struct smbvn_hook smbvn_cifs_hooks[] = {
 	[HOOK_SEND] = { .name = "compound_send_recv", .observe = observe_send },
 	[HOOK_SIGN] = { .name = "smb2_sign_rqst", .observe = observe_sign },
+	[HOOK_CRYPT] = { .name = "crypt_message", .observe = observe_crypt },
 	[HOOK_RECEIVE] = { .name = "smb2_check_receive",
 			   .observe = observe_receive },
 	[HOOK_VALIDATE] = { .name = "smb3_validate_negotiate",

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The three knobs under /sys/module/smbvn/parameters.  Fleet rollouts go
+ * The knobs under /sys/module/smbvn/parameters.  Fleet rollouts go
  * audit first, enforce next, then lock, so every change is logged with
  * who made it, and once locked nothing can be relaxed until reboot.
  */
@@ -12,6 +12,7 @@
 bool smbvn_enforce = true;
 bool smbvn_audit_only;
 bool smbvn_renegotiate_existing = true;
+bool smbvn_strict_downgrade_knob;
 static bool smbvn_locked;
 static DEFINE_MUTEX(knob_lock);
 
@@ -99,9 +100,13 @@ MODULE_PARM_DESC(require_secure_negotiate,
 module_param_cb(audit_only, &bool_knob_ops, &smbvn_audit_only, 0644);
 MODULE_PARM_DESC(audit_only,
 		 "1: run every check, log and count violations, but let the mount proceed; 0 (default): enforce");
+module_param_cb(strict_downgrade, &bool_knob_ops,
+		&smbvn_strict_downgrade_knob, 0644);
+MODULE_PARM_DESC(strict_downgrade,
+		 "1: when SMB 3 was offered, a 2.0.2/2.1 connection must answer validation with success (refuses 2.x-only servers); 0 (default): a signed error there means validation is not implemented (MS-SMB2 3.2.5.14.12)");
 module_param_cb(locked, &locked_ops, &smbvn_locked, 0644);
 MODULE_PARM_DESC(locked,
-		 "1: freeze require_secure_negotiate and audit_only until reboot (writing 0 fails); 0 (default): unlocked");
+		 "1: freeze require_secure_negotiate, audit_only and strict_downgrade until reboot (writing 0 fails); 0 (default): unlocked");
 /* Read once, when smbvn hooks a cifs that is already live. */
 module_param_named(renegotiate_existing, smbvn_renegotiate_existing, bool,
 		   0444);

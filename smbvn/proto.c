@@ -153,6 +153,40 @@ bool smbvn_key_usable(const u8 *key, size_t len)
 }
 
 /**
+ * smbvn_decrypted_auth() - is a decrypted answer authentic for a session?
+ * @pdu: the decrypted SMB2 PDU, header first
+ * @len: bytes of @pdu
+ * @seen: whether the TRANSFORM_HEADER it came in was seen being decrypted
+ * @transform_sid: that header's SessionId (MS-SMB2 2.2.41)
+ * @session_id: the SessionId of the session that sent the request
+ *
+ * A transform proves only that its sender holds the decryption key of the
+ * session its header names, which cifs looks up among every session on
+ * the connection.  MS-SMB2 3.2.5.1.1.1 has a client discard a message
+ * whose SMB2 header SessionId differs from the transform's; here both
+ * must also be the validating session's (security review L4): another
+ * session's keys, a guest's or an anonymous one's, may be known to an
+ * attacker.
+ *
+ * Return: SMBVN_AUTH_ENCRYPTED when both SessionIds are @session_id,
+ * SMBVN_AUTH_BAD_SIG when either is another, SMBVN_AUTH_NO_KEY when the
+ * transform was not seen (nothing to go on), SMBVN_AUTH_NONE for a PDU
+ * too short for an SMB2 header.
+ */
+enum smbvn_auth smbvn_decrypted_auth(const u8 *pdu, size_t len, bool seen,
+				     u64 transform_sid, u64 session_id)
+{
+	if (!pdu || len < SMBVN_HDR_LEN)
+		return SMBVN_AUTH_NONE;
+	if (!seen)
+		return SMBVN_AUTH_NO_KEY;
+	if (transform_sid != session_id ||
+	    smbvn_le64(pdu + SMBVN_HDR_SESSION_ID) != session_id)
+		return SMBVN_AUTH_BAD_SIG;
+	return SMBVN_AUTH_ENCRYPTED;
+}
+
+/**
  * smbvn_decrypted_pdu_len() - the length of a PDU cifs decrypted in place
  * @pdu: the decrypted SMB2 PDU, header first, with @frame_len bytes
  *	readable after it
@@ -177,14 +211,6 @@ size_t smbvn_decrypted_pdu_len(const u8 *pdu, size_t frame_len)
 	len = frame_len - SMBVN_TRANSFORM_HDR_LEN;
 	next = smbvn_le32(pdu + 20);
 	return next && next < len ? next : len;
-}
-
-bool smbvn_is_pre30_status(u32 status)
-{
-	return status == SMBVN_STATUS_NOT_SUPPORTED ||
-	       status == SMBVN_STATUS_INVALID_DEVICE_REQUEST ||
-	       status == SMBVN_STATUS_FILE_CLOSED ||
-	       status == SMBVN_STATUS_FS_DRIVER_REQUIRED;
 }
 
 static bool dialect_is_2x(u16 d)
@@ -245,6 +271,25 @@ static enum smbvn_verdict judge_output(const u8 *pdu, size_t len,
 	return SMBVN_V_VALIDATED;
 }
 
+/**
+ * smbvn_judge() - the verdict on a FSCTL_VALIDATE_NEGOTIATE_INFO answer
+ * @pdu: the answer, SMB2 header first (MS-SMB2 2.2.1.2, 2.2.32)
+ * @len: bytes of @pdu
+ * @auth: how the answer was authenticated (smbvn_auth_of())
+ * @neg: what the NEGOTIATE response of the connection said
+ * @d: filled with the status and the first field that differed
+ *
+ * MS-SMB2 3.2.5.14.12 with smbvn's strict rules: nothing of an answer
+ * that is not authenticated is believed; a signed ACCESS_DENIED is a
+ * refusal; any other signed error is accepted on 2.x only; a success
+ * must carry exactly 24 bytes of output (what was asked: a server that
+ * pads to the request's MaxOutputResponse fits, one that overruns it
+ * does not), at an offset inside @len, whose Capabilities, ServerGuid,
+ * SecurityMode and Dialect equal @neg's.
+ *
+ * Return: SMBVN_V_VALIDATED or SMBVN_V_ACCEPT_PRE30 to accept, any other
+ * verdict to refuse.
+ */
 enum smbvn_verdict smbvn_judge(const u8 *pdu, size_t len,
 			       enum smbvn_auth auth,
 			       const struct smbvn_neg_rsp *neg,
@@ -267,12 +312,41 @@ enum smbvn_verdict smbvn_judge(const u8 *pdu, size_t len,
 		return SMBVN_V_BAD_SIGNATURE;
 	if (status == SMBVN_STATUS_ACCESS_DENIED)
 		return SMBVN_V_ACCESS_DENIED;
-	if (smbvn_is_pre30_status(status))
-		return dialect_is_2x(neg->dialect) ? SMBVN_V_ACCEPT_PRE30 :
-						     SMBVN_V_NOT_SUPPORTED_3X;
+	/*
+	 * MS-SMB2 3.2.5.14.12: any other status the server vouches for says
+	 * it does not implement validation, which only a 2.x dialect may
+	 * (NOT_SUPPORTED, FILE_CLOSED, INVALID_PARAMETER, ... by server
+	 * family).  On 3.0/3.0.2 validation is mandatory for the server, and
+	 * ksmbd answers a replay that does not match with INVALID_PARAMETER
+	 * on a connection it keeps: there, an error is the only sign of
+	 * tampering, so it is refused (stricter than Windows, smbvn(4)).
+	 */
 	if (status != SMBVN_STATUS_SUCCESS)
-		return SMBVN_V_ERROR_STATUS;
+		return dialect_is_2x(neg->dialect) ? SMBVN_V_ACCEPT_PRE30 :
+						     SMBVN_V_SERVER_REJECTED;
 	return judge_output(pdu, len, neg, d);
+}
+
+/**
+ * smbvn_strict_downgrade() - apply the strict_downgrade knob to a verdict
+ * @v: the verdict of smbvn_judge()
+ * @strict: true when 2.x connections after a 3.x offer must prove
+ *	themselves with a validated answer (knob strict_downgrade=1)
+ *
+ * A signed error on a 2.x connection after a 3.x offer is either an old
+ * server that does not implement validation or a 3.x server whose
+ * NEGOTIATE request was rewritten down to 2.x and which answers the
+ * replayed request with an error (ksmbd does, security review L7).  Only
+ * an administrator who knows no 2.x-only server is left can tell them
+ * apart; this lets them.
+ *
+ * Return: SMBVN_V_DOWNGRADE_UNPROVEN for SMBVN_V_ACCEPT_PRE30 when @strict,
+ * else @v.
+ */
+enum smbvn_verdict smbvn_strict_downgrade(enum smbvn_verdict v, bool strict)
+{
+	return strict && v == SMBVN_V_ACCEPT_PRE30 ?
+	       SMBVN_V_DOWNGRADE_UNPROVEN : v;
 }
 
 bool smbvn_offers_3x(const struct smbvn_neg_req *req)
@@ -310,13 +384,12 @@ const char *smbvn_verdict_name(enum smbvn_verdict v)
 {
 	static const char * const names[SMBVN_V_COUNT] = {
 		[SMBVN_V_VALIDATED] = "validated",
-		[SMBVN_V_ACCEPT_PRE30] = "signed-not-supported-on-2x",
+		[SMBVN_V_ACCEPT_PRE30] = "signed-error-on-2x",
 		[SMBVN_V_UNSIGNED] = "unsigned",
 		[SMBVN_V_BAD_SIGNATURE] = "bad-signature",
 		[SMBVN_V_MALFORMED] = "malformed",
 		[SMBVN_V_ACCESS_DENIED] = "access-denied",
-		[SMBVN_V_NOT_SUPPORTED_3X] = "not-supported-on-3x",
-		[SMBVN_V_ERROR_STATUS] = "error-status",
+		[SMBVN_V_SERVER_REJECTED] = "server-rejected",
 		[SMBVN_V_MISMATCH_CAPABILITIES] = "capabilities-mismatch",
 		[SMBVN_V_MISMATCH_GUID] = "guid-mismatch",
 		[SMBVN_V_MISMATCH_SECURITY_MODE] = "security-mode-mismatch",
@@ -324,6 +397,7 @@ const char *smbvn_verdict_name(enum smbvn_verdict v)
 		[SMBVN_V_NO_RESPONSE] = "no-response",
 		[SMBVN_V_NO_KEY] = "no-signing-key",
 		[SMBVN_V_RENEGOTIATED] = "renegotiated",
+		[SMBVN_V_DOWNGRADE_UNPROVEN] = "downgrade-unproven",
 	};
 
 	if ((unsigned int)v >= SMBVN_V_COUNT)

@@ -38,10 +38,8 @@ enum smbvn_stat smbvn_stat_of_verdict(enum smbvn_verdict v)
 		return SMBVN_STAT_MALFORMED;
 	case SMBVN_V_ACCESS_DENIED:
 		return SMBVN_STAT_ACCESS_DENIED;
-	case SMBVN_V_NOT_SUPPORTED_3X:
-		return SMBVN_STAT_NOT_SUPPORTED_3X;
-	case SMBVN_V_ERROR_STATUS:
-		return SMBVN_STAT_ERROR_STATUS;
+	case SMBVN_V_SERVER_REJECTED:
+		return SMBVN_STAT_SERVER_REJECTED;
 	case SMBVN_V_MISMATCH_CAPABILITIES:
 		return SMBVN_STAT_MISMATCH_CAPS;
 	case SMBVN_V_MISMATCH_GUID:
@@ -56,6 +54,8 @@ enum smbvn_stat smbvn_stat_of_verdict(enum smbvn_verdict v)
 		return SMBVN_STAT_NO_KEY;
 	case SMBVN_V_RENEGOTIATED:
 		return SMBVN_STAT_RENEGOTIATED;
+	case SMBVN_V_DOWNGRADE_UNPROVEN:
+		return SMBVN_STAT_DOWNGRADE_UNPROVEN;
 	default:
 		return SMBVN_STAT_COUNT;
 	}

@@ -20,8 +20,7 @@ static const char * const names[SMBVN_STAT_COUNT] = {
 	[SMBVN_STAT_BAD_SIGNATURE] = "bad_signature",
 	[SMBVN_STAT_MALFORMED] = "malformed",
 	[SMBVN_STAT_ACCESS_DENIED] = "access_denied",
-	[SMBVN_STAT_NOT_SUPPORTED_3X] = "not_supported_3x",
-	[SMBVN_STAT_ERROR_STATUS] = "error_status",
+	[SMBVN_STAT_SERVER_REJECTED] = "server_rejected",
 	[SMBVN_STAT_MISMATCH_CAPS] = "mismatch_capabilities",
 	[SMBVN_STAT_MISMATCH_GUID] = "mismatch_guid",
 	[SMBVN_STAT_MISMATCH_SECMODE] = "mismatch_security_mode",
@@ -31,6 +30,7 @@ static const char * const names[SMBVN_STAT_COUNT] = {
 	[SMBVN_STAT_NO_RECORD] = "negotiate_not_captured",
 	[SMBVN_STAT_NO_KEY] = "no_signing_key",
 	[SMBVN_STAT_RENEGOTIATED] = "renegotiated",
+	[SMBVN_STAT_DOWNGRADE_UNPROVEN] = "downgrade_unproven",
 };
 
 struct stat_attr {

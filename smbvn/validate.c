@@ -96,6 +96,13 @@ static void log_refusal(const char *what, const char *host,
 		pr_err("smbvn: %s %s on %s dialect %s: rule=%s expected=signed answer received=transport error %d\n",
 		       what, tree, host, dn, rule, (int)d->received);
 		break;
+	case SMBVN_V_SERVER_REJECTED:
+	case SMBVN_V_ACCESS_DENIED:
+	case SMBVN_V_DOWNGRADE_UNPROVEN:
+		/* The server itself said no: its word is authenticated. */
+		pr_err("smbvn: %s %s on %s dialect %s: rule=%s status=0x%08x\n",
+		       what, tree, host, dn, rule, d->status);
+		break;
 	default:
 		pr_err("smbvn: %s %s on %s dialect %s: rule=%s expected=signed answer received=status 0x%08x\n",
 		       what, tree, host, dn, rule, d->status);
@@ -146,7 +153,7 @@ static int fail_check(void *server, const void *tcon, u16 dialect,
 	if (audit)
 		smbvn_stat_inc(SMBVN_STAT_AUDIT);
 	trace_smbvn_decision(host, tree, dialect, audit ? "audit" : "refused",
-			     reason, ktime_get_ns() - t0);
+			     reason, d ? d->status : 0, ktime_get_ns() - t0);
 	log_refusal(audit ? "audit: would refuse" : "refused", host, tree,
 		    dialect, v, a, d);
 	if (audit)
@@ -176,14 +183,15 @@ static int fail_check(void *server, const void *tcon, u16 dialect,
 
 static void passed(const void *server, const void *tcon, u16 dialect,
 		   enum smbvn_stat stat, const char *verdict,
-		   const char *reason, u64 t0)
+		   const char *reason, u32 status, u64 t0)
 {
 	struct host_name h;
 
 	smbvn_stat_inc(stat);
 	trace_smbvn_decision(server_name(server, &h),
 			     &FIELD(tcon, SMBVN_OFF_TCON_TREE_NAME, const char),
-			     dialect, verdict, reason, ktime_get_ns() - t0);
+			     dialect, verdict, reason, status,
+			     ktime_get_ns() - t0);
 }
 
 /*
@@ -243,8 +251,12 @@ static enum smbvn_auth authenticate(struct smbvn_answer *in, u16 dialect,
 	size_t len = min_t(size_t, in->len, RSP_CAPTURE_MAX);
 	int ok = 0;
 
-	if (in->decrypted || in->len > RSP_CAPTURE_MAX)
-		return smbvn_auth_of(in->buf, len, in->decrypted, false);
+	if (in->decrypted)
+		return smbvn_decrypted_auth(in->buf, len, in->decrypted_known,
+					    in->decrypted_sid,
+					    in->session_id);
+	if (in->len > RSP_CAPTURE_MAX)
+		return smbvn_auth_of(in->buf, len, false, false);
 	if (!smbvn_key_usable(in->have_key ? in->key : NULL, sizeof(in->key)))
 		return SMBVN_AUTH_NO_KEY;
 	if (smbvn_le32(in->buf + 16) & SMBVN_FLAG_SIGNED) {
@@ -269,13 +281,16 @@ static enum smbvn_verdict judge_answer(struct smbvn_answer *in,
 	size_t len = min_t(size_t, in->len, RSP_CAPTURE_MAX);
 	enum smbvn_auth auth = authenticate(in, dialect, err);
 	struct smbvn_neg_rsp rx_rsp;
+	bool strict = READ_ONCE(smbvn_strict_downgrade_knob);
 	enum smbvn_verdict v = smbvn_judge(in->buf, len, auth, neg, d);
 
+	v = smbvn_strict_downgrade(v, strict);
 	if (!smbvn_verdict_ok(v) || in->tx == server)
 		return v;
 	if (!smbvn_conn_rsp(in->tx, &rx_rsp))
 		return SMBVN_V_COUNT;
-	return smbvn_judge(in->buf, len, auth, &rx_rsp, d);
+	return smbvn_strict_downgrade(smbvn_judge(in->buf, len, auth, &rx_rsp,
+						  d), strict);
 }
 
 /*
@@ -317,6 +332,7 @@ static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
 	 * the one just set up: cifs frees a session key at the start of any
 	 * later session setup, with no lock smbvn could take (review L5).
 	 */
+	in->session_id = FIELD(ses, SMBVN_OFF_SES_SUID, u64);
 	in->have_key = dialect >= SMBVN_DIALECT_300 ?
 		       channel_signkey(ses, *tx, in->key) :
 		       session_key(ses, in->key);
@@ -388,12 +404,12 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
 				server_name(server, &h),
 				smbvn_dialect_name(dialect));
 		passed(server, tcon, dialect, SMBVN_STAT_DISABLED, "disabled",
-		       smbvn_action_name(a), t0);
+		       smbvn_action_name(a), 0, t0);
 		return 0;
 	case SMBVN_A_SKIP_311:
 	case SMBVN_A_SKIP_2X_ONLY:
 		passed(server, tcon, dialect, SMBVN_STAT_NOT_APPLICABLE,
-		       "not-applicable", smbvn_action_name(a), t0);
+		       "not-applicable", smbvn_action_name(a), 0, t0);
 		return 0;
 	case SMBVN_A_VALIDATE:
 		break;
@@ -420,13 +436,18 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
 				  SMBVN_A_REFUSE_NO_RECORD, NULL, t0,
 				  SMBVN_R_THIS_TCON);
 	if (smbvn_verdict_ok(v)) {
-		if (v == SMBVN_V_ACCEPT_PRE30)
+		if (v == SMBVN_V_ACCEPT_PRE30) {
 			smbvn_stat_inc(SMBVN_STAT_PRE30_ACCEPTED);
+			pr_info_ratelimited("smbvn: %s dialect %s does not implement validation (signed status 0x%08x): accepted (strict_downgrade=0)\n",
+					    server_name(server, &h),
+					    smbvn_dialect_name(dialect),
+					    d.status);
+		}
 		if (tx != server)
 			smbvn_stat_inc(SMBVN_STAT_OTHER_CHANNEL);
 		smbvn_conn_validated(server);
 		passed(server, tcon, dialect, SMBVN_STAT_VALIDATED, "validated",
-		       smbvn_verdict_name(v), t0);
+		       smbvn_verdict_name(v), d.status, t0);
 		return 0;
 	}
 	/*
