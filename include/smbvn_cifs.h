@@ -38,6 +38,8 @@ void smbvn_conn_neg_req(const void *server, const u8 *pdu, size_t len);
 void smbvn_conn_neg_rsp(const void *server, const u8 *pdu, size_t len);
 bool smbvn_conn_snapshot(const void *server, bool enforce,
 			 struct smbvn_conn *snap, bool *log_disabled);
+void smbvn_conn_forget(const void *server);
+void smbvn_conns_exit(void);
 void smbvn_conn_hold(const void *server);
 bool smbvn_conn_held(const void *server);
 unsigned long smbvn_conn_hold_left(const void *server);

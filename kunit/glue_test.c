@@ -477,6 +477,38 @@ static void l9_stale_record_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fc->drops, 1);
 }
 
+/*
+ * L9: records are per live connection, not slots of a table.  200 other
+ * connections negotiating after ours (a DFS referral fan-out, say) do not
+ * take our record away; a connection cifs lets go of loses its record,
+ * and its next tree connect is refused, never let through.
+ */
+static void l9_many_connections_keep_records(struct kunit *test)
+{
+	const unsigned int n = 200;
+	u8 *others = fake_obj(test, n);
+	struct counts c;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		capture_negotiate(others + i, &fc->req, &kt_rsp_300);
+	answer_echo(test, &kt_rsp_300, key_30, true);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_NE(test, smbvn_conn_stamp(others + i), 0u);
+		smbvn_conn_forget(others + i);
+		KUNIT_EXPECT_EQ(test, smbvn_conn_stamp(others + i), 0u);
+	}
+
+	smbvn_conn_forget(fc->srv);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_RECORD), 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 1);
+}
+
 /* M7: a guest session proves nothing about the connection: no hold. */
 static void m7_guest_refused_without_hold(struct kunit *test)
 {
@@ -625,6 +657,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(l3_foreign_answer_ignored),
 	KUNIT_CASE(m5_renegotiated_during_exchange),
 	KUNIT_CASE(l9_stale_record_refused),
+	KUNIT_CASE(l9_many_connections_keep_records),
 	KUNIT_CASE(m7_guest_refused_without_hold),
 	KUNIT_CASE(l8_kerberos_without_user_validated),
 	KUNIT_CASE(n2_decrypted_answer_bounded_by_pdu),
@@ -633,9 +666,17 @@ static struct kunit_case smbvn_glue_cases[] = {
 	{}
 };
 
+/* The fake connections' memory goes back to KUnit: so do their records. */
+static void glue_exit(struct kunit *test)
+{
+	smbvn_conn_forget(fc->srv);
+	smbvn_conn_forget(fc->srv2);
+}
+
 static struct kunit_suite smbvn_glue_suite = {
 	.name = "smbvn_glue",
 	.init = glue_init,
+	.exit = glue_exit,
 	.test_cases = smbvn_glue_cases,
 };
 

@@ -127,6 +127,8 @@ OBSERVED = {
         ("SCR_SERVER", "server", "struct TCP_Server_Info *")],
     "smb2_sign_rqst": [
         ("SSR_RQST", "rqst", "struct smb_rqst *")],
+    "cifs_put_tcp_session": [
+        ("PTS_SERVER", "server", "struct TCP_Server_Info *")],
     "crypt_message": [
         ("CM_SERVER", "server", "struct TCP_Server_Info *"),
         ("CM_RQST", "rqst", "struct smb_rqst *"),
@@ -371,7 +373,7 @@ def check_protos(mod, symbols):
     """Header lines for the argument indexes, and every reason why smbvn's
     hooks do not fit this cifs.ko (empty if they do)."""
     lines, why = [], []
-    for fn in list(EXACT) + list(OBSERVED):
+    for fn in dict.fromkeys(list(EXACT) + list(OBSERVED)):
         proto = mod.find_func(fn)
         params = []
         if proto is None:
@@ -395,6 +397,7 @@ def check_protos(mod, symbols):
                (mod.abi_type(t[2]), [ty for _, ty in params]) != (ret, args):
                 why.append("%s() is '%s', smbvn expects '%s'" %
                            (fn, have, want))
+        if fn not in OBSERVED:
             continue
         names = [n for n, _ in params]
         for macro, arg, ty in OBSERVED[fn]:

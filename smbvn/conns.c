@@ -4,39 +4,99 @@
  * sent and received, as smbvn captured them, and what smbvn decided about
  * it since.  Every validation is judged against these records.
  */
+#include <linux/hashtable.h>
 #include <linux/jiffies.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include "smbvn.h"
 #include "smbvn_cifs.h"
 
-#define MAX_CONNS		128
+/*
+ * One record per live connection, found by its address, dropped when cifs
+ * lets go of the connection: no fixed table whose eviction would cost a
+ * live validated connection its record (security review L9).  The cap only
+ * bounds memory should cifs free connections smbvn never sees put; past
+ * it, a new connection has no record and is refused as
+ * negotiate-not-captured, never let through.
+ */
+#define CONNS_HASH_BITS		8
+#define CONNS_MAX		16384
 
-static struct smbvn_conn conns[MAX_CONNS];
+struct conn_rec {
+	struct hlist_node node;
+	struct smbvn_conn c;
+};
+
+static DEFINE_HASHTABLE(conns, CONNS_HASH_BITS);
 static DEFINE_SPINLOCK(conns_lock);
+static unsigned int conns_count;
 static u32 conns_clock;
 
-/* Slot for @server, creating one (evicting the oldest) if asked to. */
+/*
+ * Record of @server, creating one if asked to.  Called under conns_lock,
+ * from ftrace observers too: the allocation cannot sleep.  On failure the
+ * connection simply has no record, which its tree connect refuses.
+ */
 static struct smbvn_conn *conn_slot(const void *server, bool create)
 {
-	struct smbvn_conn *c, *oldest = NULL;
+	struct conn_rec *r;
 
-	for (c = conns; c < conns + MAX_CONNS; c++) {
-		if (c->server == server)
-			return c;
-		if (!oldest || !c->server ||
-		    (oldest->server && c->stamp < oldest->stamp))
-			oldest = c;
-	}
-	if (!create)
+	hash_for_each_possible(conns, r, node, (unsigned long)server)
+		if (r->c.server == server)
+			return &r->c;
+	if (!create || conns_count >= CONNS_MAX)
 		return NULL;
-	/*
-	 * An evicted connection has no record at its next tree connect and
-	 * is dropped and renegotiated then, so eviction costs a reconnect,
-	 * never an unvalidated connection.
-	 */
-	memset(oldest, 0, sizeof(*oldest));
-	oldest->server = server;
-	return oldest;
+	r = kzalloc(sizeof(*r), GFP_ATOMIC);
+	if (!r)
+		return NULL;
+	r->c.server = server;
+	hash_add(conns, &r->node, (unsigned long)server);
+	conns_count++;
+	return &r->c;
+}
+
+/**
+ * smbvn_conn_forget() - drop the record of a connection cifs is freeing
+ * @server: struct TCP_Server_Info whose last reference is being put
+ *
+ * Called from the cifs_put_tcp_session() observer when the reference
+ * count says this put is the last.  Should another reference be taken
+ * meanwhile, the connection merely has no record at its next tree connect,
+ * which drops it and makes it renegotiate under smbvn.
+ */
+void smbvn_conn_forget(const void *server)
+{
+	struct conn_rec *r;
+	struct hlist_node *tmp;
+
+	spin_lock(&conns_lock);
+	hash_for_each_possible_safe(conns, r, tmp, node, (unsigned long)server) {
+		if (r->c.server != server)
+			continue;
+		hash_del(&r->node);
+		conns_count--;
+		kfree(r);
+		break;
+	}
+	spin_unlock(&conns_lock);
+}
+
+/**
+ * smbvn_conns_exit() - free every record, when smbvn is unloaded
+ */
+void smbvn_conns_exit(void)
+{
+	struct conn_rec *r;
+	struct hlist_node *tmp;
+	unsigned int b;
+
+	spin_lock(&conns_lock);
+	hash_for_each_safe(conns, b, tmp, r, node) {
+		hash_del(&r->node);
+		kfree(r);
+	}
+	conns_count = 0;
+	spin_unlock(&conns_lock);
 }
 
 /**
@@ -55,6 +115,10 @@ void smbvn_conn_neg_req(const void *server, const u8 *pdu, size_t len)
 
 	spin_lock(&conns_lock);
 	c = conn_slot(server, true);
+	if (!c) {
+		spin_unlock(&conns_lock);
+		return;
+	}
 	/*
 	 * cifs keeps its ClientGuid across reconnects of one TCP session and
 	 * draws a new one per session, so a different GUID at the same
@@ -142,6 +206,11 @@ void smbvn_conn_hold(const void *server)
 
 	spin_lock(&conns_lock);
 	c = conn_slot(server, true);
+	if (!c) {
+		/* No memory for a record: no hold, the refusal stands alone. */
+		spin_unlock(&conns_lock);
+		return;
+	}
 	/*
 	 * A connection negotiated before smbvn loaded has no record: take
 	 * its ClientGuid from cifs so that the hold survives its reconnect

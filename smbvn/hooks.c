@@ -15,8 +15,8 @@
 #define CIFS_NEG_OP		0x0200
 
 enum {
-	HOOK_SEND, HOOK_SIGN, HOOK_CRYPT, HOOK_RECEIVE, HOOK_VALIDATE,
-	HOOK_TCON
+	HOOK_SEND, HOOK_SIGN, HOOK_CRYPT, HOOK_RECEIVE, HOOK_PUT,
+	HOOK_VALIDATE, HOOK_TCON
 };
 
 typedef int (*smb2_tcon_t)(const unsigned int xid, void *ses,
@@ -53,6 +53,18 @@ static void notrace observe_sign(struct pt_regs *regs)
 		     NULL;
 	if (iov)
 		smbvn_exchange_sent(iov->iov_base);
+}
+
+/*
+ * cifs_put_tcp_session(server, from_reconnect): the last put frees the
+ * connection (its count drops to 0 under cifs' lock, after this entry).
+ */
+static void notrace observe_put(struct pt_regs *regs)
+{
+	const void *server = ARG(regs, SMBVN_ARG_PTS_SERVER, const void *);
+
+	if (server && READ_ONCE(FIELD(server, SMBVN_OFF_SRV_COUNT, int)) <= 1)
+		smbvn_conn_forget(server);
 }
 
 /*
@@ -189,6 +201,7 @@ struct smbvn_hook smbvn_cifs_hooks[] = {
 	[HOOK_CRYPT] = { .name = "crypt_message", .observe = observe_crypt },
 	[HOOK_RECEIVE] = { .name = "smb2_check_receive",
 			   .observe = observe_receive },
+	[HOOK_PUT] = { .name = "cifs_put_tcp_session", .observe = observe_put },
 	[HOOK_VALIDATE] = { .name = "smb3_validate_negotiate",
 			    .redirect = smbvn_stock_validate },
 	[HOOK_TCON] = { .name = "SMB2_tcon", .redirect = smbvn_tcon },

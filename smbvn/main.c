@@ -172,6 +172,7 @@ static void teardown(void)
 	 * passed a voluntary schedule point, which is outside smbvn.
 	 */
 	synchronize_rcu_tasks();
+	smbvn_conns_exit();
 	smbvn_stats_exit();
 }
 
