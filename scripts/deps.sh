@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cache=$top/.cache
 mkdir -p "$cache/deb" "$cache/k"
 
-pkgs=(qemu-system-x86 samba cifs-utils busybox-static dwarves python3
+pkgs=(qemu-system-x86 samba smbclient cifs-utils busybox-static dwarves python3
       python3-cryptography cpio kmod xz-utils zstd binutils gcc make bc
       flex bison libelf-dev libssl-dev)
 missing=()

@@ -7,6 +7,17 @@ catches (MS-SMB2 3.2.5.5 / 3.2.5.14.12).
 Usage:
   smbproxy.py --target 127.0.0.1:PORT --map LPORT:MODE [--map ...]
               [--bind 127.0.0.1] [--log FILE] [--verbose]
+              [--user NAME (--password PW | --nthash HEX) [--domain DOM]]
+
+Besides the attacks, the proxy can act like an honest server with a quirk
+(the "emulator" modes of EMULATOR_MODES).  Such an answer has to be signed
+like the real server's, so the proxy derives the session's keys from the
+test user's credentials and the NTLMSSP exchange it sees (smbkeys.py).  It
+changes an answer only after the real server's signature on it verified
+with that key, and re-signs what it sends; when it cannot verify, it
+forwards the answer untouched and logs a line starting "EMULATOR-", so that
+an emulator fault never passes for a client defect.  With credentials, every
+mode also logs whether the derived key verifies the server's signatures.
 
 The protocol logic (framing, parsing, rewriting) is pure: it takes bytes and
 returns bytes plus an action, so test_smbproxy.py can exercise every mode
@@ -20,7 +31,14 @@ import socket
 import struct
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+
+try:
+    import smbkeys
+except ImportError as e:    # python3-cryptography missing: no emulator
+    smbkeys = None
+    SMBKEYS_ERROR = e
 
 # --- protocol constants (MS-SMB2 2.2) ---------------------------------------
 
@@ -29,6 +47,8 @@ TRANSFORM_MAGIC = b"\xfdSMB"
 HDR_LEN = 64
 
 CMD_NEGOTIATE = 0x0000
+CMD_SESSION_SETUP = 0x0001
+CMD_TREE_CONNECT = 0x0003
 CMD_CREATE = 0x0005
 CMD_READ = 0x0008
 CMD_WRITE = 0x0009
@@ -41,8 +61,17 @@ FLAG_SIGNED = 0x8
 
 STATUS_SUCCESS = 0x00000000
 STATUS_PENDING = 0x00000103
+STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
 STATUS_NOT_SUPPORTED = 0xC00000BB
 STATUS_ACCESS_DENIED = 0xC0000022
+STATUS_FILE_CLOSED = 0xC0000128
+STATUS_INVALID_PARAMETER = 0xC000000D
+STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
+STATUS_FS_DRIVER_REQUIRED = 0xC000019C
+
+# 2.2.6 SessionFlags: sessions that have no key to sign with.
+SESSION_FLAG_IS_GUEST = 0x0001
+SESSION_FLAG_IS_NULL = 0x0002
 
 FSCTL_VALIDATE_NEGOTIATE_INFO = 0x00140204
 CAP_ENCRYPTION = 0x40
@@ -71,6 +100,10 @@ NEGRSP_GUID = HDR_LEN + 8
 NEGRSP_CAPS = HDR_LEN + 24
 NEGRSP_MIN_LEN = HDR_LEN + 64
 IOCTL_CTLCODE = HDR_LEN + 4
+IOCTLREQ_MAX_OUTPUT = HDR_LEN + 44      # MaxOutputResponse (2.2.31)
+SESSREQ_SECBUF = HDR_LEN + 12           # SecurityBufferOffset, Length
+SESSRSP_FLAGS = HDR_LEN + 2             # 2.2.6
+SESSRSP_SECBUF = HDR_LEN + 4
 IOCTLRSP_OUT_OFFSET = HDR_LEN + 32
 IOCTLRSP_OUT_COUNT = HDR_LEN + 36
 IOCTLRSP_FIXED_LEN = 48
@@ -111,7 +144,50 @@ MODES = {
     "halfstall": "validate rsp: first half sent, the rest and all later "
                  "server data withheld",
     "halfdrop": "validate rsp: first half sent, then RST both sides",
+    # Honest but quirky servers (need --user and --password/--nthash):
+    # each changes a validate rsp only after the server's signature on it
+    # verified with the derived key, and re-signs the result.
+    "pad": "validate rsp success: output padded with zeros to the "
+           "request's MaxOutputResponse (a macOS server; identical when "
+           "24 was asked), re-signed",
+    "overrun": "validate rsp success: OutputCount 24 + 8 (8 zero bytes "
+               "more than the 24 asked), re-signed",
+    "dialdiff": "validate rsp success: output Dialect differs from the "
+                "NEGOTIATE rsp's (3.0 <-> 3.0.2, 2.0.2 <-> 2.1), re-signed",
+    "capextra": "validate rsp success: output Capabilities gain a bit the "
+                "NEGOTIATE rsp lacks (MULTI_CHANNEL, else the lowest "
+                "other), re-signed",
+    "st-notsupp": "validate rsp -> signed STATUS_NOT_SUPPORTED",
+    "st-closed": "validate rsp -> signed STATUS_FILE_CLOSED",
+    "st-param": "validate rsp -> signed STATUS_INVALID_PARAMETER",
+    "st-devreq": "validate rsp -> signed STATUS_INVALID_DEVICE_REQUEST",
+    "st-fsdrv": "validate rsp -> signed STATUS_FS_DRIVER_REQUIRED",
+    "st-denied": "validate rsp -> signed STATUS_ACCESS_DENIED",
 }
+
+# The signed error statuses the st-* modes answer with (MS-SMB2 3.2.5.14.12
+# and the pre-3.0 servers of DESIGN.md section 1).
+ERROR_MODES = {
+    "st-notsupp": STATUS_NOT_SUPPORTED,
+    "st-closed": STATUS_FILE_CLOSED,
+    "st-param": STATUS_INVALID_PARAMETER,
+    "st-devreq": STATUS_INVALID_DEVICE_REQUEST,
+    "st-fsdrv": STATUS_FS_DRIVER_REQUIRED,
+    "st-denied": STATUS_ACCESS_DENIED,
+}
+EMULATOR_MODES = ("pad", "overrun", "dialdiff", "capextra", *ERROR_MODES)
+
+# pad: a bound, so that a client asking for megabytes does not get the
+# proxy to build them.  Stock cifs asks CIFSMaxBufSize (16 KiB by default),
+# smbvn and Samba's client 24 bytes.
+PAD_MAX = 0x10000
+OVERRUN_EXTRA = 8
+# dialdiff: the neighbouring dialect of the same family.
+DIALECT_SWAP = {0x0202: 0x0210, 0x0210: 0x0202, 0x0300: 0x0302,
+                0x0302: 0x0300}
+# capextra: MULTI_CHANNEL first (a consumer NAS quirk), then the other
+# 2.2.4 capabilities.
+CAP_EXTRA_ORDER = (0x08, 0x10, 0x20, 0x01, 0x02, 0x04, 0x40, 0x80)
 
 # Modes that drop the first connection after it validated, and treat its
 # reconnects by their own rule.
@@ -139,13 +215,31 @@ class Verdict:
 
 
 @dataclass
+class Credentials:
+    """The test user whose sessions the emulator can sign for."""
+    user: str
+    nthash: bytes
+    domain: str | None = None
+
+
+@dataclass
 class ConnState:
     """What one proxied connection has seen so far.
 
     Both pumps of a connection share it; asyncio runs them on one thread, and
     a client request is always processed before the server can answer it, so
     no locking is needed."""
-    validate_mids: set = field(default_factory=set)
+    # MessageId of each validate request in flight -> its MaxOutputResponse.
+    validate_mids: dict = field(default_factory=dict)
+    creds: Credentials | None = None
+    # Per SessionId (the keys are per connection: a channel bound to a
+    # session on another connection has its own key, MS-SMB2 3.2.5.3.1).
+    challenges: dict = field(default_factory=dict)     # smbkeys.Challenge
+    auths: dict = field(default_factory=dict)          # smbkeys.Authenticate
+    signers: dict = field(default_factory=dict)        # smbkeys.Signer
+    no_key: dict = field(default_factory=dict)         # why there is none
+    key_checked: set = field(default_factory=set)      # verified once
+    encrypted_noted: bool = False
     # NEGOTIATE response values as forwarded to the client (after tampering):
     # forge echoes them so that the forged answer is self-consistent.
     caps: int | None = None
@@ -268,11 +362,43 @@ def no311_remap(d):
 DIALECT_REMAPS = {"dial2x": dial2x_remap, "no311": no311_remap}
 
 
+def sid(pdu):
+    return u64(pdu, H_SID)
+
+
+def security_buffer(pdu, field_off):
+    """The SESSION_SETUP security buffer (2.2.5 / 2.2.6), offset from the
+    start of the SMB2 header; empty when it does not lie inside pdu."""
+    off, length = struct.unpack_from("<HH", pdu, field_off)
+    if off < HDR_LEN or off + length > len(pdu):
+        return b""
+    return pdu[off:off + length]
+
+
+def note_session_setup_request(st, pdu):
+    """Keep the client's NTLMSSP AUTHENTICATE_MESSAGE (MS-NLMP 2.2.1.3) of a
+    SESSION_SETUP request until the server's verdict on it arrives."""
+    if st.creds is None or smbkeys is None:
+        return []
+    msg = smbkeys.find_ntlmssp(security_buffer(pdu, SESSREQ_SECBUF))
+    if msg is None or len(msg) < 12 or \
+            smbkeys.message_type(msg) != smbkeys.NTLM_AUTHENTICATE:
+        return []
+    try:
+        st.auths[sid(pdu)] = smbkeys.parse_authenticate(msg)
+    except (ValueError, struct.error) as e:
+        return [f"SESSION_SETUP req SessionId 0x{sid(pdu):x}: unparsable "
+                f"NTLMSSP AUTHENTICATE ({e}): no key"]
+    return []
+
+
 def process_client_pdu(mode, st, pdu):
     """Decide what to do with one PDU the client sent."""
     if not is_smb2(pdu) or is_response(pdu):
         return Verdict(FORWARD, pdu)
     cmd = command(pdu)
+    if cmd == CMD_SESSION_SETUP:
+        return Verdict(FORWARD, pdu, note_session_setup_request(st, pdu))
     if cmd == CMD_NEGOTIATE and mode in DIALECT_REMAPS:
         new, notes = rewrite_dialects(pdu, DIALECT_REMAPS[mode])
         return Verdict(FORWARD, new, notes)
@@ -283,7 +409,9 @@ def process_client_pdu(mode, st, pdu):
             f"UNVALIDATED-IO {FILE_IO_CMDS[cmd]} MessageId 0x{mid(pdu):x} "
             "before any validate rsp on this connection"])
     if is_validate_request(pdu):
-        st.validate_mids.add(mid(pdu))
+        max_out = u32(pdu, IOCTLREQ_MAX_OUTPUT) \
+            if len(pdu) >= IOCTLREQ_MAX_OUTPUT + 4 else None
+        st.validate_mids[mid(pdu)] = max_out
         if mode == "reset":
             return Verdict(RESET, b"", [
                 f"VALIDATE req MessageId 0x{mid(pdu):x} dropped, "
@@ -449,6 +577,253 @@ def is_validate_response(st, pdu):
     return command(pdu) == CMD_IOCTL and mid(pdu) in st.validate_mids
 
 
+# --- server -> client: session keys (for the emulator) ---------------------
+
+def no_key_reason(st, pdu, auth, chal):
+    """Why a session that just completed gets no key; None if it can."""
+    flags = u16(pdu, SESSRSP_FLAGS) if len(pdu) >= SESSRSP_FLAGS + 2 else 0
+    if flags & SESSION_FLAG_IS_GUEST:
+        return "guest session (SessionFlags IS_GUEST): it has no key"
+    if flags & SESSION_FLAG_IS_NULL:
+        return "anonymous session (SessionFlags IS_NULL): it has no key"
+    if auth is None:
+        return "no NTLMSSP AUTHENTICATE seen (Kerberos, or not NTLM)"
+    if auth.anonymous:
+        return "anonymous NTLMSSP AUTHENTICATE: no key"
+    if chal is None:
+        return "no NTLMSSP CHALLENGE seen for it"
+    if auth.user.lower() != st.creds.user.lower():
+        return f"user {auth.user!r} is not --user {st.creds.user!r}"
+    if st.dialect is None:
+        return "no SMB2 NEGOTIATE rsp seen on this connection"
+    if st.dialect == 0x0311:
+        # 3.1.1 keys hash in the pre-authentication integrity value, which
+        # is not tracked: 3.1.1 has no validate exchange to emulate
+        # (MS-SMB2 3.3.5.15.12).
+        return "dialect 3.1.1 (pre-authentication integrity not tracked)"
+    if st.dialect not in DIALECT_SWAP:
+        return f"dialect 0x{st.dialect:04x} not supported"
+    return None
+
+
+def session_setup_response(st, pdu):
+    """Learn what a SESSION_SETUP response says about its session's key.
+
+    STATUS_MORE_PROCESSING_REQUIRED carries the server's NTLMSSP
+    CHALLENGE_MESSAGE (MS-NLMP 2.2.1.2, its ServerChallenge); STATUS_SUCCESS
+    completes the authentication whose AUTHENTICATE_MESSAGE the client sent,
+    and gives the session its keys (MS-SMB2 3.2.5.3.1)."""
+    s = sid(pdu)
+    status = u32(pdu, H_STATUS)
+    what = f"SESSION_SETUP rsp SessionId 0x{s:x}"
+    if status == STATUS_MORE_PROCESSING_REQUIRED:
+        msg = smbkeys.find_ntlmssp(security_buffer(pdu, SESSRSP_SECBUF))
+        try:
+            if msg is not None and \
+                    smbkeys.message_type(msg) == smbkeys.NTLM_CHALLENGE:
+                st.challenges[s] = smbkeys.parse_challenge(msg)
+        except (ValueError, struct.error) as e:
+            return [f"{what}: unparsable NTLMSSP CHALLENGE ({e})"]
+        return []
+    auth = st.auths.pop(s, None)
+    chal = st.challenges.pop(s, None)
+    if status != STATUS_SUCCESS or s in st.signers:
+        # A failed attempt has no key; a re-authentication keeps the keys
+        # the session has (MS-SMB2 3.2.5.3.1 derives them only once).
+        return []
+    reason = no_key_reason(st, pdu, auth, chal)
+    if reason is None:
+        domains = () if st.creds.domain is None else (st.creds.domain,)
+        try:
+            key = smbkeys.ntlmv2_session_key(st.creds.nthash, chal, auth,
+                                             domains)
+            signer = smbkeys.Signer(key.exported_session_key, st.dialect)
+        except smbkeys.NoKey as e:
+            reason = str(e)
+    if reason is not None:
+        st.no_key[s] = reason
+        return [f"{what}: no key: {reason}"]
+    st.signers[s] = signer
+    return [f"{what}: key derived for user {auth.user!r} domain "
+            f"{key.domain!r} (NTProofStr reproduced), dialect "
+            f"0x{st.dialect:04x} signs with {signer.alg}"]
+
+
+def first_signature_check(st, pdu):
+    """Once per session, say whether the derived key verifies the server's
+    signature on the first signed response of that session, so that the
+    log shows the key is right before any answer depends on it."""
+    s = sid(pdu)
+    signer = st.signers.get(s)
+    if signer is None or s in st.key_checked or \
+            not u32(pdu, H_FLAGS) & FLAG_SIGNED:
+        return []
+    st.key_checked.add(s)
+    # A compound member's signature covers it alone (MS-SMB2 3.1.4.1).
+    nxt = u32(pdu, H_NEXT)
+    chunk = pdu[:nxt] if HDR_LEN <= nxt < len(pdu) else pdu
+    what = f"{smb2_command_name(pdu)} rsp SessionId 0x{s:x}"
+    if signer.verify(chunk):
+        return [f"{what}: the server's signature verifies with the derived "
+                f"key ({signer.alg})"]
+    return [f"EMULATOR-KEY-MISMATCH {what}: the server's signature does not "
+            f"verify with the derived key ({signer.alg})"]
+
+
+def smb2_command_name(pdu):
+    names = {CMD_NEGOTIATE: "NEGOTIATE", CMD_SESSION_SETUP: "SESSION_SETUP",
+             CMD_TREE_CONNECT: "TREE_CONNECT", CMD_IOCTL: "IOCTL",
+             **FILE_IO_CMDS}
+    return names.get(command(pdu), f"command 0x{command(pdu):x}")
+
+
+def track_keys(st, pdu):
+    """The key bookkeeping every response gets once credentials are known;
+    the validate response is checked by its own handler."""
+    if st.creds is None or smbkeys is None:
+        return []
+    notes = []
+    if command(pdu) == CMD_SESSION_SETUP:
+        notes += session_setup_response(st, pdu)
+    if not is_validate_response(st, pdu):
+        notes += first_signature_check(st, pdu)
+    return notes
+
+
+# --- server -> client: the emulator -----------------------------------------
+
+def with_output(pdu, base, output):
+    """The success answer with its validate output replaced: the output
+    stays at OutputOffset, OutputCount follows it, the PDU ends with it
+    (2.2.32), and frame() fixes the NetBIOS length."""
+    out = bytearray(pdu[:base]) + output
+    put_u32(out, IOCTLRSP_OUT_COUNT, len(output))
+    return bytes(out)
+
+
+def error_body_response(real, status):
+    """A 2.2.2 ERROR response with status, answering what real answered;
+    the header keeps real's flags (an async answer stays async) so that
+    only the signature has to be new."""
+    hdr = bytearray(real[:HDR_LEN])
+    put_u32(hdr, H_STATUS, status)
+    put_u32(hdr, H_NEXT, 0)
+    hdr[H_SIG:H_SIG + SIG_LEN] = bytes(SIG_LEN)
+    # StructureSize 9, ErrorContextCount 0, Reserved, ByteCount 0, and the
+    # one byte of ErrorData a zero ByteCount still carries.
+    return bytes(hdr) + struct.pack("<HBBIB", 9, 0, 0, 0, 0)
+
+
+def extra_capability(caps):
+    for bit in CAP_EXTRA_ORDER:
+        if not caps & bit:
+            return bit
+    return ~caps & (caps + 1)   # lowest clear bit
+
+
+def emulated_answer(mode, st, pdu, max_out):
+    """(the changed answer, unsigned, and what changed), or (None, why the
+    mode does not apply to this answer)."""
+    if mode in ERROR_MODES:
+        status = ERROR_MODES[mode]
+        new = error_body_response(pdu, status)
+        return new, (f"Status 0x{u32(pdu, H_STATUS):08x}->0x{status:08x} "
+                     f"(ERROR response, len 0x{len(pdu):x}->0x{len(new):x})")
+    base = validate_output_offset(pdu)
+    if base is None:
+        return None, (f"Status 0x{u32(pdu, H_STATUS):08x} carries no "
+                      "24-byte validate output to change")
+    out = bytearray(pdu[base:base + VALIDATE_OUT_LEN])
+    count = u32(pdu, IOCTLRSP_OUT_COUNT)
+    if mode == "pad":
+        if max_out is None or max_out < VALIDATE_OUT_LEN:
+            return None, f"MaxOutputResponse {max_out} leaves nothing to pad"
+        want = min(max_out, PAD_MAX)
+        capped = f", capped at 0x{PAD_MAX:x}" if want < max_out else ""
+        return with_output(pdu, base, bytes(out) + bytes(want - len(out))), \
+            (f"OutputCount {count}->{want} = MaxOutputResponse "
+             f"{max_out}{capped}, zero padded")
+    if mode == "overrun":
+        want = VALIDATE_OUT_LEN + OVERRUN_EXTRA
+        return with_output(pdu, base, bytes(out) + bytes(OVERRUN_EXTRA)), \
+            (f"OutputCount {count}->{want} (MaxOutputResponse {max_out}), "
+             "zero filled")
+    if mode == "dialdiff":
+        neg = st.dialect
+        if neg not in DIALECT_SWAP:
+            return None, f"no dialect to differ from (NEGOTIATE {neg})"
+        old = u16(out, VOUT_DIALECT)
+        put_u16(out, VOUT_DIALECT, DIALECT_SWAP[neg])
+        return with_output(pdu, base, bytes(out)), \
+            (note("output Dialect", old, DIALECT_SWAP[neg], 4) +
+             f" (NEGOTIATE rsp 0x{neg:04x})")
+    if mode == "capextra":
+        neg = st.caps or 0
+        bit = extra_capability(neg)
+        old = u32(out, VOUT_CAPS)
+        put_u32(out, VOUT_CAPS, old | bit)
+        return with_output(pdu, base, bytes(out)), \
+            (note("output Capabilities", old, old | bit) +
+             f" (+0x{bit:x}, not in NEGOTIATE rsp 0x{neg:08x})")
+    raise ValueError(f"not an emulator mode: {mode}")
+
+
+def validate_signer(st, pdu):
+    """(Signer, None) for the session of a validate answer whose signature
+    is the server's, else (None, (tag, why))."""
+    s = sid(pdu)
+    if st.creds is None or smbkeys is None:
+        return None, ("EMULATOR-NO-KEY", "no --user/--password or --nthash")
+    signer = st.signers.get(s)
+    if signer is None:
+        return None, ("EMULATOR-NO-KEY", f"SessionId 0x{s:x}: " +
+                      st.no_key.get(s, "no SESSION_SETUP seen for it"))
+    if not u32(pdu, H_FLAGS) & FLAG_SIGNED:
+        return None, ("EMULATOR-UNSIGNED", "the server did not sign it, so "
+                      "the derived key cannot be checked")
+    if u32(pdu, H_NEXT):
+        return None, ("EMULATOR-COMPOUND", "part of a compound response")
+    if not signer.verify(pdu):
+        return None, ("EMULATOR-KEY-MISMATCH", "the server's signature does "
+                      f"not verify with the key derived for SessionId "
+                      f"0x{s:x} ({signer.alg})")
+    st.key_checked.add(s)
+    return signer, None
+
+
+def emulate_validate_response(mode, st, pdu, max_out):
+    """Act like an honest server with a quirk: change the real answer only
+    once its signature proved the derived key, and sign the result."""
+    what = f"VALIDATE rsp MessageId 0x{mid(pdu):x}"
+    signer, refusal = validate_signer(st, pdu)
+    if refusal:
+        tag, why = refusal
+        return pdu, [f"{tag} {what}: {why}: forwarded untouched"]
+    new, change = emulated_answer(mode, st, pdu, max_out)
+    if new is None:
+        return pdu, [f"EMULATOR-NOT-APPLICABLE {what}: {change}: forwarded "
+                     "untouched"]
+    new = signer.sign(new)
+    return new, [f"EMULATED {what}: server signature verified "
+                 f"({signer.alg}); {change}; re-signed "
+                 f"{pdu[H_SIG:H_SIG + SIG_LEN].hex()}->"
+                 f"{new[H_SIG:H_SIG + SIG_LEN].hex()}"]
+
+
+def validate_key_note(st, pdu):
+    """Non-emulator modes with credentials: whether the derived key verifies
+    the real answer, before the mode does anything to it."""
+    if st.creds is None or smbkeys is None:
+        return []
+    what = f"VALIDATE rsp MessageId 0x{mid(pdu):x}"
+    signer, refusal = validate_signer(st, pdu)
+    if refusal:
+        tag, why = refusal
+        return [f"{tag} {what}: {why}"]
+    return [f"{what}: the server's signature verifies with the derived key "
+            f"({signer.alg})"]
+
+
 def is_interim(pdu):
     """An async STATUS_PENDING interim: the real answer is still to come."""
     return (u32(pdu, H_STATUS) == STATUS_PENDING
@@ -462,27 +837,41 @@ def process_server_pdu(mode, st, pdu):
         return Verdict(DROP, b"")
     if not is_smb2(pdu) or not is_response(pdu):
         return Verdict(FORWARD, pdu)
+    keys = track_keys(st, pdu)
+    v = respond(mode, st, pdu)
+    v.notes[:0] = keys
+    return v
+
+
+def respond(mode, st, pdu):
+    """process_server_pdu() for an SMB2 response, once the keys are kept."""
     if is_negotiate_response(pdu):
         new, notes = tamper_negotiate_response(mode, st, pdu)
         remember_negotiate(st, new)
         return Verdict(FORWARD, new, notes)
     if is_validate_response(st, pdu) and not is_interim(pdu):
-        st.validate_mids.discard(mid(pdu))
+        max_out = st.validate_mids.pop(mid(pdu), None)
+        if mode in EMULATOR_MODES:
+            new, notes = emulate_validate_response(mode, st, pdu, max_out)
+            st.validated = True
+            return Verdict(FORWARD, new, notes)
+        keys = validate_key_note(st, pdu)
         if mode == "stall":
             st.stalled = True
-            return Verdict(DROP, b"", [
+            return Verdict(DROP, b"", keys + [
                 f"VALIDATE rsp MessageId 0x{mid(pdu):x} withheld, "
                 "discarding all further server data"])
         if mode in ("halfstall", "halfdrop"):
             # The client has a frame header promising more than it gets.
             st.stalled = True
             return Verdict(HALF if mode == "halfstall" else HALF_RESET, pdu,
+                           keys +
                            [f"VALIDATE rsp MessageId 0x{mid(pdu):x}: first "
                             f"half sent, then "
                             f"{'stall' if mode == 'halfstall' else 'RST'}"])
         new, notes = tamper_validate_response(mode, st, pdu)
         st.validated = True
-        return Verdict(FORWARD, new, notes)
+        return Verdict(FORWARD, new, keys + notes)
     return Verdict(FORWARD, pdu)
 
 
@@ -492,7 +881,15 @@ def process_frame(mode, st, ftype, payload, from_client):
     if ftype != 0 or payload[:4] == TRANSFORM_MAGIC:
         if st.stalled and not from_client:
             return Verdict(DROP, b"")
-        return Verdict(FORWARD, frame(payload, ftype))
+        notes = []
+        if mode in EMULATOR_MODES and payload[:4] == TRANSFORM_MAGIC and \
+                not st.encrypted_noted:
+            # The validate exchange, if any, is sealed: nothing to emulate.
+            st.encrypted_noted = True
+            notes.append("EMULATOR-ENCRYPTED: SMB2 TRANSFORM_HEADER traffic "
+                         "on this connection is left untouched, validate "
+                         "answers included")
+        return Verdict(FORWARD, frame(payload, ftype), notes)
     fn = process_client_pdu if from_client else process_server_pdu
     v = fn(mode, st, payload)
     if v.action in (FORWARD, HALF, HALF_RESET):
@@ -557,7 +954,7 @@ class Connection:
             else REDROP_DELAY
         self.creader, self.cwriter = creader, cwriter
         self.sreader = self.swriter = None
-        self.state = ConnState()
+        self.state = ConnState(creds=proxy.creds)
         self.reset = False
 
     async def run(self):
@@ -654,6 +1051,9 @@ class Connection:
             v = Verdict(FORWARD, frame(payload, ftype))
         for n in v.notes:
             self.proxy.log.action(self.mode, self.cid, n)
+            tag = n.split(" ", 1)[0].rstrip(":")
+            if tag.startswith("EMULAT"):
+                self.proxy.emulator_counts[tag] += 1
         if v.action == RESET:
             self.reset = True
             return False
@@ -689,8 +1089,12 @@ class Connection:
 
 
 class Proxy:
-    def __init__(self, target, maps, bind, log, churn_delay=CHURN_DELAY):
+    def __init__(self, target, maps, bind, log, churn_delay=CHURN_DELAY,
+                 creds=None):
         self.target = target
+        self.creds = creds
+        # EMULATED / EMULATOR-* lines logged, for the closing summary.
+        self.emulator_counts = Counter()
         self.churn_delay = churn_delay
         self.maps = maps
         self.bind = bind
@@ -739,6 +1143,10 @@ class Proxy:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for srv in self.servers:
             await srv.wait_closed()
+        if self.creds is not None:
+            counts = " ".join(f"{k}={v}" for k, v in
+                              sorted(self.emulator_counts.items()))
+            self.log.line(f"emulator summary: {counts or 'nothing to do'}")
 
 
 # --- CLI --------------------------------------------------------------------
@@ -749,6 +1157,40 @@ def parse_hostport(s):
     if not host or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {s!r}")
     return host, int(port)
+
+
+def parse_nthash(s):
+    try:
+        h = bytes.fromhex(s)
+    except ValueError:
+        h = b""
+    if len(h) != 16:
+        raise argparse.ArgumentTypeError("expected 32 hex digits (the NT "
+                                         "hash, e.g. from 'pdbedit -Lw')")
+    return h
+
+
+def credentials(ap, args):
+    """The Credentials of --user/--password/--nthash/--domain, or None."""
+    given = [o for o in ("user", "password", "nthash", "domain")
+             if getattr(args, o) is not None]
+    emu = sorted({m for _, m in args.map if m in EMULATOR_MODES})
+    if not given:
+        if emu:
+            ap.error(f"mode(s) {', '.join(emu)} re-sign answers: they need "
+                     "--user and --password or --nthash")
+        return None
+    if args.user is None or (args.password is None) == (args.nthash is None):
+        ap.error("give --user and exactly one of --password and --nthash")
+    if smbkeys is None:
+        ap.error(f"deriving keys needs python3-cryptography: {SMBKEYS_ERROR}")
+    nthash = args.nthash
+    if nthash is None:
+        try:
+            nthash = smbkeys.nt_hash(args.password)
+        except smbkeys.NoKey as e:
+            ap.error(str(e))
+    return Credentials(user=args.user, nthash=nthash, domain=args.domain)
 
 
 def parse_map(s):
@@ -763,7 +1205,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="modes:\n" + "\n".join(f"  {m:8} {d}"
+        epilog="modes:\n" + "\n".join(f"  {m:10} {d}"
                                        for m, d in MODES.items()))
     ap.add_argument("--target", required=True, type=parse_hostport,
                     metavar="HOST:PORT", help="the SMB server")
@@ -778,14 +1220,23 @@ def main(argv=None):
                     "rsp to the drop (default %(default)s)")
     ap.add_argument("--verbose", action="store_true",
                     help="also log connection open/close")
+    ap.add_argument("--user", help="the test user whose sessions the "
+                    "emulator modes sign for (NTLMv2 only)")
+    ap.add_argument("--password", help="that user's password")
+    ap.add_argument("--nthash", type=parse_nthash, metavar="HEX",
+                    help="instead of --password: its NT hash, MD4 of the "
+                    "UTF-16LE password ('pdbedit -Lw' prints it)")
+    ap.add_argument("--domain", help="the user's domain, if the client "
+                    "hashes one it does not send (normally not needed)")
     args = ap.parse_args(argv)
     ports = [p for p, _ in args.map]
     if len(set(ports)) != len(ports):
         ap.error("each LPORT may be mapped only once")
+    creds = credentials(ap, args)
     try:
         log = Log(args.log, args.verbose)
         asyncio.run(Proxy(args.target, args.map, args.bind, log,
-                          args.churn_delay).serve())
+                          args.churn_delay, creds).serve())
     except OSError as e:
         print(f"smbproxy: {e}", file=sys.stderr)
         return 1

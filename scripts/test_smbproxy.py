@@ -1,14 +1,32 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Offline self-test for smbproxy.py: feeds hand-built SMB2 frames through
-the pure rewrite functions and checks each mode's effect.  No network."""
+"""Self-test for smbproxy.py and smbkeys.py.
 
+Offline: feeds hand-built SMB2 frames through the pure rewrite functions and
+checks each mode's effect, and checks the key derivation and signing against
+published test vectors (MS-NLMP 4.2, Microsoft's SMB 3 key derivation
+examples) and against a session captured from Samba.
+
+On the host, when smbd and smbclient are installed and we are root
+(SMBPROXY_HOST_TEST=0 skips it): a private Samba (scripts/samba.sh) behind
+the proxy, with Samba's own client showing that the derived key verifies
+the real server's signatures and that the emulator's re-signed answers pass
+for the server's.  About 15 seconds."""
+
+import hmac
 import os
+import shutil
+import socket
 import struct
+import subprocess
 import sys
+import tempfile
+import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import smbkeys  # noqa: E402
 import smbproxy as sp  # noqa: E402
 
 GUID = bytes(range(0x10, 0x20))
@@ -40,15 +58,17 @@ def negotiate_response(dialect=0x0300, secmode=0x3, caps=CAPS):
     return header(0, 0, True) + body + b"\x60" * 8    # fake security blob
 
 
-def validate_request(mid=MID, ctl=sp.FSCTL_VALIDATE_NEGOTIATE_INFO):
+def validate_request(mid=MID, ctl=sp.FSCTL_VALIDATE_NEGOTIATE_INFO,
+                     max_out=24):
     inp = struct.pack("<I16sHHHH", 0x7F, CLIENT_GUID, 1, 2, 0x0300, 0x0302)
     body = struct.pack("<HHI16sIIIIIIII", 57, 0, ctl, b"\xff" * 16,
-                       64 + 56, len(inp), 0, 0, 0, 24, 1, 0)
+                       64 + 56, len(inp), 0, 0, 0, max_out, 1, 0)
     return header(0x0B, mid, False, signed=True, tid=0x11) + body + inp
 
 
-def validate_response(mid=MID, secmode=0x3, caps=CAPS, status=0):
-    out = struct.pack("<I16sHH", caps, GUID, secmode, 0x0300)
+def validate_response(mid=MID, secmode=0x3, caps=CAPS, status=0,
+                      dialect=0x0300):
+    out = struct.pack("<I16sHH", caps, GUID, secmode, dialect)
     body = struct.pack("<HHI16sIIIIII", 49, 0,
                        sp.FSCTL_VALIDATE_NEGOTIATE_INFO, b"\xff" * 16,
                        0, 0, 112, len(out), 0, 0)
@@ -289,6 +309,878 @@ class Modes(unittest.TestCase):
                         header(0, 0, True), b"\xffSMB" + bytes(40)):
                 for from_client in (True, False):
                     sp.process_frame(mode, st, 0, pdu, from_client)
+
+
+# --- key derivation and signing: published vectors ---------------------------
+
+def unhex(s):
+    return bytes.fromhex("".join(s.split()))
+
+
+def av_pairs(*pairs):
+    """MS-NLMP 2.2.2.1 AV_PAIRs, MsvAvEOL appended."""
+    out = b""
+    for av_id, text in pairs:
+        v = text.encode("utf-16-le")
+        out += struct.pack("<HH", av_id, len(v)) + v
+    return out + struct.pack("<HH", 0, 0)
+
+
+def ntlmv2_temp(client_challenge, time_stamp, server_name):
+    """MS-NLMP 3.3.2 temp: Responserversion, HiResponserversion, Z(6),
+    Time, ClientChallenge, Z(4), ServerName, Z(4)."""
+    return (b"\x01\x01" + bytes(6) + time_stamp + client_challenge +
+            bytes(4) + server_name + bytes(4))
+
+
+def challenge_message(server_challenge, flags, target="SMBVN"):
+    """A 2.2.1.2 CHALLENGE_MESSAGE without TargetInfo."""
+    tn = target.encode("utf-16-le")
+    return (b"NTLMSSP\x00" + struct.pack("<IHHII", 2, len(tn), len(tn), 56,
+                                         flags) +
+            server_challenge + bytes(8) + struct.pack("<HHI", 0, 0, 56) +
+            bytes(8) + tn)
+
+
+def authenticate_message(user, domain, nt_response, enc_key, flags,
+                         workstation="CLIENT"):
+    """A 2.2.1.3 AUTHENTICATE_MESSAGE (with Version and a zero MIC)."""
+    parts = [bytes(24), nt_response, domain.encode("utf-16-le"),
+             user.encode("utf-16-le"), workstation.encode("utf-16-le"),
+             enc_key]
+    off = 88
+    fields = b""
+    for p in parts:
+        fields += struct.pack("<HHI", len(p), len(p), off)
+        off += len(p)
+    return (b"NTLMSSP\x00" + struct.pack("<I", 3) + fields +
+            struct.pack("<I", flags) + bytes(8) + bytes(16) + b"".join(parts))
+
+
+class Keys(unittest.TestCase):
+    """MS-NLMP 4.2.1 / 4.2.4 (NTLMv2), and the examples of Microsoft's
+    "SMB 2 and SMB 3 security in Windows 10: the anatomy of signing and
+    cryptographic keys" and "Encryption in SMB 3.0: a protocol
+    perspective" (Open Specifications blog)."""
+
+    # 4.2.1 common values; 4.2.4 flags 0xe28a8233.
+    SERVER_CHALLENGE = unhex("01 23 45 67 89 ab cd ef")
+    CLIENT_CHALLENGE = unhex("aa aa aa aa aa aa aa aa")
+    RANDOM_SESSION_KEY = unhex("55" * 16)
+    FLAGS = 0xE28A8233
+
+    def test_ntowfv1(self):
+        # 4.2.2.1.2
+        self.assertEqual(smbkeys.nt_hash("Password").hex(),
+                         "a4f49c406510bdcab6824ee7c30fd852")
+
+    def test_msnlmp_4_2_4(self):
+        nth = smbkeys.nt_hash("Password")
+        key_nt = smbkeys.ntowfv2(nth, "User", "Domain")
+        # 4.2.4.1.1
+        self.assertEqual(key_nt.hex(), "0c868a403bfd7a93a3001ef22ef02e3f")
+        temp = ntlmv2_temp(self.CLIENT_CHALLENGE, bytes(8),
+                           av_pairs((2, "Domain"), (1, "Server")))
+        proof = hmac.new(key_nt, self.SERVER_CHALLENGE + temp,
+                         "md5").digest()
+        # 4.2.4.2.2
+        self.assertEqual(proof.hex(), "68cd0ab851e51c96aabc927bebef6a1c")
+        enc = unhex("c5 da d2 54 4f c9 79 90 94 ce 1c e9 0b c9 d0 3e")
+        auth = smbkeys.parse_authenticate(authenticate_message(
+            "User", "Domain", proof + temp, enc, self.FLAGS))
+        self.assertEqual((auth.user, auth.domain, auth.workstation),
+                         ("User", "Domain", "CLIENT"))
+        chal = smbkeys.parse_challenge(challenge_message(
+            self.SERVER_CHALLENGE, self.FLAGS, "Server"))
+        key = smbkeys.ntlmv2_session_key(nth, chal, auth)
+        # 4.2.4.1.2 SessionBaseKey; 4.2.4.2.3 the encrypted session key
+        # is RC4(KeyExchangeKey, RandomSessionKey).
+        self.assertEqual(key.session_base_key.hex(),
+                         "8de40ccadbc14a82f15cb0ad0de95ca3")
+        self.assertEqual(key.exported_session_key, self.RANDOM_SESSION_KEY)
+        self.assertEqual(smbkeys.rc4(key.session_base_key,
+                                     self.RANDOM_SESSION_KEY), enc)
+        self.assertEqual(key.domain, "Domain")
+        # Without NTLMSSP_NEGOTIATE_KEY_EXCH the KeyExchangeKey is the key.
+        auth.flags &= ~smbkeys.NTLMSSP_NEGOTIATE_KEY_EXCH
+        self.assertEqual(smbkeys.ntlmv2_session_key(nth, chal, auth)
+                         .exported_session_key, key.session_base_key)
+
+    def test_domain_candidates_and_wrong_password(self):
+        nth = smbkeys.nt_hash("Password")
+        temp = ntlmv2_temp(self.CLIENT_CHALLENGE, bytes(8), b"")
+        chal = smbkeys.Challenge(self.FLAGS, self.SERVER_CHALLENGE, "SRV")
+        for hashed, sent, given in (("", "WORKGROUP", ()),
+                                    ("WORKGROUP", "workgroup", ()),
+                                    ("SRV", "", ()),
+                                    ("Other", "WORKGROUP", ("Other",))):
+            key_nt = smbkeys.ntowfv2(nth, "user", hashed)
+            proof = hmac.new(key_nt, self.SERVER_CHALLENGE + temp,
+                             "md5").digest()
+            auth = smbkeys.Authenticate(self.FLAGS, "user", sent, "",
+                                        proof + temp, bytes(16))
+            self.assertEqual(smbkeys.ntlmv2_session_key(
+                nth, chal, auth, given).domain, hashed)
+        with self.assertRaisesRegex(smbkeys.NoKey, "not reproduced"):
+            smbkeys.ntlmv2_session_key(smbkeys.nt_hash("wrong"), chal, auth)
+        auth.nt_response = bytes(24)
+        with self.assertRaisesRegex(smbkeys.NoKey, "NTLMv1"):
+            smbkeys.ntlmv2_session_key(nth, chal, auth)
+
+    def test_smb300_signing_keys(self):
+        for session_key, signing_key in (
+                # "the anatomy": master session and bound channel
+                ("7CD451825D0450D235424E44BA6E78CC",
+                 "0B7E9C5CAC36C0F6EA9AB275298CEDCE"),
+                ("4E01A2B313BCF660CC250BEF021AEDE6",
+                 "BA1A17DBBFEC349BCA105563D598952F"),
+                # "Encryption in SMB 3.0"
+                ("B4546771B515F766A86735532DD6C4F0",
+                 "F773CD23C18FD1E08EE510CADA7CF852")):
+            for dialect in (0x0300, 0x0302):
+                self.assertEqual(smbkeys.signing_key(
+                    unhex(session_key), dialect), unhex(signing_key))
+        self.assertEqual(smbkeys.signing_key(b"k" * 16, 0x0210), b"k" * 16)
+        # 3.2.5.3.1: the first 16 bytes of the GSS key, zero padded.
+        self.assertEqual(smbkeys.session_key_16(b"abc"), b"abc" + bytes(13))
+        with self.assertRaises(smbkeys.NoKey):
+            smbkeys.signing_key(b"k" * 16, 0x0311)
+
+    # "The anatomy", SMB 3.1.1 master session: an NTLMv2 sign-in as
+    # administrator / Password01! in domain SUT311, the SMB2 packets whole.
+    BLOG_CHALLENGE = unhex("""
+        FE534D4240000100160000C00100010001000000000000000200000000000000
+        FFFE000000000000190000000010000000000000000000000000000000000000
+        090000004800B300A181B03081ADA0030A0101A10C060A2B0601040182370202
+        0AA281970481944E544C4D53535000020000000C000C003800000015828AE20D
+        1D8BA31179D008000000000000000050005000440000000A0092270000000F53
+        005500540033003100310002000C0053005500540033003100310001000C0053
+        005500540033003100310004000C0053005500540033003100310003000C0053
+        005500540033003100310007000800A1A1F5ADCBAED00100000000""")
+    BLOG_AUTHENTICATE = unhex("""
+        FE534D4240000100000000000100800000000000000000000300000000000000
+        FFFE000000000000190000000010000000000000000000000000000000000000
+        1900000101000000000000005800CF010000000000000000A18201CB308201C7
+        A0030A0101A28201AA048201A64E544C4D535350000300000018001800900000
+        00EE00EE00A80000000C000C00580000001A001A0064000000120012007E0000
+        001000100096010000158288E2060380250000000FECAC77A5F385A8BF9C38C7
+        06EEEDDCD3530055005400330031003100610064006D0069006E006900730074
+        007200610074006F007200440052004900560045005200330031003100000000
+        00000000000000000000000000000000000000000063078EB639FE03E20A231C
+        3AE3BF23080101000000000000A1A1F5ADCBAED001BC4AD05F223CC90F000000
+        0002000C0053005500540033003100310001000C005300550054003300310031
+        0004000C0053005500540033003100310003000C005300550054003300310031
+        0007000800A1A1F5ADCBAED00106000400020000000800300030000000000000
+        000000000000300000B61FEFCAA857EA57BF1EDCEBF8974B8E0EBA5A6DFD9D07
+        A31D11B548F8C9D0CC0A00100000000000000000000000000000000000090016
+        0063006900660073002F00530055005400330031003100000000000000000000
+        0000003B9BDFF38F5EE8F9663F11A0F4C03A78A31204100100000063775A9A5F
+        D97F0600000000""")
+    BLOG_SESSION_SETUP = unhex("""
+        FE534D4240000100000000000100800009000000000000000300000000000000
+        FFFE0000000000001900000000100000EBE146DA120BA25FC3376A49DFE31BC1
+        0900000048001D00A11B3019A0030A0100A3120410010000003B453CDC352416
+        4200000000""")
+    BLOG_PREAUTH_HASH = unhex("""
+        0DD13628CC3ED218EF9DF9772D436D0887AB9814BFAE63A80AA845F36909DB79
+        28622DDDAD522D9751640A459762C5A9D6BB084CBB3CE6BDADEF5D5BCE3C6C01""")
+
+    def test_blog_ntlmv2_sign_in(self):
+        chal = smbkeys.parse_challenge(
+            smbkeys.find_ntlmssp(self.BLOG_CHALLENGE))
+        self.assertEqual(chal.server_challenge.hex(), "0d1d8ba31179d008")
+        auth = smbkeys.parse_authenticate(
+            smbkeys.find_ntlmssp(self.BLOG_AUTHENTICATE))
+        self.assertEqual((auth.user, auth.domain, auth.workstation),
+                         ("administrator", "SUT311", "DRIVER311"))
+        nth = smbkeys.nt_hash("Password01!")
+        self.assertEqual(nth.hex(), "7c4fe5eada682714a036e39378362bab")
+        key = smbkeys.ntlmv2_session_key(nth, chal, auth)
+        self.assertEqual(key.response_key_nt.hex(),
+                         "aee3959b44a815f1eb28c9511b4f533b")
+        self.assertEqual(key.session_base_key.hex(),    # KeyExchangeKey
+                         "b4cf22566926b1c069acd80e4d73c814")
+        self.assertEqual(key.exported_session_key.hex(),
+                         "270e1ba896585eeb7af3472d3b4c75a7")
+        # The signed SESSION_SETUP response: AES-128-CMAC (3.1.4.1) with
+        # the 3.1.1 SigningKey of the published pre-authentication hash.
+        signer = smbkeys.Signer(key.exported_session_key, 0x0311,
+                                self.BLOG_PREAUTH_HASH)
+        self.assertEqual(signer.key.hex(),
+                         "73fe7a9a77bef0bde49c650d8ccb5f76")
+        self.assertTrue(signer.verify(self.BLOG_SESSION_SETUP))
+        self.assertEqual(signer.sign(self.BLOG_SESSION_SETUP),
+                         self.BLOG_SESSION_SETUP)
+        bad = bytearray(self.BLOG_SESSION_SETUP)
+        bad[-1] ^= 1
+        self.assertFalse(signer.verify(bytes(bad)))
+
+    def test_md4(self):
+        # RFC 1320 A.5, through whichever library has MD4 here.
+        self.assertEqual(smbkeys.md4(b"").hex(),
+                         "31d6cfe0d16ae931b73c59d7e0c089c0")
+        self.assertEqual(smbkeys.md4(b"abc").hex(),
+                         "a448017aaf21d8525fc10ae87aa6729d")
+
+    def test_no_md4_says_use_nthash(self):
+        def broken(*_):
+            raise ValueError("unsupported hash type")
+        saved = smbkeys.hashlib.new, smbkeys.hashes.Hash
+        smbkeys.hashlib.new = smbkeys.hashes.Hash = broken
+        try:
+            with self.assertRaisesRegex(smbkeys.Md4Unavailable, "--nthash"):
+                smbkeys.nt_hash("Password")
+        finally:
+            smbkeys.hashlib.new, smbkeys.hashes.Hash = saved
+
+
+# A session captured from Samba 4.17 (scripts/samba.sh, user smbvn, password
+# smbvnpass) with smbclient 4.17: the SESSION_SETUP exchange and the
+# validate answer, which Samba signed.  Independent of smbkeys: Samba's own
+# keys and signatures, HMAC-SHA256 (2.1) and AES-128-CMAC (3.0).
+CAP21 = {
+    "challenge": unhex("""
+        fe534d4240000100160000c00100010001000000000000000100000000000000
+        00000000000000007166d4f90000000000000000000000000000000000000000
+        090000004800bd00a181ba3081b7a0030a0101a10c060a2b0601040182370202
+        0aa281a104819e4e544c4d5353500002000000160016003800000015828a622b
+        c9491f367933680000000000000000500050004e000000060100000000000f53
+        004d00420056004e002d00310034003900350031000200160053004d00420056
+        004e002d00310034003900350031000100160053004d00420056004e002d0031
+        003400390035003100040000000300040076006d000700080006587ea69580dd
+        0100000000
+        """),
+    "authenticate": unhex("""
+        fe534d4240000100000000000100002000000000000000000200000000000000
+        00000000000000007166d4f90000000000000000000000000000000000000000
+        1900000301000000000000005800b0010000000000000000a18201ac308201a8
+        a28201900482018c4e544c4d53535000030000001800180058000000ec00ec00
+        70000000120012005c0100000a000a006e010000040004007801000010001000
+        7c01000015820862060100000000000fb708a648ac91ed325d6a28f8f9235f3b
+        000000000000000000000000000000000000000000000000e71e0a42dcfb8bb5
+        bfe6760d9d9dff70010100000000000006587ea69580dd01f554daf7c08c3bc4
+        000000000200160053004d00420056004e002d00310034003900350031000100
+        160053004d00420056004e002d00310034003900350031000400000003000400
+        76006d000700080006587ea69580dd0106000400020000000800300030000000
+        00000000000000000000000024f81b373ba9d3a561f0062333619257913032b6
+        1c97a07370af17881fa918250a00100000000000000000000000000000000000
+        09001c0063006900660073002f003100320037002e0030002e0030002e003100
+        0000000057004f0052004b00470052004f005500500073006d00620076006e00
+        56004d00614b263863f57d973e59dbce1ba66431a312041001000000496918fa
+        0e5d665300000000
+        """),
+    "session_setup": unhex("""
+        fe534d4240000100000000000100002009000000000000000200000000000000
+        00000000000000007166d4f900000000296ae67fbaa2c26f00be3c1ed077f7fd
+        0900000048001d00a11b3019a0030a0100a3120410010000001efbbcef70eb2c
+        1d00000000
+        """),
+    "validate": unhex("""
+        fe534d4240000100000000000b00010009000000000000000400000000000000
+        00000000702e37937166d4f900000000d787ea1127c72e56da82edcba5a41335
+        3100000004021400ffffffffffffffffffffffffffffffff7000000000000000
+        7000000018000000000000000000000007000000736d62766e2d313439353100
+        0000000001001002
+        """),
+}
+CAP30 = {
+    "challenge": unhex("""
+        fe534d4240000100160000c00100010001000000000000000100000000000000
+        0000000000000000c00d01690000000000000000000000000000000000000000
+        090000004800bd00a181ba3081b7a0030a0101a10c060a2b0601040182370202
+        0aa281a104819e4e544c4d5353500002000000160016003800000015828a62e5
+        bf85b57b8ef2870000000000000000500050004e000000060100000000000f53
+        004d00420056004e002d00310034003900350031000200160053004d00420056
+        004e002d00310034003900350031000100160053004d00420056004e002d0031
+        003400390035003100040000000300040076006d00070008008c14ceaa9580dd
+        0100000000
+        """),
+    "authenticate": unhex("""
+        fe534d4240000100000000000100002000000000000000000200000000000000
+        0000000000000000c00d01690000000000000000000000000000000000000000
+        1900000101000000000000005800b0010000000000000000a18201ac308201a8
+        a28201900482018c4e544c4d53535000030000001800180058000000ec00ec00
+        70000000120012005c0100000a000a006e010000040004007801000010001000
+        7c01000015820862060100000000000f7be0774ff6df3096c837b0c84b70560a
+        000000000000000000000000000000000000000000000000fe3c4641ce22ad1f
+        a540bb07b9e8b84701010000000000008c14ceaa9580dd010ff454dda1abb3bf
+        000000000200160053004d00420056004e002d00310034003900350031000100
+        160053004d00420056004e002d00310034003900350031000400000003000400
+        76006d00070008008c14ceaa9580dd0106000400020000000800300030000000
+        000000000000000000000000ea69422448767b5417acf04d449b5dc78fa28cfe
+        d10b3d8b52c7e6bedec5167a0a00100000000000000000000000000000000000
+        09001c0063006900660073002f003100320037002e0030002e0030002e003100
+        0000000057004f0052004b00470052004f005500500073006d00620076006e00
+        56004d002f9e325c8b5af462d2809c840116c68ba31204100100000086ba79e1
+        ec63056300000000
+        """),
+    "session_setup": unhex("""
+        fe534d4240000100000000000100002009000000000000000200000000000000
+        0000000000000000c00d0169000000003e898fe8912d6545204eb0429198cb3d
+        0900000048001d00a11b3019a0030a0100a31204100100000065e7d57581fd8b
+        6300000000
+        """),
+    "validate": unhex("""
+        fe534d4240000100000000000b00010009000000000000000400000000000000
+        00000000ea439a86c00d016900000000655f49c7b1210df894b4d673f96aa049
+        3100000004021400ffffffffffffffffffffffffffffffff7000000000000000
+        700000001800000000000000000000004f000000736d62766e2d313439353100
+        0000000001000003
+        """),
+}
+
+
+class CapturedSamba(unittest.TestCase):
+    """The captured sessions through the proxy: the key it derives must
+    verify Samba's signatures, and the emulator's answer its own."""
+
+    def replay(self, cap, dialect, mode, creds=True):
+        st = sp.ConnState(creds=sp.Credentials("smbvn", smbkeys.nt_hash(
+            "smbvnpass")) if creds else None)
+        notes = []
+
+        def run(pdu, client):
+            return unframe_v(sp.process_frame(mode, st, 0, pdu, client),
+                             notes)
+        run(negotiate_response(dialect=dialect, caps=0x4F), False)
+        run(cap["challenge"], False)
+        run(cap["authenticate"], True)
+        run(cap["session_setup"], False)
+        run(validate_request(mid=4), True)
+        return run(cap["validate"], False), notes, st
+
+    def test_pass(self):
+        for cap, dialect, alg in ((CAP21, 0x0210, "HMAC-SHA256"),
+                                  (CAP30, 0x0300, "AES-128-CMAC")):
+            out, notes, st = self.replay(cap, dialect, "pass")
+            self.assertEqual(out, cap["validate"])
+            self.assertIn(f"dialect 0x{dialect:04x} signs with {alg}",
+                          notes[0])
+            self.assertIn("domain 'WORKGROUP'", notes[0])
+            self.assertIn("SESSION_SETUP rsp SessionId", notes[1])
+            self.assertIn(f"verifies with the derived key ({alg})", notes[1])
+            self.assertIn(f"VALIDATE rsp MessageId 0x4: the server's "
+                          f"signature verifies with the derived key ({alg})",
+                          notes[2])
+            self.assertFalse([n for n in notes if "EMULATOR-" in n])
+
+    def test_st_notsupp(self):
+        for cap, dialect in ((CAP21, 0x0210), (CAP30, 0x0300)):
+            out, notes, st = self.replay(cap, dialect, "st-notsupp")
+            self.assertEqual(sp.u32(out, sp.H_STATUS), 0xC00000BB)
+            self.assertTrue(st.signers[sp.sid(out)].verify(out))
+            self.assertTrue(notes[-1].startswith("EMULATED VALIDATE rsp"))
+
+    def test_without_credentials(self):
+        out, notes, _ = self.replay(CAP30, 0x0300, "st-denied", creds=False)
+        self.assertEqual(out, CAP30["validate"])
+        self.assertEqual(len(notes), 1)
+        self.assertTrue(notes[0].startswith("EMULATOR-NO-KEY VALIDATE rsp"))
+
+    def test_wrong_dialect_is_a_key_mismatch(self):
+        # Told 3.0 for a 2.1 session: the key is right, the algorithm not;
+        # the emulator must refuse rather than sign with it.
+        out, notes, _ = self.replay(CAP21, 0x0300, "st-denied")
+        self.assertEqual(out, CAP21["validate"])
+        self.assertTrue(notes[1].startswith("EMULATOR-KEY-MISMATCH "
+                                            "SESSION_SETUP rsp"))
+        self.assertTrue(notes[-1].startswith("EMULATOR-KEY-MISMATCH "
+                                             "VALIDATE rsp MessageId 0x4"))
+        self.assertIn("forwarded untouched", notes[-1])
+
+
+def unframe_v(v, notes):
+    notes.extend(v.notes)
+    return unframe(v.pdu) if v.pdu else b""
+
+
+# --- the emulator on synthetic sessions -------------------------------------
+
+USER, PASSWORD = "smbvn", "smbvnpass"
+SERVER_CHALLENGE = bytes(range(0x60, 0x68))
+CLIENT_CHALLENGE = bytes(range(0x70, 0x78))
+SESSION_KEY = bytes(range(0x30, 0x40))     # the client's RandomSessionKey
+NTLM_FLAGS = 0xE2888215     # KEY_EXCH, 128, ..., SIGN, UNICODE
+SID = 0x22                  # header()'s default SessionId
+
+
+def session_setup_request(mid, blob, session_id=SID, flags=0):
+    body = struct.pack("<HBBIIHHQ", 25, flags, 1, 0, 0, 64 + 24, len(blob),
+                       0)
+    return header(1, mid, False, sid=session_id) + body + blob
+
+
+def session_setup_response(mid, status, blob=b"", session_id=SID,
+                           session_flags=0):
+    body = struct.pack("<HHHH", 9, session_flags, 64 + 8, len(blob))
+    return header(1, mid, True, status=status, sid=session_id) + body + blob
+
+
+def spnego(msg):
+    """Something for find_ntlmssp() to look through, as SPNEGO wraps it."""
+    return b"\xa1\x81\x80\x30\x7e\xa0\x03\x0a\x01\x01\x04\x82" + msg
+
+
+class EmuSession(Session):
+    """A connection with an NTLMv2 session of USER, as a client and a
+    server that know PASSWORD would produce it."""
+
+    def __init__(self, mode, creds=True, domain=None):
+        super().__init__(mode)
+        if creds:
+            self.st.creds = sp.Credentials(USER, smbkeys.nt_hash(PASSWORD),
+                                           domain)
+        self.notes = []
+        self.signer = None      # the real server's
+
+    def run(self, v):
+        self.notes.extend(v.notes)
+        return unframe(v.pdu) if v.pdu else b""
+
+    def login(self, dialect=0x0300, caps=CAPS, user=USER, password=PASSWORD,
+              hashed_domain="", session_flags=0, session_id=SID):
+        self.run(self.client(negotiate_request([0x0202, 0x0210, 0x0300,
+                                                0x0302])))
+        self.run(self.server(negotiate_response(dialect=dialect, caps=caps)))
+        self.run(self.server(session_setup_response(
+            1, sp.STATUS_MORE_PROCESSING_REQUIRED,
+            spnego(challenge_message(SERVER_CHALLENGE, NTLM_FLAGS)),
+            session_id)))
+        key_nt = smbkeys.ntowfv2(smbkeys.nt_hash(password), user,
+                                 hashed_domain)
+        temp = ntlmv2_temp(CLIENT_CHALLENGE, bytes(8), b"")
+        proof = hmac.new(key_nt, SERVER_CHALLENGE + temp, "md5").digest()
+        base = hmac.new(key_nt, proof, "md5").digest()
+        enc = smbkeys.rc4(base, SESSION_KEY)
+        auth = authenticate_message(user, "WORKGROUP", proof + temp, enc,
+                                    NTLM_FLAGS)
+        self.run(self.client(session_setup_request(2, spnego(auth),
+                                                   session_id)))
+        # The server's signing key, from the key the client chose
+        # (MS-SMB2 3.2.5.3.1): what the real server signs with.
+        if dialect != 0x0311:
+            self.signer = smbkeys.Signer(SESSION_KEY, dialect)
+        final = session_setup_response(2, 0, session_id=session_id,
+                                       session_flags=session_flags)
+        if self.signer and not session_flags:
+            final = self.signer.sign(final)
+        return self.run(self.server(final))
+
+    def validate(self, max_out=24, sign=True, dialect=0x0300, caps=CAPS,
+                 rsp=None):
+        v = self.client(validate_request(max_out=max_out))
+        assert v.action == sp.FORWARD
+        real = rsp if rsp is not None else \
+            validate_response(dialect=dialect, caps=caps)
+        if sign:
+            real = self.signer.sign(real)
+        self.real = real
+        return self.run(self.server(real))
+
+
+class Emulator(unittest.TestCase):
+    def signed_by_server(self, s, pdu):
+        self.assertTrue(sp.u32(pdu, sp.H_FLAGS) & sp.FLAG_SIGNED)
+        self.assertTrue(s.signer.verify(pdu), "not signed with the key")
+
+    def emulated(self, mode, dialect=0x0300, **kw):
+        s = EmuSession(mode)
+        caps = kw.pop("caps", CAPS)
+        s.login(dialect=dialect, caps=caps)
+        out = s.validate(dialect=dialect, caps=caps, **kw)
+        self.assertTrue(s.notes[-1].startswith("EMULATED VALIDATE rsp"),
+                        s.notes)
+        self.signed_by_server(s, out)
+        return s, out
+
+    def test_login_derives_and_checks_the_key(self):
+        s = EmuSession("pass")
+        s.login()
+        self.assertIn(SID, s.st.signers)
+        self.assertEqual(s.st.signers[SID].key, s.signer.key)
+        self.assertIn("key derived for user 'smbvn' domain ''", s.notes[0])
+        self.assertIn("signature verifies with the derived key "
+                      "(AES-128-CMAC)", s.notes[1])
+        out = s.validate()
+        self.assertEqual(out, s.real)
+        self.assertIn("VALIDATE rsp MessageId 0x7: the server's signature "
+                      "verifies", s.notes[-1])
+
+    def test_pad(self):
+        s, out = self.emulated("pad", max_out=64)
+        real = s.real
+        self.assertEqual(len(out), 112 + 64)
+        self.assertEqual(sp.u32(out, sp.IOCTLRSP_OUT_COUNT), 64)
+        self.assertEqual(sp.u32(out, sp.IOCTLRSP_OUT_OFFSET), 112)
+        self.assertEqual(out[112:136], real[112:136])
+        self.assertEqual(out[136:], bytes(40))
+        self.assertEqual(out[:48], real[:48])
+        self.assertIn("OutputCount 24->64 = MaxOutputResponse 64",
+                      s.notes[-1])
+
+    def test_pad_asked_24_is_identical(self):
+        s, out = self.emulated("pad", max_out=24)
+        self.assertEqual(out, s.real)
+
+    def test_pad_capped_and_not_applicable(self):
+        s, out = self.emulated("pad", max_out=0x100000)
+        self.assertEqual(sp.u32(out, sp.IOCTLRSP_OUT_COUNT), sp.PAD_MAX)
+        s = EmuSession("pad")
+        s.login()
+        out = s.validate(max_out=16)
+        self.assertEqual(out, s.real)
+        self.assertTrue(s.notes[-1].startswith("EMULATOR-NOT-APPLICABLE"))
+
+    def test_overrun(self):
+        s, out = self.emulated("overrun")
+        self.assertEqual(len(out), 136 + 8)
+        self.assertEqual(sp.u32(out, sp.IOCTLRSP_OUT_COUNT), 32)
+        self.assertEqual(out[112:136], s.real[112:136])
+        self.assertEqual(out[136:], bytes(8))
+        # NetBIOS length follows the PDU.
+        v = sp.process_frame("pass", sp.ConnState(), 0, out, False)
+        self.assertEqual(v.pdu[:4], b"\x00\x00\x00\x90")
+
+    def test_dialdiff(self):
+        for dialect, want in ((0x0300, 0x0302), (0x0302, 0x0300),
+                              (0x0210, 0x0202), (0x0202, 0x0210)):
+            s, out = self.emulated("dialdiff", dialect=dialect)
+            self.assertEqual(out_fields(out)[3], want)
+            self.assertEqual(out[:48], s.real[:48])
+            self.assertEqual(out_fields(out)[:3], out_fields(s.real)[:3])
+            self.assertEqual(s.signer.alg, "HMAC-SHA256" if dialect < 0x300
+                             else "AES-128-CMAC")
+
+    def test_capextra(self):
+        for caps, want in ((CAPS, CAPS | 0x10), (0x47, 0x4F),
+                           (0xFF, 0x1FF)):
+            s, out = self.emulated("capextra", caps=caps)
+            self.assertEqual(out_fields(out)[0], want)
+            self.assertEqual(out_fields(out)[1:], out_fields(s.real)[1:])
+
+    def test_error_statuses(self):
+        for mode, status in sp.ERROR_MODES.items():
+            s, out = self.emulated(mode)
+            real = s.real
+            self.assertEqual(len(out), 73, mode)
+            self.assertEqual(sp.u32(out, sp.H_STATUS), status)
+            self.assertEqual(sp.u32(out, sp.H_FLAGS),
+                             sp.FLAG_SERVER_TO_REDIR | sp.FLAG_SIGNED)
+            self.assertEqual(out[64:], b"\x09" + bytes(8))
+            for off, size in ((4, 4), (12, 36)):
+                self.assertEqual(out[off:off + size], real[off:off + size])
+
+    def test_error_keeps_async(self):
+        s = EmuSession("st-closed")
+        s.login()
+        rsp = bytearray(validate_response())
+        rsp[16] |= sp.FLAG_ASYNC
+        rsp[32:40] = b"ASYNCID!"
+        out = s.validate(rsp=bytes(rsp))
+        self.assertEqual(sp.u32(out, sp.H_FLAGS), 0xB)
+        self.assertEqual(out[32:40], b"ASYNCID!")
+        self.signed_by_server(s, out)
+
+    def test_error_status_answer_replaced(self):
+        s = EmuSession("st-denied")
+        s.login()
+        err = header(0x0B, MID, True, status=0xC0000010) + \
+            struct.pack("<HBBIB", 9, 0, 0, 0, 0)
+        out = s.validate(rsp=err)
+        self.assertEqual(sp.u32(out, sp.H_STATUS), 0xC0000022)
+        self.signed_by_server(s, out)
+        for mode in ("pad", "overrun", "dialdiff", "capextra"):
+            s = EmuSession(mode)
+            s.login()
+            self.assertEqual(s.validate(rsp=err), s.real)
+            self.assertTrue(s.notes[-1].startswith(
+                "EMULATOR-NOT-APPLICABLE"), mode)
+
+    def refused(self, s, tag, **kw):
+        out = s.validate(**kw)
+        self.assertEqual(out, s.real)
+        self.assertTrue(s.notes[-1].startswith(tag + " VALIDATE rsp"),
+                        s.notes[-1])
+        self.assertTrue(s.notes[-1].endswith("forwarded untouched"))
+
+    def test_key_mismatch_refused(self):
+        for mode in sp.EMULATOR_MODES:
+            s = EmuSession(mode)
+            s.login()
+            real = bytearray(s.signer.sign(validate_response()))
+            real[sp.H_SIG] ^= 1
+            self.refused(s, "EMULATOR-KEY-MISMATCH", sign=False,
+                         rsp=bytes(real))
+
+    def test_wrong_key_refused(self):
+        # The emulator's key is wrong (as if it had a bug): it must not act.
+        s = EmuSession("st-denied")
+        s.login()
+        s.signer = smbkeys.Signer(b"\x01" * 16, 0x0300)
+        self.refused(s, "EMULATOR-KEY-MISMATCH")
+
+    def test_unsigned_refused(self):
+        s = EmuSession("dialdiff")
+        s.login()
+        rsp = bytearray(validate_response())
+        rsp[sp.H_FLAGS] &= ~sp.FLAG_SIGNED
+        rsp[sp.H_SIG:sp.H_SIG + sp.SIG_LEN] = bytes(sp.SIG_LEN)
+        self.refused(s, "EMULATOR-UNSIGNED", sign=False, rsp=bytes(rsp))
+
+    def test_no_key_cases(self):
+        for why, kw, creds in (
+                ("no --user", {}, False),
+                ("guest session", {"session_flags": 1}, True),
+                ("anonymous session", {"session_flags": 2}, True),
+                ("not reproduced", {"password": "wrong"}, True),
+                ("is not --user", {"user": "other"}, True),
+                ("dialect 3.1.1", {"dialect": 0x0311}, True)):
+            s = EmuSession("st-denied", creds=creds)
+            s.login(**kw)
+            s.signer = s.signer or smbkeys.Signer(SESSION_KEY, 0x0300)
+            self.refused(s, "EMULATOR-NO-KEY")
+            self.assertIn(why, s.notes[-1])
+
+    def test_other_session_no_key(self):
+        s = EmuSession("st-denied")
+        s.login()
+        rsp = bytearray(validate_response())
+        rsp[sp.H_SID] = 0x99
+        self.refused(s, "EMULATOR-NO-KEY", rsp=bytes(rsp))
+        self.assertIn("SessionId 0x99: no SESSION_SETUP seen", s.notes[-1])
+
+    def test_domain_option(self):
+        s = EmuSession("pass", domain="Hidden")
+        s.login(hashed_domain="Hidden")
+        self.assertIn("domain 'Hidden'", s.notes[0])
+
+    def test_reauth_keeps_key(self):
+        s = EmuSession("st-param")
+        s.login()
+        first = s.st.signers[SID]
+        s.run(s.server(session_setup_response(
+            3, sp.STATUS_MORE_PROCESSING_REQUIRED,
+            challenge_message(bytes(8), NTLM_FLAGS))))
+        s.run(s.client(session_setup_request(4, authenticate_message(
+            USER, "", bytes(40), bytes(16), NTLM_FLAGS))))
+        s.run(s.server(session_setup_response(4, 0)))
+        self.assertIs(s.st.signers[SID], first)
+        out = s.validate()
+        self.assertEqual(sp.u32(out, sp.H_STATUS), 0xC000000D)
+
+    def test_two_sessions(self):
+        s = EmuSession("st-fsdrv")
+        s.login(session_id=0x22)
+        s.login(session_id=0x33, user="other")
+        self.assertIn(0x22, s.st.signers)
+        self.assertNotIn(0x33, s.st.signers)
+        self.assertEqual(sp.u32(s.validate(), sp.H_STATUS), 0xC000019C)
+
+    def test_compound_refused(self):
+        s = EmuSession("st-notsupp")
+        s.login()
+        rsp = bytearray(validate_response())
+        sp.put_u32(rsp, sp.H_NEXT, 136)
+        self.refused(s, "EMULATOR-COMPOUND", rsp=bytes(rsp))
+
+    def test_encrypted_noted_once(self):
+        st = sp.ConnState()
+        blob = b"\xfdSMB" + bytes(60)
+        v1 = sp.process_frame("st-denied", st, 0, blob, False)
+        v2 = sp.process_frame("st-denied", st, 0, blob, True)
+        self.assertEqual((v1.pdu, v2.pdu), (sp.frame(blob), sp.frame(blob)))
+        self.assertEqual(len(v1.notes), 1)
+        self.assertTrue(v1.notes[0].startswith("EMULATOR-ENCRYPTED"))
+        self.assertEqual(v2.notes, [])
+        self.assertEqual(sp.process_frame("pass", sp.ConnState(), 0, blob,
+                                          False).notes, [])
+
+    def test_old_modes_keep_working_with_credentials(self):
+        s = EmuSession("sigflip")
+        s.login()
+        out = s.validate()
+        self.assertIn("signature verifies", s.notes[-2])
+        self.assertFalse(s.signer.verify(out))
+        s = EmuSession("stall")
+        s.login()
+        self.assertEqual(s.validate(), b"")
+        self.assertIn("signature verifies", s.notes[-2])
+
+
+class Cli(unittest.TestCase):
+    def parse(self, *argv):
+        creds = {}
+
+        def fake_proxy(target, maps, bind, log, churn, c):
+            creds["c"] = c
+            raise OSError("not started")
+        real, sp.Proxy = sp.Proxy, fake_proxy
+        try:
+            with open(os.devnull, "w") as null:
+                old, sys.stderr = sys.stderr, null
+                try:
+                    sp.main(["--target", "127.0.0.1:1", *argv])
+                finally:
+                    sys.stderr = old
+        finally:
+            sp.Proxy = real
+        return creds["c"]
+
+    def test_credentials(self):
+        c = self.parse("--map", "1:st-denied", "--user", "smbvn",
+                       "--password", "smbvnpass")
+        self.assertEqual(c.nthash, smbkeys.nt_hash("smbvnpass"))
+        c = self.parse("--map", "1:pad", "--user", "u", "--nthash",
+                       "a4f49c406510bdcab6824ee7c30fd852", "--domain", "D")
+        self.assertEqual((c.user, c.nthash.hex(), c.domain),
+                         ("u", "a4f49c406510bdcab6824ee7c30fd852", "D"))
+        self.assertIsNone(self.parse("--map", "1:pass"))
+
+    def test_errors(self):
+        for argv in (["--map", "1:st-denied"],
+                     ["--map", "1:pass", "--user", "u"],
+                     ["--map", "1:pass", "--user", "u", "--password", "p",
+                      "--nthash", "00" * 16],
+                     ["--map", "1:pass", "--user", "u", "--nthash", "abc"]):
+            with self.assertRaises(SystemExit, msg=argv):
+                self.parse(*argv)
+
+
+# --- on the host: Samba's client through the proxy --------------------------
+
+def host_test_skip_reason():
+    if os.environ.get("SMBPROXY_HOST_TEST") == "0":
+        return "SMBPROXY_HOST_TEST=0"
+    if os.geteuid() != 0:
+        return "needs root (scripts/samba.sh adds the test user)"
+    missing = [c for c in ("smbd", "smbpasswd", "smbclient")
+               if not shutil.which(c)]
+    return f"not installed: {' '.join(missing)}" if missing else None
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+@unittest.skipIf(host_test_skip_reason(), host_test_skip_reason())
+class HostSmbclient(unittest.TestCase):
+    """Samba's client checks the validate answer's signature itself and
+    accepts a signed pre-3.0 "not supported" status: so a re-signed
+    st-notsupp answer mounts where the unsigned nosupp one does not."""
+    MODES = ("pass", "st-notsupp", "nosupp", "st-denied", "sigflip", "pad",
+             "overrun", "dialdiff", "capextra")
+
+    @classmethod
+    def setUpClass(cls):
+        # unittest skips tearDownClass when this fails: clean up here then.
+        try:
+            cls.start()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def start(cls):
+        cls.proxy = None
+        cls.dir = tempfile.mkdtemp(prefix="smbproxy-host.")
+        os.chmod(cls.dir, 0o755)
+        ports = free_ports(1 + len(cls.MODES))
+        cls.samba_port = ports[0]
+        cls.port = dict(zip(cls.MODES, ports[1:]))
+        subprocess.run(["bash", os.path.join(HERE, "samba.sh"), "start",
+                        os.path.join(cls.dir, "samba"), str(ports[0])],
+                       check=True, stdout=subprocess.DEVNULL, timeout=60)
+        cls.log = os.path.join(cls.dir, "proxy.log")
+        maps = [a for m, p in cls.port.items() for a in ("--map", f"{p}:{m}")]
+        cls.proxy = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "smbproxy.py"), "--target",
+             f"127.0.0.1:{ports[0]}", *maps, "--log", cls.log, "--user",
+             "smbvn", "--password", "smbvnpass"],
+            stdout=subprocess.PIPE, text=True)
+        if "ready" not in cls.proxy.stdout.readline():
+            raise RuntimeError("smbproxy did not start")
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.proxy:
+            cls.proxy.terminate()
+            try:
+                cls.proxy.wait(10)
+            except subprocess.TimeoutExpired:
+                cls.proxy.kill()
+                cls.proxy.wait()
+            cls.proxy.stdout.close()
+        subprocess.run(["bash", os.path.join(HERE, "samba.sh"), "stop",
+                        os.path.join(cls.dir, "samba")],
+                       stdout=subprocess.DEVNULL, timeout=60)
+        if os.environ.get("SMBPROXY_HOST_KEEP"):
+            print(f"\nkept {cls.dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def smbclient(self, mode, proto="SMB3_00"):
+        """Read hello.txt through the proxy in mode; (output, log lines of
+        the connection)."""
+        with open(self.log) as f:
+            before = len(f.readlines())
+        r = subprocess.run(
+            ["smbclient", "//127.0.0.1/data", "-p", str(self.port[mode]),
+             "-U", "smbvn%smbvnpass", "-m", proto,
+             f"--option=client min protocol={proto}",
+             "--option=client signing=required",
+             "-c", "get hello.txt /dev/stdout"],
+            capture_output=True, text=True, timeout=30)
+        time.sleep(0.2)     # let the proxy log the connection's last lines
+        with open(self.log) as f:
+            lines = f.readlines()[before:]
+        return r.stdout + r.stderr, "".join(lines)
+
+    def test_pass_key_verifies(self):
+        for proto, alg in (("SMB3_00", "AES-128-CMAC"),
+                           ("SMB3_02", "AES-128-CMAC"),
+                           ("SMB2_10", "HMAC-SHA256")):
+            out, log = self.smbclient("pass", proto)
+            self.assertIn("smbvn-hello", out)
+            self.assertRegex(log, r"VALIDATE rsp MessageId 0x\w+: the "
+                             r"server's signature verifies with the derived "
+                             rf"key \({alg}\)")
+            self.assertNotIn("EMULATOR-", log)
+
+    def test_signed_not_supported_passes_for_the_servers(self):
+        out, log = self.smbclient("st-notsupp")
+        self.assertIn("smbvn-hello", out)
+        self.assertIn("EMULATED VALIDATE rsp", log)
+        self.assertNotIn("EMULATOR-", log)
+        # The same status unsigned: Samba's client refuses it.
+        out, log = self.smbclient("nosupp")
+        self.assertNotIn("smbvn-hello", out)
+        self.assertIn("tree connect failed", out)
+
+    def test_signed_access_denied_is_reported_as_such(self):
+        out, log = self.smbclient("st-denied")
+        self.assertIn("tree connect failed: NT_STATUS_ACCESS_DENIED", out)
+        self.assertIn("EMULATED VALIDATE rsp", log)
+        # A broken signature makes Samba's client drop the connection
+        # instead: the re-signed answer is not one.
+        out, _ = self.smbclient("sigflip")
+        self.assertIn("NT_STATUS_CONNECTION_DISCONNECTED", out)
+
+    def test_quirks(self):
+        # Samba's client asks MaxOutputResponse 24: pad is the real answer.
+        for mode, result in (("pad", "smbvn-hello"),
+                             ("overrun", "NT_STATUS_INVALID_NETWORK_RESPONSE"),
+                             ("dialdiff", "NT_STATUS_ACCESS_DENIED"),
+                             ("capextra", "NT_STATUS_ACCESS_DENIED")):
+            out, log = self.smbclient(mode)
+            self.assertIn(result, out, mode)
+            self.assertIn("EMULATED VALIDATE rsp", log, mode)
+            self.assertNotIn("EMULATOR-", log, mode)
 
 
 if __name__ == "__main__":
