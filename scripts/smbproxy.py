@@ -19,6 +19,10 @@ forwards the answer untouched and logs a line starting "EMULATOR-", so that
 an emulator fault never passes for a client defect.  With credentials, every
 mode also logs whether the derived key verifies the server's signatures.
 
+The impostor mode has no server at all: smbimpostor.py answers the client
+itself, accepting any password and signing nothing, which a client must
+refuse on SMB 3.1.1 (--target is then not needed).
+
 The protocol logic (framing, parsing, rewriting) is pure: it takes bytes and
 returns bytes plus an action, so test_smbproxy.py can exercise every mode
 without a network.  The asyncio part below it only moves bytes around.
@@ -33,6 +37,9 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+
+import smbimpostor
+from smbwire import put_u16, put_u32, u16, u32, u64  # noqa: F401
 
 try:
     import smbkeys
@@ -58,6 +65,7 @@ FILE_IO_CMDS = {CMD_CREATE: "CREATE", CMD_READ: "READ", CMD_WRITE: "WRITE"}
 FLAG_SERVER_TO_REDIR = 0x1
 FLAG_ASYNC = 0x2
 FLAG_SIGNED = 0x8
+DIALECT_311 = 0x0311
 
 STATUS_SUCCESS = 0x00000000
 STATUS_PENDING = 0x00000103
@@ -163,6 +171,17 @@ MODES = {
     "st-devreq": "validate rsp -> signed STATUS_INVALID_DEVICE_REQUEST",
     "st-fsdrv": "validate rsp -> signed STATUS_FS_DRIVER_REQUIRED",
     "st-denied": "validate rsp -> signed STATUS_ACCESS_DENIED",
+    # SMB 3.1.1 has no validate exchange, but its client signs TREE_CONNECT
+    # (MS-SMB2 3.2.4.1.1) and the server signs the answer with the
+    # channel's key (3.3.4.1.1): these break that signature.
+    "tcunsigned": "3.1.1 connections: every TREE_CONNECT rsp (IPC$ and "
+                  "share) gets its Signature zeroed and SIGNED cleared; "
+                  "encrypted answers are left alone and logged",
+    "tcflip": "3.1.1 connections: every TREE_CONNECT rsp gets "
+              "Signature[5] ^= 0x01, SIGNED kept",
+    "impostor": "no server: smbimpostor.py answers NEGOTIATE itself, "
+                "accepts any NTLMSSP login, signs nothing and serves "
+                "hello.txt = 'impostor\\n'",
 }
 
 # The signed error statuses the st-* modes answer with (MS-SMB2 3.2.5.14.12
@@ -176,6 +195,7 @@ ERROR_MODES = {
     "st-denied": STATUS_ACCESS_DENIED,
 }
 EMULATOR_MODES = ("pad", "overrun", "dialdiff", "capextra", *ERROR_MODES)
+TREE_CONNECT_MODES = ("tcunsigned", "tcflip")
 
 # pad: a bound, so that a client asking for megabytes does not get the
 # proxy to build them.  Stock cifs asks CIFSMaxBufSize (16 KiB by default),
@@ -279,26 +299,6 @@ def frame(pdu, ftype=0):
 
 
 # --- field helpers ----------------------------------------------------------
-
-def u16(b, off):
-    return struct.unpack_from("<H", b, off)[0]
-
-
-def u32(b, off):
-    return struct.unpack_from("<I", b, off)[0]
-
-
-def u64(b, off):
-    return struct.unpack_from("<Q", b, off)[0]
-
-
-def put_u16(b, off, v):
-    struct.pack_into("<H", b, off, v)
-
-
-def put_u32(b, off, v):
-    struct.pack_into("<I", b, off, v)
-
 
 def is_smb2(pdu):
     return len(pdu) >= HDR_LEN and pdu[:4] == SMB2_MAGIC
@@ -830,6 +830,59 @@ def is_interim(pdu):
             and u32(pdu, H_FLAGS) & FLAG_ASYNC)
 
 
+# --- server -> client: TREE_CONNECT response (3.1.1) ------------------------
+
+def compound_members(pdu):
+    """The offsets of the SMB2 headers in a (compound) PDU (2.2.1)."""
+    off = 0
+    while True:
+        yield off
+        nxt = u32(pdu, off + H_NEXT)
+        if not nxt or off + nxt + HDR_LEN > len(pdu) or \
+                pdu[off + nxt:off + nxt + 4] != SMB2_MAGIC:
+            return
+        off += nxt
+
+
+def tamper_tree_connect_response(mode, st, pdu):
+    """tcunsigned / tcflip: on a 3.1.1 connection, break the signature of
+    every TREE_CONNECT response (each member of a compound one), whatever
+    its status.  A client that verifies it with the channel's signing key
+    (MS-SMB2 3.2.5.1.3, 3.1.5.1) refuses the answer; stock cifs does not
+    verify it."""
+    out = bytearray(pdu)
+    notes = []
+    for off in compound_members(pdu):
+        if u16(out, off + H_COMMAND) != CMD_TREE_CONNECT:
+            continue
+        what = (f"TREE_CONNECT rsp MessageId 0x{u64(out, off + H_MID):x} "
+                f"TreeId 0x{u32(out, off + H_TID):x} "
+                f"Status 0x{u32(out, off + H_STATUS):08x}")
+        if st.dialect != DIALECT_311:
+            dialect = "unknown" if st.dialect is None \
+                else f"0x{st.dialect:04x}"
+            notes.append(f"{what}: dialect {dialect} is not 3.1.1: "
+                         "untouched")
+            continue
+        if is_interim(out[off:]):
+            notes.append(f"{what}: interim response: untouched")
+            continue
+        flags = u32(out, off + H_FLAGS)
+        sig = slice(off + H_SIG, off + H_SIG + SIG_LEN)
+        old = out[sig].hex()
+        if mode == "tcunsigned":
+            put_u32(out, off + H_FLAGS, flags & ~FLAG_SIGNED)
+            out[sig] = bytes(SIG_LEN)
+        else:
+            out[off + H_SIG + 5] ^= 0x01
+        notes.append(f"{what}: Flags 0x{flags:08x}->"
+                     f"0x{u32(out, off + H_FLAGS):08x} Signature {old}->"
+                     f"{out[sig].hex()}" +
+                     ("" if flags & FLAG_SIGNED
+                      else " (the server had not signed it)"))
+    return bytes(out), notes
+
+
 def process_server_pdu(mode, st, pdu):
     """Decide what to do with one PDU the server sent."""
     if st.stalled:
@@ -872,6 +925,9 @@ def respond(mode, st, pdu):
         new, notes = tamper_validate_response(mode, st, pdu)
         st.validated = True
         return Verdict(FORWARD, new, keys + notes)
+    if mode in TREE_CONNECT_MODES:
+        new, notes = tamper_tree_connect_response(mode, st, pdu)
+        return Verdict(FORWARD, new, notes)
     return Verdict(FORWARD, pdu)
 
 
@@ -889,6 +945,14 @@ def process_frame(mode, st, ftype, payload, from_client):
             notes.append("EMULATOR-ENCRYPTED: SMB2 TRANSFORM_HEADER traffic "
                          "on this connection is left untouched, validate "
                          "answers included")
+        if mode in TREE_CONNECT_MODES and not from_client and \
+                payload[:4] == TRANSFORM_MAGIC and not st.encrypted_noted:
+            # Sealed: nobody can tell a TREE_CONNECT answer inside it.
+            st.encrypted_noted = True
+            notes.append("TC-ENCRYPTED: the server sends SMB2 "
+                         "TRANSFORM_HEADER (encrypted) messages on this "
+                         "connection: left untouched, so is any "
+                         "TREE_CONNECT rsp inside one")
         return Verdict(FORWARD, frame(payload, ftype), notes)
     fn = process_client_pdu if from_client else process_server_pdu
     v = fn(mode, st, payload)
@@ -958,6 +1022,9 @@ class Connection:
         self.reset = False
 
     async def run(self):
+        if self.mode == "impostor":
+            await self.impersonate()
+            return
         try:
             self.sreader, self.swriter = await asyncio.open_connection(
                 *self.proxy.target)
@@ -981,6 +1048,43 @@ class Connection:
 
     def debug(self, text):
         self.proxy.log.debug(self.mode, self.cid, text)
+
+    async def impersonate(self):
+        """impostor: no upstream connection; smbimpostor answers every
+        request, one log line each."""
+        fake = smbimpostor.Impostor()
+
+        def log(text):
+            self.proxy.log.action(self.mode, self.cid, "impostor: " + text)
+        log("answering this client itself (no server, no password, "
+            "nothing signed)")
+        buf = b""
+        ender = "client"
+        try:
+            while True:
+                try:
+                    data = await self.creader.read(65536)
+                except (ConnectionError, OSError):
+                    break
+                if not data:
+                    break
+                frames, buf = split_frames(buf + data)
+                for ftype, payload in frames:
+                    reply = fake.receive(ftype, payload)
+                    for n in reply.notes:
+                        log(n)
+                    for pdu in reply.pdus:
+                        if not self.cwriter.is_closing():
+                            self.cwriter.write(frame(pdu))
+                    if reply.hangup:
+                        ender = "impostor"
+                        return
+                if not await flush(self.cwriter):
+                    break
+        finally:
+            log(f"connection closed by {ender}; requests answered: "
+                f"{fake.summary()}")
+            self.close()
 
     async def wait_pumps(self, up, down):
         """Wait until the connection is over; says who ended it."""
@@ -1207,8 +1311,9 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="modes:\n" + "\n".join(f"  {m:10} {d}"
                                        for m, d in MODES.items()))
-    ap.add_argument("--target", required=True, type=parse_hostport,
-                    metavar="HOST:PORT", help="the SMB server")
+    ap.add_argument("--target", type=parse_hostport, metavar="HOST:PORT",
+                    help="the SMB server (needed unless every mode is "
+                    "impostor)")
     ap.add_argument("--map", required=True, action="append", type=parse_map,
                     metavar="LPORT:MODE",
                     help="listen on LPORT, tamper per MODE (repeatable)")
@@ -1232,6 +1337,8 @@ def main(argv=None):
     ports = [p for p, _ in args.map]
     if len(set(ports)) != len(ports):
         ap.error("each LPORT may be mapped only once")
+    if args.target is None and any(m != "impostor" for _, m in args.map):
+        ap.error("--target is required (only impostor needs no server)")
     creds = credentials(ap, args)
     try:
         log = Log(args.log, args.verbose)

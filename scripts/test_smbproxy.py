@@ -1007,6 +1007,593 @@ class Emulator(unittest.TestCase):
         self.assertIn("signature verifies", s.notes[-2])
 
 
+# --- SMB 3.1.1: the TREE_CONNECT response (tcunsigned, tcflip) -------------
+
+def tree_connect_response(mid=3, tid=0x33, status=0, signed=True):
+    body = struct.pack("<HBBIII", 16, 1, 0, 0, 0, 0x1F01FF)
+    return header(sp.CMD_TREE_CONNECT, mid, True, status=status,
+                  signed=signed, tid=tid) + body
+
+
+def compound(*pdus):
+    """A compound PDU: each member but the last padded to 8 bytes, with
+    NextCommand pointing at the next one."""
+    out = b""
+    for i, p in enumerate(pdus):
+        p = bytearray(p)
+        if i < len(pdus) - 1:
+            p += bytes(-len(p) % 8)
+            struct.pack_into("<I", p, sp.H_NEXT, len(p))
+        out += p
+    return out
+
+
+class TreeConnect(unittest.TestCase):
+    def session(self, mode, dialect=0x0311):
+        s = Session(mode)
+        s.negotiate(dialect=dialect)
+        return s
+
+    def test_tcunsigned(self):
+        s = self.session("tcunsigned")
+        for mid, tid in ((3, 0x33), (5, 0x44)):     # IPC$, then the share
+            real = tree_connect_response(mid, tid)
+            v = s.server(real)
+            pdu = unframe(v.pdu)
+            self.assertEqual(sp.u32(pdu, sp.H_FLAGS), sp.FLAG_SERVER_TO_REDIR)
+            self.assertEqual(pdu[48:64], bytes(16))
+            self.assertEqual(pdu[:16] + pdu[20:48] + pdu[64:],
+                             real[:16] + real[20:48] + real[64:])
+            self.assertEqual(v.notes, [
+                f"TREE_CONNECT rsp MessageId 0x{mid:x} TreeId 0x{tid:x} "
+                "Status 0x00000000: Flags 0x00000009->0x00000001 Signature "
+                f"{SIG.hex()}->{bytes(16).hex()}"])
+
+    def test_tcflip(self):
+        s = self.session("tcflip")
+        real = tree_connect_response()
+        v = s.server(real)
+        want = bytearray(real)
+        want[53] ^= 0x01
+        self.assertEqual(unframe(v.pdu), bytes(want))
+        self.assertIn("Flags 0x00000009->0x00000009", v.notes[0])
+
+    def test_errors_and_unsigned_answers_too(self):
+        s = self.session("tcunsigned")
+        v = s.server(tree_connect_response(status=0xC00000CC))
+        self.assertEqual(unframe(v.pdu)[48:64], bytes(16))
+        self.assertIn("Status 0xc00000cc", v.notes[0])
+        v = s.server(tree_connect_response(signed=False))
+        self.assertIn("(the server had not signed it)", v.notes[0])
+
+    def test_not_311_untouched(self):
+        for dialect in (0x0300, 0x0302, 0x0210):
+            s = self.session("tcflip", dialect)
+            real = tree_connect_response()
+            v = s.server(real)
+            self.assertEqual(unframe(v.pdu), real)
+            self.assertIn(f"dialect 0x{dialect:04x} is not 3.1.1: "
+                          "untouched", v.notes[0])
+
+    def test_other_answers_untouched(self):
+        s = self.session("tcunsigned")
+        for cmd in (sp.CMD_SESSION_SETUP, sp.CMD_CREATE, sp.CMD_IOCTL):
+            real = header(cmd, 9, True, signed=True) + bytes(9)
+            v = s.server(real)
+            self.assertEqual((unframe(v.pdu), v.notes), (real, []))
+        # The client's request is never changed.
+        req = header(sp.CMD_TREE_CONNECT, 3, False, signed=True) + bytes(9)
+        self.assertEqual(unframe(s.client(req).pdu), req)
+
+    def test_compound_member(self):
+        s = self.session("tcflip")
+        echo = header(0x0D, 8, True, signed=True) + struct.pack("<HH", 4, 0)
+        real = compound(echo, tree_connect_response(mid=9))
+        v = s.server(real)
+        pdu = unframe(v.pdu)
+        self.assertEqual(pdu[:72], real[:72])
+        self.assertEqual(pdu[72 + 53], real[72 + 53] ^ 0x01)
+        self.assertEqual(len(v.notes), 1)
+
+    def test_interim_untouched(self):
+        s = self.session("tcunsigned")
+        interim = bytearray(tree_connect_response(status=sp.STATUS_PENDING))
+        interim[16] |= sp.FLAG_ASYNC
+        v = s.server(bytes(interim))
+        self.assertEqual(unframe(v.pdu), interim)
+        self.assertIn("interim", v.notes[0])
+
+    def test_encrypted_left_alone_and_logged_once(self):
+        s = self.session("tcunsigned")
+        sealed = b"\xfdSMB" + bytes(60)
+        v = s.server(sealed)
+        self.assertEqual(v.pdu, sp.frame(sealed))
+        self.assertTrue(v.notes[0].startswith("TC-ENCRYPTED: "))
+        self.assertEqual(s.server(sealed).notes, [])
+        self.assertEqual(s.client(sealed).notes, [])
+
+
+# --- the impostor ------------------------------------------------------------
+
+import smbimpostor as imp  # noqa: E402
+
+
+def req_header(cmd, mid, sid=0, tid=0, related=False, signed=False,
+               credits=10):
+    flags = (imp.FLAG_RELATED if related else 0) | \
+        (imp.FLAG_SIGNED if signed else 0)
+    return struct.pack("<4sHHIHHIIQIIQ16s", b"\xfeSMB", 64, 1, 0, cmd,
+                       credits, flags, 0, mid, 0xFEFF, tid, sid,
+                       SIG if signed else bytes(16))
+
+
+def neg_context(ctype, data):
+    return struct.pack("<HHI", ctype, len(data), 0) + data
+
+
+def negotiate_311_request(ciphers=(2, 1)):
+    dialects = (0x0210, 0x0300, 0x0302, 0x0311)
+    ctxs = [neg_context(1, struct.pack("<HHH", 1, 32, 1) + bytes(32)),
+            neg_context(5, "10.0.2.2".encode("utf-16-le")),
+            neg_context(0x100, bytes(16))]
+    if ciphers:
+        ctxs.insert(1, neg_context(2, struct.pack(
+            f"<H{len(ciphers)}H", len(ciphers), *ciphers)))
+    ctx_off = 64 + 36 + 2 * len(dialects)
+    ctx_off += -ctx_off % 8
+    body = struct.pack("<HHHHI16sIHH", 36, len(dialects), 1, 0, 0x7F,
+                       CLIENT_GUID, ctx_off, len(ctxs), 0)
+    body += struct.pack(f"<{len(dialects)}H", *dialects)
+    pdu = req_header(0, 0) + body
+    pdu += bytes(ctx_off - len(pdu))
+    for i, c in enumerate(ctxs):
+        pdu += c + (bytes(-len(c) % 8) if i < len(ctxs) - 1 else b"")
+    return pdu
+
+
+def sess_req(mid, blob, sid=0):
+    body = struct.pack("<HBBIIHHQ", 25, 0, 1, 0, 0, 64 + 24, len(blob), 0)
+    return req_header(1, mid, sid) + body + blob
+
+
+def ntlm_negotiate(flags=0xE2088297):
+    return b"NTLMSSP\x00" + struct.pack("<II", 1, flags) + bytes(16)
+
+
+def utf(s):
+    return s.encode("utf-16-le")
+
+
+def tcon_req(mid, sid, path):
+    p = utf(path)
+    return req_header(3, mid, sid, signed=True) + \
+        struct.pack("<HHHH", 9, 0, 72, len(p)) + p
+
+
+def create_req(mid, sid, tid, name, disposition=1, options=0,
+               related=False):
+    n = utf(name)
+    body = struct.pack("<HBBIQQIIIIIHHII", 57, 0, 0, 2, 0, 0, 0x00120089,
+                       0, 7, disposition, options, 120 if n else 0, len(n),
+                       0, 0)
+    return req_header(5, mid, sid, tid, related) + body + (n or b"\x00")
+
+
+def query_info_req(mid, sid, tid, itype, cls, fid=b"\xff" * 16,
+                   out_len=65536, related=False):
+    body = struct.pack("<HBBIHHIII16s", 41, itype, cls, out_len, 0, 0, 0,
+                       0, 0, fid)
+    return req_header(16, mid, sid, tid, related) + body + b"\x00"
+
+
+def close_req(mid, sid, tid, fid=b"\xff" * 16, flags=1, related=False):
+    return req_header(6, mid, sid, tid, related) + \
+        struct.pack("<HHI16s", 24, flags, 0, fid)
+
+
+def read_req(mid, sid, tid, fid, offset=0, length=4096, minimum=0):
+    return req_header(8, mid, sid, tid) + struct.pack(
+        "<HBBIQ16sIIIHH", 49, 0x50, 0, length, offset, fid, minimum, 0, 0,
+        0, 0) + b"\x00"
+
+
+def ioctl_req(mid, sid, tid, ctl):
+    return req_header(11, mid, sid, tid) + struct.pack(
+        "<HHI16sIIIIIIII", 57, 0, ctl, b"\xff" * 16, 0, 0, 0, 0, 0, 65536,
+        1, 0)
+
+
+def query_dir_req(mid, sid, tid, fid, pattern="*", cls=38, flags=0,
+                  out_len=65536):
+    p = utf(pattern)
+    return req_header(14, mid, sid, tid) + struct.pack(
+        "<HBBI16sHHI", 33, cls, flags, 0, fid, 96, len(p), out_len) + p
+
+
+def simple_req(cmd, mid, sid=0, tid=0):
+    return req_header(cmd, mid, sid, tid) + struct.pack("<HH", 4, 0)
+
+
+def status(pdu):
+    return sp.u32(pdu, sp.H_STATUS)
+
+
+def members(pdu):
+    """The members of a compound response."""
+    out = []
+    while True:
+        nxt = sp.u32(pdu, sp.H_NEXT)
+        out.append(pdu[:nxt] if nxt else pdu)
+        if not nxt:
+            return out
+        pdu = pdu[nxt:]
+
+
+class Fake:
+    """An Impostor and a client's view of it."""
+
+    def __init__(self):
+        self.imp = imp.Impostor(now=1_700_000_000, challenge=bytes(8))
+        self.notes = []
+        self.sid = self.ipc = self.tid = None
+
+    def send(self, pdu, ftype=0):
+        reply = self.imp.receive(ftype, pdu)
+        self.notes += reply.notes
+        assert not reply.hangup, reply.notes
+        if not reply.pdus:
+            return None
+        [rsp] = reply.pdus
+        for m in members(rsp):
+            # Whatever it is, an answer of the impostor is unsigned.
+            assert sp.u32(m, sp.H_FLAGS) & imp.FLAG_SIGNED == 0
+            assert m[48:64] == bytes(16)
+            assert sp.u32(m, sp.H_FLAGS) & imp.FLAG_SERVER_TO_REDIR
+        return rsp
+
+    def login(self, spnego_wrap=False):
+        self.send(negotiate_311_request())
+        wrap = spnego if spnego_wrap else (lambda m: m)
+        rsp = self.send(sess_req(1, wrap(ntlm_negotiate())))
+        self.sid = sp.u64(rsp, sp.H_SID)
+        auth = authenticate_message("smbvn", "WORKGROUP", bytes(60),
+                                    bytes(16), 0xE2088215)
+        final = self.send(sess_req(2, wrap(auth), self.sid))
+        self.ipc = sp.u32(self.send(tcon_req(3, self.sid,
+                                             r"\\10.0.2.2\IPC$")), sp.H_TID)
+        self.tid = sp.u32(self.send(tcon_req(4, self.sid,
+                                             r"\\10.0.2.2\data")), sp.H_TID)
+        return rsp, final
+
+    def open(self, name, mid=10, **kw):
+        rsp = self.send(create_req(mid, self.sid, self.tid, name, **kw))
+        return rsp, (rsp[64 + 64:64 + 80] if status(rsp) == 0 else None)
+
+
+class Impostor(unittest.TestCase):
+    def test_negotiate_311(self):
+        f = Fake()
+        rsp = f.send(negotiate_311_request())
+        (size, secmode, dialect, count, guid, caps, tmax, rmax, wmax, _, _,
+         sec_off, sec_len, ctx_off) = struct.unpack_from(
+            "<HHHH16sIIIIQQHHI", rsp, 64)
+        self.assertEqual((size, secmode, dialect, count, caps),
+                         (65, 1, 0x0311, 2, 0))
+        self.assertEqual(guid, imp.SERVER_GUID)
+        self.assertEqual((tmax, rmax, wmax), (65536,) * 3)
+        self.assertEqual((status(rsp), sp.u64(rsp, sp.H_MID),
+                          sp.u16(rsp, sp.H_CREDITS)), (0, 0, 10))
+        # RFC 4178 NegTokenInit in a GSS-API token, offering NTLMSSP.
+        self.assertEqual(rsp[sec_off:sec_off + sec_len].hex(),
+                         "601c06062b0601050502a0123010a00e300c060a2b060104"
+                         "01823702020a")
+        self.assertEqual(ctx_off % 8, 0)
+        self.assertGreaterEqual(ctx_off, sec_off + sec_len)
+        ctype, length = struct.unpack_from("<HH", rsp, ctx_off)
+        self.assertEqual((ctype, length), (1, 38))
+        self.assertEqual(struct.unpack_from("<HHH", rsp, ctx_off + 8),
+                         (1, 32, 1))      # one hash, 32-byte salt, SHA-512
+        nxt = ctx_off + 8 + 40            # 38 padded to 40
+        self.assertEqual(rsp[nxt:], neg_context(2, struct.pack("<HH", 1, 2)))
+        self.assertIn("contexts seen PREAUTH_INTEGRITY,ENCRYPTION,NETNAME,"
+                      "POSIX(Linux); answered PREAUTH_INTEGRITY(SHA-512), "
+                      "ENCRYPTION(AES-128-GCM)", f.notes[0])
+
+    def test_negotiate_without_encryption_context(self):
+        rsp = Fake().send(negotiate_311_request(ciphers=()))
+        self.assertEqual(sp.u16(rsp, 64 + 6), 1)
+        ctx_off = sp.u32(rsp, 64 + 60)
+        self.assertEqual(len(rsp), ctx_off + 8 + 38)
+
+    def test_negotiate_30(self):
+        f = Fake()
+        rsp = f.send(negotiate_request([0x0202, 0x0210, 0x0300]))
+        self.assertEqual(sp.u16(rsp, 64 + 4), 0x0300)
+        self.assertEqual((sp.u16(rsp, 64 + 6), sp.u32(rsp, 64 + 60)), (0, 0))
+        self.assertEqual(len(rsp), 128 + 30)
+        # A second NEGOTIATE on the connection is refused.
+        self.assertEqual(status(f.send(negotiate_request([0x0300]))),
+                         imp.STATUS_NOT_SUPPORTED)
+
+    def test_no_common_dialect(self):
+        f = Fake()
+        self.assertEqual(status(f.send(negotiate_request([0x0400]))),
+                         imp.STATUS_NOT_SUPPORTED)
+
+    def test_session_setup_raw(self):
+        f = Fake()
+        chal, final = f.login()
+        self.assertEqual(status(chal), imp.STATUS_MORE_PROCESSING_REQUIRED)
+        self.assertNotEqual(f.sid, 0)
+        off, length = struct.unpack_from("<HH", chal, 64 + 4)
+        msg = chal[off:off + length]
+        self.assertTrue(msg.startswith(b"NTLMSSP\x00\x02\x00\x00\x00"))
+        c = smbkeys.parse_challenge(msg)
+        self.assertEqual((c.server_challenge, c.target_name),
+                         (bytes(8), "IMPOSTOR"))
+        # Echoes UNICODE, NTLM, EXTENDED_SESSIONSECURITY, 128, KEY_EXCH...
+        self.assertEqual(c.flags & 0xE2088215, 0xE2088215)
+        self.assertEqual(c.flags & 0x00800000, 0x00800000)   # TARGET_INFO
+        ti_len, _, ti_off = struct.unpack_from("<HHI", msg, 40)
+        self.assertTrue(msg[ti_off:ti_off + ti_len].endswith(bytes(4)))
+        self.assertEqual((status(final), sp.u64(final, sp.H_SID)),
+                         (0, f.sid))
+        self.assertEqual(final[64:], struct.pack("<HHHH", 9, 0, 72, 0) +
+                         b"\x00")
+        self.assertIn("user 'smbvn' domain 'WORKGROUP' workstation 'CLIENT' "
+                      "NtChallengeResponse 60 bytes: accepted unchecked",
+                      f.notes[2])
+
+    def test_session_setup_spnego(self):
+        f = Fake()
+        chal, final = f.login(spnego_wrap=True)
+        off, length = struct.unpack_from("<HH", chal, 64 + 4)
+        blob = chal[off:off + length]
+        # NegTokenResp: accept-incomplete, supportedMech NTLMSSP, token.
+        self.assertTrue(blob.startswith(b"\xa1"))
+        self.assertIn(b"\xa0\x03\x0a\x01\x01\xa1\x0c\x06\x0a" +
+                      bytes.fromhex("2b06010401823702020a"), blob)
+        self.assertEqual(smbkeys.find_ntlmssp(blob)[8], 2)
+        off, length = struct.unpack_from("<HH", final, 64 + 4)
+        self.assertEqual(final[off:off + length].hex(),
+                         "a1073005a0030a0100")      # accept-completed
+
+    def test_kerberos_refused(self):
+        f = Fake()
+        f.send(negotiate_311_request())
+        rsp = f.send(sess_req(1, b"\x60\x10" + bytes(16)))
+        self.assertEqual(status(rsp), imp.STATUS_LOGON_FAILURE)
+
+    def test_tree_connect(self):
+        f = Fake()
+        f.login()
+        self.assertNotEqual(f.ipc, f.tid)
+        rsp = f.send(tcon_req(5, f.sid, r"\\srv\IPC$"))
+        self.assertEqual(rsp[64:], struct.pack("<HBBIII", 16, 2, 0, 0, 0,
+                                               0x1F01FF))
+        rsp = f.send(tcon_req(6, f.sid, r"\\srv\other"))
+        self.assertEqual(rsp[66], 1)        # DISK
+        self.assertIn(r"TREE_CONNECT req MessageId 4 signed "
+                      r"'\\\\10.0.2.2\\data' -> TreeId 0x2 DISK -> "
+                      "STATUS_SUCCESS, unsigned", f.notes)
+
+    def test_ioctls_not_supported(self):
+        f = Fake()
+        f.login()
+        for ctl in (0x001401FC, 0x00140204, 0x00060194):
+            rsp = f.send(ioctl_req(7, f.sid, f.ipc, ctl))
+            self.assertEqual(status(rsp), imp.STATUS_NOT_SUPPORTED)
+            self.assertEqual(rsp[64:], b"\x09" + bytes(8))
+        self.assertIn("FSCTL_QUERY_NETWORK_INTERFACE_INFO", f.notes[-3])
+
+    def test_compound_open_query_close(self):
+        f = Fake()
+        f.login()
+        rsp = f.send(compound(
+            create_req(8, f.sid, f.tid, ""),
+            query_info_req(9, 0, 0, 1, 18, related=True),
+            close_req(10, 0, 0, related=True)))
+        c, q, cl = members(rsp)
+        self.assertEqual([status(m) for m in (c, q, cl)], [0, 0, 0])
+        self.assertEqual(len(c) % 8, 0)
+        self.assertEqual(len(q) % 8, 0)
+        self.assertEqual([sp.u32(m, sp.H_FLAGS) & imp.FLAG_RELATED
+                          for m in (c, q, cl)], [0, 4, 4])
+        self.assertEqual([sp.u32(m, sp.H_TID) for m in (c, q, cl)],
+                         [f.tid] * 3)
+        self.assertEqual(sp.u64(q, sp.H_SID), f.sid)
+        off, length = struct.unpack_from("<HI", q, 64 + 2)
+        info = q[off:off + length]
+        self.assertEqual(sp.u32(info, 32), 0x10)        # DIRECTORY
+        self.assertEqual(info[40 + 21], 1)              # Directory
+        self.assertEqual(info[96:], struct.pack("<I", 2) + utf("\\"))
+        self.assertEqual(f.imp.opens, {})
+        self.assertEqual(sp.u32(cl, 64 + 56), 0x10)     # POSTQUERY_ATTRIB
+
+    def test_compound_missing_file(self):
+        f = Fake()
+        f.login()
+        rsp = f.send(compound(
+            create_req(8, f.sid, f.tid, "nothere.txt"),
+            query_info_req(9, 0, 0, 1, 18, related=True),
+            close_req(10, 0, 0, related=True)))
+        self.assertEqual([status(m) for m in members(rsp)],
+                         [imp.STATUS_OBJECT_NAME_NOT_FOUND] * 3)
+
+    def test_read_hello(self):
+        f = Fake()
+        f.login()
+        rsp, fid = f.open("hello.txt", options=imp.FILE_NON_DIRECTORY_FILE)
+        self.assertEqual(sp.u16(rsp, 64), 89)
+        self.assertEqual(sp.u64(rsp, 64 + 48), 9)       # EndofFile
+        self.assertEqual(sp.u32(rsp, 64 + 56), 0x20)
+        rsp = f.send(read_req(11, f.sid, f.tid, fid))
+        self.assertEqual(rsp[64:80], struct.pack("<HBBIII", 17, 0x50, 0, 9,
+                                                 0, 0))
+        self.assertEqual(rsp[0x50:], b"impostor\n")
+        self.assertEqual(status(f.send(read_req(12, f.sid, f.tid, fid,
+                                                offset=9))),
+                         imp.STATUS_END_OF_FILE)
+        self.assertEqual(status(f.send(read_req(13, f.sid, f.tid, fid,
+                                                minimum=100))),
+                         imp.STATUS_END_OF_FILE)
+        self.assertEqual(status(f.send(close_req(14, f.sid, f.tid, fid))), 0)
+        self.assertEqual(status(f.send(close_req(15, f.sid, f.tid, fid))),
+                         imp.STATUS_INVALID_HANDLE)
+        self.assertIn("READ req MessageId 11 'hello.txt' offset 0 length "
+                      "4096: 9 bytes -> STATUS_SUCCESS, unsigned", f.notes)
+
+    def test_create_checks(self):
+        f = Fake()
+        f.login()
+        for name, kw, want in (
+                ("hello.txt", {"options": imp.FILE_DIRECTORY_FILE},
+                 imp.STATUS_NOT_A_DIRECTORY),
+                ("", {"options": imp.FILE_NON_DIRECTORY_FILE},
+                 imp.STATUS_FILE_IS_A_DIRECTORY),
+                ("hello.txt", {"disposition": imp.FILE_CREATE},
+                 imp.STATUS_OBJECT_NAME_COLLISION),
+                ("hello.txt", {"disposition": 5}, imp.STATUS_ACCESS_DENIED),
+                ("new.txt", {"disposition": imp.FILE_OPEN_IF},
+                 imp.STATUS_ACCESS_DENIED),
+                ("HELLO.TXT", {}, 0)):
+            self.assertEqual(status(f.open(name, **kw)[0]), want, name)
+        rsp = f.send(create_req(9, f.sid, f.ipc, "srvsvc"))
+        self.assertEqual(status(rsp), imp.STATUS_OBJECT_NAME_NOT_FOUND)
+
+    def test_query_info_classes(self):
+        f = Fake()
+        f.login()
+        _, fid = f.open("hello.txt")
+        sizes = {(2, 1): 18 + 16, (2, 3): 24, (2, 4): 8, (2, 5): 12 + 16,
+                 (2, 7): 32, (2, 8): 64, (2, 11): 28, (1, 4): 40,
+                 (1, 5): 24, (1, 6): 8, (1, 7): 4, (1, 18): 100 + 20,
+                 (1, 34): 56, (1, 35): 8}
+        for (itype, cls), size in sizes.items():
+            rsp = f.send(query_info_req(20, f.sid, f.tid, itype, cls, fid))
+            self.assertEqual(status(rsp), 0, (itype, cls))
+            self.assertEqual(struct.unpack_from("<HHI", rsp, 64),
+                             (9, 72, size), (itype, cls))
+            self.assertEqual(len(rsp), 72 + size)
+        rsp = f.send(query_info_req(21, f.sid, f.tid, 2, 5, fid))
+        self.assertEqual(rsp[72 + 12:], utf("IMPOSTOR"))
+        rsp = f.send(query_info_req(22, f.sid, f.tid, 1, 18, fid,
+                                    out_len=104))
+        self.assertEqual((status(rsp), len(rsp)),
+                         (imp.STATUS_BUFFER_OVERFLOW, 72 + 104))
+        self.assertEqual(sp.u32(rsp, 72 + 96), 20)  # the whole name's length
+        rsp = f.send(query_info_req(23, f.sid, f.tid, 1, 4, fid, out_len=8))
+        self.assertEqual(status(rsp), imp.STATUS_INFO_LENGTH_MISMATCH)
+        for itype, cls in ((1, 99), (3, 0), (4, 0)):
+            rsp = f.send(query_info_req(24, f.sid, f.tid, itype, cls, fid))
+            self.assertEqual(status(rsp), imp.STATUS_NOT_SUPPORTED)
+
+    def test_query_directory(self):
+        f = Fake()
+        f.login()
+        _, fid = f.open("", options=imp.FILE_DIRECTORY_FILE)
+        rsp = f.send(query_dir_req(30, f.sid, f.tid, fid))
+        self.assertEqual(status(rsp), 0)
+        off, length = struct.unpack_from("<HI", rsp, 64 + 2)
+        buf, names = rsp[off:off + length], []
+        pos = 0
+        while True:
+            nxt, nlen = sp.u32(buf, pos), sp.u32(buf, pos + 60)
+            names.append(buf[pos + 80:pos + 80 + nlen].decode("utf-16-le"))
+            self.assertEqual(pos % 8, 0)
+            if not nxt:
+                break
+            pos += nxt
+        self.assertEqual(names, [".", "..", "hello.txt"])
+        self.assertEqual(sp.u64(buf, pos + 72), 0x101)   # FileId
+        self.assertEqual(status(f.send(query_dir_req(31, f.sid, f.tid,
+                                                     fid))),
+                         imp.STATUS_NO_MORE_FILES)
+        rsp = f.send(query_dir_req(32, f.sid, f.tid, fid, "HELLO.*",
+                                   cls=12, flags=imp.RESTART_SCANS))
+        self.assertEqual(rsp[72:], struct.pack("<III", 0, 0, 18) +
+                         utf("hello.txt"))
+        rsp = f.send(query_dir_req(33, f.sid, f.tid, fid, "nope",
+                                   flags=imp.RESTART_SCANS))
+        self.assertEqual(status(rsp), imp.STATUS_NO_SUCH_FILE)
+        # Only as many entries as fit; the rest come next time.
+        rsp = f.send(query_dir_req(34, f.sid, f.tid, fid, cls=1,
+                                   flags=imp.RESTART_SCANS, out_len=140))
+        self.assertIn("2 entries", f.notes[-1])
+
+    def test_simple_commands(self):
+        f = Fake()
+        f.login()
+        for cmd in (imp.ECHO, imp.TREE_DISCONNECT):
+            rsp = f.send(simple_req(cmd, 40, f.sid, f.tid))
+            self.assertEqual((status(rsp), rsp[64:]),
+                             (0, struct.pack("<HH", 4, 0)))
+        rsp = f.send(create_req(41, f.sid, f.tid, ""))
+        self.assertEqual(status(rsp), imp.STATUS_NETWORK_NAME_DELETED)
+        write = req_header(imp.WRITE, 42, f.sid, f.ipc) + bytes(49)
+        self.assertEqual(status(f.send(write)), imp.STATUS_ACCESS_DENIED)
+        self.assertIsNone(f.send(simple_req(imp.CANCEL, 43, f.sid)))
+        rsp = f.send(simple_req(imp.LOGOFF, 44, f.sid))
+        self.assertEqual(status(rsp), 0)
+        rsp = f.send(ioctl_req(45, f.sid, f.ipc, 0x001401FC))
+        self.assertEqual(status(rsp), imp.STATUS_USER_SESSION_DELETED)
+
+    def test_order_and_garbage(self):
+        f = Fake()
+        rsp = f.send(sess_req(1, ntlm_negotiate()))
+        self.assertEqual(status(rsp), imp.STATUS_INVALID_PARAMETER)
+        f.send(negotiate_311_request())
+        # ECHO needs no session; TREE_CONNECT needs a known one.
+        self.assertEqual(status(f.send(simple_req(imp.ECHO, 2, 0x1234))), 0)
+        rsp = f.send(tcon_req(3, 0x1234, r"\\srv\data"))
+        self.assertEqual(status(rsp), imp.STATUS_USER_SESSION_DELETED)
+        f.login()
+        short = create_req(9, f.sid, f.tid, "hello.txt")[:70]
+        self.assertEqual(status(f.send(short)), imp.STATUS_INVALID_PARAMETER)
+        for bad in (b"\xffSMBr" + bytes(40), b"\xfdSMB" + bytes(60),
+                    header(0, 0, True)):
+            r = f.imp.receive(0, bad)
+            self.assertTrue(r.hangup)
+            self.assertEqual(r.pdus, [])
+        self.assertTrue(f.imp.receive(0x85, b"").hangup)
+        # A chain whose NextCommand points at less than a header.
+        chain = bytearray(compound(simple_req(imp.ECHO, 50),
+                                   simple_req(imp.ECHO, 51)))
+        r = f.imp.receive(0, bytes(chain[:80]))
+        self.assertTrue(r.hangup)
+        self.assertIn("compound member at 72 is broken", r.notes[-1])
+
+    def test_over_tcp(self):
+        """The proxy's impostor connection, without any server."""
+        port = free_ports(1)[0]
+        with tempfile.TemporaryDirectory() as d:
+            log = os.path.join(d, "log")
+            proxy = subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "smbproxy.py"), "--map",
+                 f"{port}:impostor", "--log", log],
+                stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertIn("ready", proxy.stdout.readline())
+                with socket.create_connection(("127.0.0.1", port), 5) as s:
+                    s.sendall(sp.frame(negotiate_311_request()))
+                    data = b""
+                    while not sp.split_frames(data)[0]:
+                        data += s.recv(65536)
+                    [(_, rsp)], _ = sp.split_frames(data)
+                    self.assertEqual(sp.u16(rsp, 64 + 4), 0x0311)
+                    s.sendall(sp.frame(b"\xffSMB" + bytes(40)))
+                    self.assertEqual(s.recv(10), b"")   # hung up
+            finally:
+                proxy.terminate()
+                proxy.wait(10)
+                proxy.stdout.close()
+            with open(log) as f:
+                text = f.read()
+        self.assertIn("mode=impostor conn=1 impostor: NEGOTIATE req", text)
+        self.assertIn("impostor: connection closed by impostor; requests "
+                      "answered: NEGOTIATE=1", text)
+
+
 class Cli(unittest.TestCase):
     def parse(self, *argv):
         creds = {}
@@ -1074,7 +1661,8 @@ class HostSmbclient(unittest.TestCase):
     accepts a signed pre-3.0 "not supported" status: so a re-signed
     st-notsupp answer mounts where the unsigned nosupp one does not."""
     MODES = ("pass", "st-notsupp", "nosupp", "st-denied", "sigflip", "pad",
-             "overrun", "dialdiff", "capextra")
+             "overrun", "dialdiff", "capextra", "tcunsigned", "tcflip",
+             "impostor")
 
     @classmethod
     def setUpClass(cls):
@@ -1181,6 +1769,33 @@ class HostSmbclient(unittest.TestCase):
             self.assertIn(result, out, mode)
             self.assertIn("EMULATED VALIDATE rsp", log, mode)
             self.assertNotIn("EMULATOR-", log, mode)
+
+    def test_311_tree_connect_forgeries_refused(self):
+        # Samba's client verifies the 3.1.1 TREE_CONNECT answer's signature.
+        out, _ = self.smbclient("pass", "SMB3_11")
+        self.assertIn("smbvn-hello", out)
+        for mode, change in (("tcunsigned", "Flags 0x00000019->0x00000011 "),
+                             ("tcflip", "Flags 0x00000019->0x00000019 ")):
+            out, log = self.smbclient(mode, "SMB3_11")
+            self.assertNotIn("smbvn-hello", out, mode)
+            self.assertIn("tree connect failed", out, mode)
+            self.assertRegex(log, r"TREE_CONNECT rsp MessageId 0x\w+ TreeId "
+                             r"0x\w+ Status 0x00000000: " + change, mode)
+            # On 3.0 the modes leave the answer alone.
+            out, log = self.smbclient(mode, "SMB3_00")
+            self.assertIn("smbvn-hello", out, mode)
+            self.assertIn("dialect 0x0300 is not 3.1.1: untouched", log)
+
+    def test_impostor_refused(self):
+        # The impostor signs nothing; Samba's client, told to require
+        # signing, wants the final SESSION_SETUP answer signed.
+        for proto in ("SMB3_11", "SMB3_00"):
+            out, log = self.smbclient("impostor", proto)
+            self.assertIn("session setup failed", out, proto)
+            self.assertIn("Bad SMB2 (sign_algo_id=1) signature", out, proto)
+            self.assertNotIn("impostor\n", out, proto)
+            self.assertIn("accepted unchecked, SessionFlags 0 -> "
+                          "STATUS_SUCCESS, unsigned", log, proto)
 
 
 if __name__ == "__main__":
