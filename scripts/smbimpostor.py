@@ -25,23 +25,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from smbwire import u16, u32, u64
+from smbwire import (  # noqa: F401
+    SMB2_MAGIC, SMB1_MAGIC, TRANSFORM_MAGIC, HDR_LEN, H_CREDIT_CHARGE,
+    H_STATUS, H_COMMAND, H_CREDITS, H_FLAGS, H_NEXT, H_MID, H_TID, H_SID,
+    H_SIG)
 
 # --- MS-SMB2 2.2.1 header ---------------------------------------------------
-
-SMB2_MAGIC = b"\xfeSMB"
-SMB1_MAGIC = b"\xffSMB"
-TRANSFORM_MAGIC = b"\xfdSMB"
-HDR_LEN = 64
-H_CREDIT_CHARGE = 6
-H_STATUS = 8
-H_COMMAND = 12
-H_CREDITS = 14
-H_FLAGS = 16
-H_NEXT = 20
-H_MID = 24
-H_TID = 36
-H_SID = 40
-H_SIG = 48
 
 FLAG_SERVER_TO_REDIR = 0x01
 FLAG_RELATED = 0x04

@@ -40,6 +40,10 @@ from dataclasses import dataclass, field
 
 import smbimpostor
 from smbwire import put_u16, put_u32, u16, u32, u64  # noqa: F401
+from smbwire import (  # noqa: F401
+    SMB2_MAGIC, TRANSFORM_MAGIC, HDR_LEN, H_CREDIT_CHARGE, H_STATUS,
+    H_COMMAND, H_CREDITS, H_FLAGS, H_NEXT, H_MID, H_PID, H_TID, H_SID,
+    H_SIG)
 
 try:
     import smbkeys
@@ -48,10 +52,6 @@ except ImportError as e:    # python3-cryptography missing: no emulator
     SMBKEYS_ERROR = e
 
 # --- protocol constants (MS-SMB2 2.2) ---------------------------------------
-
-SMB2_MAGIC = b"\xfeSMB"
-TRANSFORM_MAGIC = b"\xfdSMB"
-HDR_LEN = 64
 
 CMD_NEGOTIATE = 0x0000
 CMD_SESSION_SETUP = 0x0001
@@ -85,18 +85,6 @@ FSCTL_VALIDATE_NEGOTIATE_INFO = 0x00140204
 CAP_ENCRYPTION = 0x40
 SECMODE_SIGNING_REQUIRED = 0x2
 
-# Header field offsets.
-H_CREDIT_CHARGE = 6
-H_STATUS = 8
-H_COMMAND = 12
-H_CREDITS = 14
-H_FLAGS = 16
-H_NEXT = 20
-H_MID = 24
-H_PID = 32
-H_TID = 36
-H_SID = 40
-H_SIG = 48
 SIG_LEN = 16
 
 # Absolute offsets (from the SMB2 header start) of body fields we touch.

@@ -5,6 +5,24 @@ fake server it can play."""
 
 import struct
 
+SMB2_MAGIC = b"\xfeSMB"
+SMB1_MAGIC = b"\xffSMB"
+TRANSFORM_MAGIC = b"\xfdSMB"
+HDR_LEN = 64
+
+# SMB2 header field offsets (MS-SMB2 2.2.1).
+H_CREDIT_CHARGE = 6
+H_STATUS = 8
+H_COMMAND = 12
+H_CREDITS = 14
+H_FLAGS = 16
+H_NEXT = 20
+H_MID = 24
+H_PID = 32
+H_TID = 36
+H_SID = 40
+H_SIG = 48
+
 
 def u16(b, off):
     return struct.unpack_from("<H", b, off)[0]
