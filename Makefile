@@ -7,6 +7,7 @@
 # make e2e              VM scenarios only
 # make stress           load, reconnect, load/unload and stall tests (VM)
 # make ksmbd            the VM scenarios against ksmbd instead of Samba
+# make kerberos         sec=krb5 mounts against a loopback Samba AD DC (VM)
 # make checkpatch       checkpatch.pl --strict over every source file
 # make mainline         fetch Debian sid's newest 7.2 kernel into .cache/k/
 # make install          modules_install + depmod, modprobe.d, man page
@@ -75,6 +76,11 @@ stress:
 
 ksmbd:
 	bash scripts/ksmbd-e2e.sh
+
+kerberos:
+	bash scripts/krb5-e2e.sh
+
+.PHONY: kerberos
 
 checkpatch:
 	bash scripts/checkpatch.sh
