@@ -3,7 +3,7 @@
 #
 # The project's one test command (make test, .ci/run): installs what it
 # needs, runs the KUnit suites, the packaging checks, the end-to-end VM
-# suite against Samba and against ksmbd, and the stress suite on both
+# suite against Samba, ksmbd and a Samba AD DC (Kerberos), and the stress suite on both
 # Debian kernels, and closes with "N passed, N failed" over every KUnit
 # case and every VM check.
 set -uo pipefail
@@ -47,6 +47,10 @@ add_counts .cache/test/stress.log STRESS
 echo "== second server: ksmbd (qemu, both kernels as clients)"
 bash scripts/ksmbd-e2e.sh 2>&1 | tee .cache/test/ksmbd.log
 add_counts .cache/test/ksmbd.log KSMBD
+
+echo "== Kerberos (qemu, both kernels, a loopback Samba AD DC)"
+bash scripts/krb5-e2e.sh 2>&1 | tee .cache/test/krb5.log
+add_counts .cache/test/krb5.log KRB5
 
 echo "test.sh: total time $(($(date +%s) - t0)) s"
 echo "$passed passed, $failed failed"
