@@ -2,21 +2,41 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # End-to-end suite: for each Debian kernel, boot it under qemu, load cifs
-# and smbvn, and mount two real Samba servers (default and mandatory
-# signing) directly and through the tampering proxy.  Every scenario of
-# scripts/e2e-scenarios.txt runs under stock cifs, smbvn=1 and smbvn=0.
-# Prints the per-kernel results and a closing "N passed, N failed".
+# and smbvn, and mount real Samba servers in several honest configurations
+# (the targets below) directly and through the tampering proxy.  Every
+# scenario of scripts/e2e-scenarios.txt runs under stock cifs, smbvn=1 and
+# smbvn=0.  Prints the per-kernel results and a closing "N passed, N failed".
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 base=${E2E_PORT_BASE:-14600}
 work=$(mktemp -d /tmp/smbvn-e2e.XXXXXX)
 chmod 755 "$work"
+
+# The Samba targets, one smbd each on port base+N, N the target's place in
+# this list (A = base): the letter, then the smb.conf [global] settings in
+# which it differs from scripts/samba.sh's defaults, separated by "|".
+# scripts/e2e-scenarios.txt names them (and SERVER:mode for a proxy in
+# front of one); its header says what each is for.  Keep them below ten:
+# the proxies' ports start at base+10.
+targets=(
+	"A"
+	"B|server signing=mandatory"
+	"C|server max protocol=SMB2_10"
+	"D|server max protocol=SMB3_00"
+	"E|server max protocol=SMB3_02"
+	"F|server smb encrypt=required"
+	"G|server signing=disabled"
+)
+letters=()
+for t in "${targets[@]}"; do letters+=("${t%%|*}"); done
+
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	bash scripts/samba.sh stop "$work/A" >/dev/null 2>&1 || true
-	bash scripts/samba.sh stop "$work/B" >/dev/null 2>&1 || true
+	for l in "${letters[@]}"; do
+		bash scripts/samba.sh stop "$work/$l" >/dev/null 2>&1 || true
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -41,23 +61,30 @@ for k in "${kernels[@]}"; do
 		W=1 modules >/dev/null
 done
 
-bash scripts/samba.sh start "$work/A" $((base)) >/dev/null
-bash scripts/samba.sh start "$work/B" $((base + 1)) mandatory >/dev/null
+declare -A port=()
+n=0
+for t in "${targets[@]}"; do
+	l=${t%%|*} sets=()
+	[ "$t" = "$l" ] || IFS='|' read -r -a sets <<<"${t#*|}"
+	port[$l]=$((base + n))
+	bash scripts/samba.sh start "$work/$l" "${port[$l]}" "${sets[@]}" >/dev/null
+	n=$((n + 1))
+done
 
 # One proxy per server; one listening port per tamper mode in use.
-declare -A port=([A]=$((base)) [B]=$((base + 1)))
 . scripts/proxies.sh
-start_proxies scripts/e2e-scenarios.txt "$work" $((base + 10)) A B
+start_proxies scripts/e2e-scenarios.txt "$work" $((base + 10)) "${letters[@]}"
 
 awk '!/^#/ && NF {print $1, $2, $3, $4, $5}' scripts/e2e-scenarios.txt |
 	while read -r name target share vers opts; do
+		[ -n "${port[$target]:-}" ] ||
+			{ echo "e2e.sh: $name: no target $target" >&2; exit 2; }
 		echo "$name ${port[$target]} $share $vers $opts"
 	done >"$work/scenarios"
-cat >"$work/env" <<ENV
-PORT_A=${port[A]}
-PORT_B=${port[B]}
-PORT_GUID=${port[A:guid]}
-ENV
+{
+	for l in "${letters[@]}"; do echo "PORT_$l=${port[$l]}"; done
+	echo "PORT_GUID=${port[A:guid]}"
+} >"$work/env"
 
 total_p=0 total_f=0
 count() {	# count CHECKER-OUTPUT: add its closing line to the totals

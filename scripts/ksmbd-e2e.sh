@@ -8,9 +8,11 @@
 # scripts/smbproxy.py in front of that port, and the client guest mounts
 # 10.0.2.2 (the host): honest scenarios straight to the forwarded port,
 # tamper scenarios through the proxy.  ksmbd has one global configuration,
-# so every client kernel boots twice: K (server signing = auto) and KM
-# (mandatory).  Every scenario of scripts/ksmbd-scenarios.txt runs under
-# stock cifs, smbvn=1 and smbvn=0.  Ends with "KSMBD: N passed, N failed".
+# so every client kernel boots once per configuration (the "configs" list
+# below: K = server signing = auto, KM = mandatory, and the honest variants
+# KC..KG) that the scenario table names.  Every scenario of
+# scripts/ksmbd-scenarios.txt runs under stock cifs, smbvn=1 and smbvn=0.
+# Ends with "KSMBD: N passed, N failed".
 #
 # Which kernel serves which client:
 # - 6.12.117+deb12: ksmbd runs inside the client guest itself.
@@ -30,7 +32,10 @@
 #   KSMBD_KERNELS      client releases to test  (both of scripts/deps.sh)
 #   KSMBD_REMOTE       glob of client releases served by a server VM  (6.1.*)
 #   KSMBD_SERVER_KERNEL  that server VM's release  (the 6.12.* of deps.sh)
-#   KSMBD_PORT_BASE    first host port          (14900)
+#   KSMBD_PORT_BASE    first host port          (14900): configuration N
+#                      (in the list below, from 0) is forwarded from base+N,
+#                      its server VM's stop port is base+10+N, the proxies
+#                      listen from base+20 up
 #   KSMBD_VM_TIMEOUT   seconds per VM           (1500)
 #   KSMBD_SCENARIOS    scenario file            (scripts/ksmbd-scenarios.txt)
 #   KSMBD_MOUNTD_OPTS  extra ksmbd.mountd options, e.g. -v  (none)
@@ -111,18 +116,67 @@ printf '[global]\n\tnetbios name = X\n' >"$work/bootstrap.conf"
 ln -sf "$top/$tools" "$work/ksmbd.adduser"
 "$work/ksmbd.adduser" -a smbvn -p smbvnpass -i "$work/ksmbdpwd.db" \
 	-c "$work/bootstrap.conf" >/dev/null
-for srv in K KM; do
+# The ksmbd configurations, in port order: the name the scenario table
+# uses as target, then the ksmbd.conf [global] settings that differ from
+# the defaults of ksmbd_conf() below, separated by "|" (ksmbd-tools 3.4.7
+# knows all of these; see ksmbd.conf(5) of that version).  A configuration
+# no row of the table names is not booted.  At most ten (ports above).
+configs=(
+	"K"
+	"KM|server signing=mandatory"
+	"KC|server max protocol=SMB2_10"
+	"KD|server max protocol=SMB3_00"
+	"KE|server max protocol=SMB3_02"
+	"KF|smb3 encryption=mandatory"
+	"KG|server signing=disabled"
+)
+# Those the table uses, in that order.
+used=$(awk '!/^#/ && NF { split($2, t, ":"); print t[1] }' "$scen" | sort -u)
+servers=()
+declare -A sets=()
+for c in "${configs[@]}"; do
+	srv=${c%%|*}
+	sets[$srv]=
+	[ "$c" = "$srv" ] || sets[$srv]=${c#*|}
+	if grep -qx "$srv" <<<"$used"; then servers+=("$srv"); fi
+done
+for srv in $used; do
+	[ -n "${sets[$srv]+x}" ] ||
+		{ echo "ksmbd-e2e: $scen names an unknown ksmbd configuration '$srv'" >&2; exit 2; }
+done
+
+# ksmbd_conf SETTINGS: the [global] lines, SETTINGS ("key=value|...")
+# replacing the default of the same key or added after them.
+ksmbd_conf() {
+	local kv k v d done_keys=" " defaults=(
+		"netbios name=SMBVN-KSMBD"
+		"server min protocol=SMB2_10"
+		"server max protocol=SMB3_11"
+		"server signing=auto"
+		"map to guest=bad user"
+		"guest account=nobody"
+	) over=()
+	[ -z "$1" ] || IFS='|' read -r -a over <<<"$1"
+	for d in "${defaults[@]}"; do
+		k=${d%%=*} v=${d#*=}
+		for kv in "${over[@]}"; do
+			if [ "${kv%%=*}" = "$k" ]; then v=${kv#*=}; fi
+		done
+		done_keys+="$k "
+		printf '\t%s = %s\n' "$k" "$v"
+	done
+	for kv in "${over[@]}"; do
+		case $done_keys in *" ${kv%%=*} "*) continue ;; esac
+		printf '\t%s = %s\n' "${kv%%=*}" "${kv#*=}"
+	done
+	return 0
+}
+
+for srv in "${servers[@]}"; do
 	mkdir -p "$work/$srv"
-	signing=auto
-	[ $srv = KM ] && signing=mandatory
 	cat >"$work/$srv/ksmbd.conf" <<EOF
 [global]
-	netbios name = SMBVN-KSMBD
-	server min protocol = SMB2_10
-	server max protocol = SMB3_11
-	server signing = $signing
-	map to guest = bad user
-	guest account = nobody
+$(ksmbd_conf "${sets[$srv]}")
 
 [data]
 	path = /srv/share
@@ -162,27 +216,36 @@ done
 # time, but distinct ports keep a stale connection from reaching the wrong
 # one),
 # one proxy per configuration, one proxy port per tamper mode.
-declare -A port=([K]=$((base)) [KM]=$((base + 1)))
 # A server VM (KSMBD_REMOTE clients) polls 127.0.0.1:stop from the guest
 # and exits once it connects.
-declare -A stop=([K]=$((base + 2)) [KM]=$((base + 3)))
+declare -A port=() stop=()
+n=0
+for c in "${configs[@]}"; do
+	port[${c%%|*}]=$((base + n))
+	stop[${c%%|*}]=$((base + 10 + n))
+	n=$((n + 1))
+done
 vm_timeout=${KSMBD_VM_TIMEOUT:-1500}
 . scripts/proxies.sh
-start_proxies "$scen" "$work" $((base + 10)) K KM
+start_proxies "$scen" "$work" $((base + 20)) "${servers[@]}"
 
-for srv in K KM; do
+for srv in "${servers[@]}"; do
 	awk '!/^#/ && NF {print $1, $2, $3, $4, $5}' "$scen" |
 		while read -r name target share vers opts; do
 			[ "${target%%:*}" = "$srv" ] || continue
 			echo "$name ${port[$target]} $share $vers $opts"
 		done >"$work/$srv/scenarios"
-	printf 'SCENARIOS_ONLY=1\nKSMBD_MOUNTD_OPTS="%s"\n' \
-		"${KSMBD_MOUNTD_OPTS:-}" >"$work/$srv/env"
+	# ksmbd-guest-setup.sh's self-test mount: 3.0, or 2.1 where ksmbd
+	# serves no SMB 3.
+	stv=3.0
+	grep -qiE 'server max protocol = SMB2' "$work/$srv/ksmbd.conf" && stv=2.1
+	printf 'SCENARIOS_ONLY=1\nKSMBD_MOUNTD_OPTS="%s"\nKSMBD_SELFTEST_VERS=%s\n' \
+		"${KSMBD_MOUNTD_OPTS:-}" "$stv" >"$work/$srv/env"
 	# A server VM's environment: it has no scenarios, only a port that
 	# tells it to stop, and a limit of its own a little past the client's.
 	mkdir -p "$work/$srv/server"
-	printf 'KSMBD_MOUNTD_OPTS="%s"\nKSMBD_STOP_PORT=%s\nKSMBD_SERVER_LIMIT=%s\n' \
-		"${KSMBD_MOUNTD_OPTS:-}" "${stop[$srv]}" "$((vm_timeout + 300))" \
+	printf 'KSMBD_MOUNTD_OPTS="%s"\nKSMBD_STOP_PORT=%s\nKSMBD_SERVER_LIMIT=%s\nKSMBD_SELFTEST_VERS=%s\n' \
+		"${KSMBD_MOUNTD_OPTS:-}" "${stop[$srv]}" "$((vm_timeout + 300))" "$stv" \
 		>"$work/$srv/server/env"
 done
 
@@ -274,7 +337,7 @@ for k in "${kernels[@]}"; do
 	sk=$(server_for "$k")
 	[ -z "$sk" ] || echo "SERVER $k: ksmbd runs in a $sk server VM"
 	rc=0 bad=0
-	for srv in K KM; do
+	for srv in "${servers[@]}"; do
 		r=0
 		t0=$(date +%s)
 		if [ -z "$sk" ]; then

@@ -12,6 +12,8 @@
 # /extra holds: ksmbd.conf and ksmbdpwd.db (written by the host driver),
 # ksmbd.tools with the libraries it links against, the ksmbd module and
 # the modules it links against, and ksmbd-modules naming those in load order.
+# KSMBD_SELFTEST_VERS (from /extra/env, default 3.0) is the dialect of the
+# self-test mount: 2.1 for a configuration that serves no SMB 3.
 # Returns non-zero, with a KSMBD-SETUP-FAIL line, when ksmbd is not serving.
 
 ks_fail() {
@@ -78,7 +80,8 @@ ks_start() {
 	load-cifs || { ks_fail "cannot load cifs"; return 1; }
 	mkdir -p /mnt/ksmbd-selftest
 	if ! timeout 60 mount -t cifs //127.0.0.1/data /mnt/ksmbd-selftest \
-		-o vers=3.0,username=smbvn,password=smbvnpass >/tmp/ks-mount.out 2>&1; then
+		-o "vers=${KSMBD_SELFTEST_VERS:-3.0},username=smbvn,password=smbvnpass" \
+		>/tmp/ks-mount.out 2>&1; then
 		dmesg | grep -E 'CIFS: VFS|ksmbd: ' | tail -n 8 | sed 's/^/KSMBD-SETUP-LOG /'
 		ks_fail "ksmbd serves no share: local mount of //127.0.0.1/data: $(head -n 1 /tmp/ks-mount.out)"
 		return 1
@@ -87,7 +90,8 @@ ks_start() {
 	cmp -s /tmp/want /mnt/ksmbd-selftest/hello.txt || ks_ok=1
 	umount /mnt/ksmbd-selftest
 	[ $ks_ok = 0 ] || { ks_fail "local mount reads the wrong hello.txt"; return 1; }
-	echo "KSMBD-SETUP: serving on 445 ($(grep -h 'server signing' /etc/ksmbd/ksmbd.conf | tr -s '\t ' ' '))"
+	echo "KSMBD-SETUP: serving on 445 ($(grep -hE 'server signing|server max protocol|smb3 encryption' \
+		/etc/ksmbd/ksmbd.conf | tr -s '\t ' ' ' | tr '\n' ';'))"
 }
 
 ks_start

@@ -3,8 +3,16 @@
 #
 # Private Samba server for the VM tests.
 #
-#   samba.sh start DIR PORT [mandatory]   start smbd on 127.0.0.1:PORT
+#   samba.sh start DIR PORT [mandatory] [KEY=VALUE...]
+#                                         start smbd on 127.0.0.1:PORT
 #   samba.sh stop DIR                     stop it and wait until it is gone
+#
+# "mandatory" is short for "server signing=mandatory".  Each KEY=VALUE is
+# an smb.conf [global] parameter, e.g. "server max protocol=SMB2_10" or
+# "server smb encrypt=required": it replaces the line of that name that
+# this script writes by default (keys compare as smb.conf does: case and
+# spaces do not matter) or is added to [global].  smbd must accept every
+# line: testparm's complaints about the result make start fail.
 #
 # With SAMBA_USERS=N in the environment, start also creates users
 # stress01..N (password smbvnpass) and shares s01..N, each readable only
@@ -24,7 +32,7 @@ pass=smbvnpass
 die() { echo "samba.sh: $*" >&2; exit 1; }
 
 usage() {
-	echo "usage: $0 start DIR PORT [mandatory] | stop DIR" >&2
+	echo "usage: $0 start DIR PORT [mandatory] [KEY=VALUE...] | stop DIR" >&2
 	exit 2
 }
 
@@ -49,8 +57,35 @@ make_traversable() {
 	done
 }
 
+# Normalised smb.conf parameter name: lower case, no spaces or tabs.
+conf_key() {
+	printf '%s' "$1" | tr -d ' \t' | tr '[:upper:]' '[:lower:]'
+}
+
+# apply_overrides FILE KEY=VALUE...: set [global] parameters in FILE.
+apply_overrides() {
+	local f=$1 kv
+	shift
+	for kv in "$@"; do
+		awk -v key="$(conf_key "${kv%%=*}")" -v line="	${kv%%=*} = ${kv#*=}" '
+		function norm(s) { gsub(/[ \t]/, "", s); return tolower(s) }
+		/^\[/ {
+			if (global && !done) { print line; done = 1 }
+			global = ($0 == "[global]")
+		}
+		global && !done && index($0, "=") &&
+		    norm(substr($0, 1, index($0, "=") - 1)) == key {
+			print line; done = 1; next
+		}
+		{ print }
+		END { if (!done) print line }' "$f" >"$f.new"
+		mv "$f.new" "$f"
+	done
+}
+
 write_conf() {
-	local dir=$1 port=$2 signing=$3
+	local dir=$1 port=$2
+	shift 2
 	cat >"$dir/smb.conf" <<EOF
 [global]
 	server role = standalone server
@@ -62,7 +97,7 @@ write_conf() {
 	bind interfaces only = yes
 	server min protocol = SMB2_02
 	server max protocol = SMB3_11
-	server signing = $signing
+	server signing = default
 	map to guest = Bad User
 	guest account = nobody
 	passdb backend = tdbsam:$dir/private/passdb.tdb
@@ -97,6 +132,7 @@ EOF
 		printf '\n[s%s]\n\tpath = %s/s%s\n\tread only = no\n\tvalid users = stress%s\n' \
 			"$i" "$dir" "$i" "$i" >>"$dir/smb.conf"
 	done
+	apply_overrides "$dir/smb.conf" "$@"
 }
 
 # 01 02 ... for SAMBA_USERS=N.
@@ -115,6 +151,16 @@ add_user() {	# add_user NAME DIR: Unix account (no home, no login) + passdb
 		die "smbpasswd $u failed, see $dir/log/smbpasswd.out"
 }
 
+# A misspelt parameter or value is only a warning to smbd, which would then
+# serve its default silently: testparm names it.
+check_conf() {
+	local out
+	command -v testparm >/dev/null || return 0
+	out=$(testparm -s "$1" 2>&1 >/dev/null |
+		grep -iE 'unknown parameter|invalid|ignoring|error' || true)
+	[ -z "$out" ] || die "testparm objects to $1: $out"
+}
+
 wait_port() {
 	local port=$1 pid=$2 i
 	for i in $(seq 1 40); do
@@ -129,12 +175,17 @@ wait_port() {
 }
 
 start() {
-	local dir=$1 port=$2 mode=${3:-} signing=default pid
-	case $mode in
-	"") ;;
-	mandatory) signing=mandatory ;;
-	*) usage ;;
-	esac
+	local dir=$1 port=$2 pid kv sets=()
+	shift 2
+	if [ "${1:-}" = mandatory ]; then
+		sets+=("server signing=mandatory")
+		shift
+	fi
+	for kv in "$@"; do
+		[[ $kv =~ ^[A-Za-z0-9][A-Za-z0-9\ ]*=[^$'\n']*$ ]] ||
+			die "not a KEY=VALUE smb.conf setting: '$kv'"
+		sets+=("$kv")
+	done
 	[[ $port =~ ^[0-9]+$ ]] || die "bad port '$port'"
 	need_pkgs
 	mkdir -p "$dir"
@@ -156,7 +207,8 @@ start() {
 	printf 'smbvn-hello\n' >"$dir/share/hello.txt"
 	chmod 644 "$dir/share/hello.txt"
 
-	write_conf "$dir" "$port" "$signing"
+	write_conf "$dir" "$port" "${sets[@]}"
+	check_conf "$dir/smb.conf"
 	: >"$dir/log/smbpasswd.out"
 	add_user "$user" "$dir"
 	local i
@@ -184,7 +236,7 @@ start() {
 		rm -f "$dir/smbd.pid"
 		exit 1
 	fi
-	echo "samba.sh: smbd pid $pid on 127.0.0.1:$port signing=$signing dir=$dir"
+	echo "samba.sh: smbd pid $pid on 127.0.0.1:$port ${sets[*]:+with $(printf '"%s" ' "${sets[@]}")}dir=$dir"
 }
 
 stop() {
@@ -207,7 +259,7 @@ stop() {
 }
 
 case ${1:-} in
-start) [ $# -eq 3 ] || [ $# -eq 4 ] || usage; start "$2" "$3" "${4:-}" ;;
+start) [ $# -ge 3 ] || usage; shift; start "$@" ;;
 stop) [ $# -eq 2 ] || usage; stop "$2" ;;
 *) usage ;;
 esac
