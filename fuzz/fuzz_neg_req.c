@@ -25,7 +25,8 @@ static void check_policy(const struct smbvn_neg_req *r)
 			CHECK(a < SMBVN_A_COUNT);
 			CHECK(smbvn_action_name(a));
 			if (dialects[d] == 0x0311)
-				CHECK(a == SMBVN_A_SKIP_311);
+				CHECK(a == ((i & 1) ? SMBVN_A_REFUSE_GUEST :
+					    SMBVN_A_VERIFY_TCON_311));
 			else if (!want3x)
 				CHECK(a == SMBVN_A_SKIP_2X_ONLY);
 			else

@@ -57,16 +57,18 @@ u32 smbvn_conn_stamp(const void *server);
 #define SMBVN_DEC_SEEN		16
 
 /*
- * One validate round trip, owned by the task running it.  Its answer is
+ * One request whose answer smbvn judges, owned by the task sending it:
+ * smbvn's own validate ioctl, or cifs' 3.1.1 TREE_CONNECT.  Its answer is
  * the response on channel @tx, the connection it was sent on, whose
- * MessageId is @message_id: read from @hdr when cifs signs the request,
- * the last moment it is plaintext (a sealed request is encrypted in place).
+ * MessageId is @message_id: read when cifs signs the request, the last
+ * moment it is plaintext (a sealed request is encrypted in place).
  */
 struct smbvn_answer {
 	struct list_head list;
 	struct task_struct *task;
+	u16 cmd;		/* SMB2 command of the request and answer */
 	const void *tx;		/* TCP_Server_Info sent and answered on */
-	const u8 *hdr;		/* our request's SMB2 header, while sending */
+	const u8 *hdr;		/* our ioctl's SMB2 header, while sending */
 	u64 message_id;
 	bool sent;		/* @message_id is known */
 	bool got;
@@ -85,14 +87,17 @@ struct smbvn_answer {
 };
 
 void smbvn_drop_connection(void *server);
-int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon);
+int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
+			struct smbvn_answer *tc);
 int smbvn_drop_existing(struct module *cifs);
 
 int smbvn_exchange_resolve(struct module *cifs);
 void *smbvn_exchange_channel(void *ses);
 int smbvn_exchange(unsigned int xid, void *ses, void *tx, void *tcon,
 		   const u8 *body, size_t len, struct smbvn_answer *a);
-void smbvn_exchange_sent(const u8 *hdr);
+void smbvn_exchange_watch(struct smbvn_answer *a);
+void smbvn_exchange_unwatch(struct smbvn_answer *a);
+void smbvn_exchange_sent(const u8 *hdr, const void *server);
 void smbvn_exchange_capture(const void *mid, const void *server);
 void smbvn_exchange_decrypting(const void *server, const u8 *frame);
 bool smbvn_exchange_pending(void);

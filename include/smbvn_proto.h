@@ -35,6 +35,7 @@ typedef unsigned long long u64;
 #define SMBVN_VNEG_REQ_MAX	(24 + 2 * SMBVN_MAX_DIALECTS)
 
 #define SMBVN_CMD_NEGOTIATE	0x0000
+#define SMBVN_CMD_TREE_CONNECT	0x0003
 #define SMBVN_CMD_IOCTL		0x000b
 #define SMBVN_FLAG_RESPONSE	0x00000001
 #define SMBVN_FLAG_SIGNED	0x00000008
@@ -83,6 +84,7 @@ enum smbvn_auth {
 enum smbvn_verdict {
 	SMBVN_V_VALIDATED,	/* signed success, every field matched */
 	SMBVN_V_ACCEPT_PRE30,	/* signed error on a 2.x dialect */
+	SMBVN_V_TCON_VERIFIED,	/* 3.1.1 tree connect answer authenticated */
 	SMBVN_V_FAIL_FIRST,
 	SMBVN_V_UNSIGNED = SMBVN_V_FAIL_FIRST,
 	SMBVN_V_BAD_SIGNATURE,
@@ -97,13 +99,15 @@ enum smbvn_verdict {
 	SMBVN_V_NO_KEY,		/* no signing key yet: nothing verifiable */
 	SMBVN_V_RENEGOTIATED,	/* NEGOTIATE ran again during the exchange */
 	SMBVN_V_DOWNGRADE_UNPROVEN,	/* 2.x error under strict_downgrade */
+	SMBVN_V_TCON_UNSIGNED,		/* 3.1.1 tree connect answer unsigned */
+	SMBVN_V_TCON_BAD_SIGNATURE,	/* ... signed with another key */
 	SMBVN_V_COUNT
 };
 
 /* What the policy says to do for one tree connect. */
 enum smbvn_action {
 	SMBVN_A_VALIDATE,
-	SMBVN_A_SKIP_311,	/* pre-auth integrity covers 3.1.1 */
+	SMBVN_A_VERIFY_TCON_311,	/* 3.1.1: the tree connect answer's signature */
 	SMBVN_A_SKIP_2X_ONLY,	/* no 3.x dialect offered: nothing to check */
 	SMBVN_A_DISABLED,	/* require_secure_negotiate = 0 */
 	SMBVN_A_REFUSE_GUEST,	/* guest/anonymous cannot sign */
@@ -138,6 +142,8 @@ enum smbvn_action smbvn_policy(bool enforce, u16 dialect, bool have_record,
 			       const struct smbvn_neg_req *req, bool guest);
 bool smbvn_verdict_ok(enum smbvn_verdict v);
 bool smbvn_offers_3x(const struct smbvn_neg_req *req);
+enum smbvn_verdict smbvn_judge_tcon(const u8 *pdu, size_t len,
+				    enum smbvn_auth auth);
 enum smbvn_verdict smbvn_strict_downgrade(enum smbvn_verdict v,
 					  bool strict);
 const char *smbvn_verdict_name(enum smbvn_verdict v);

@@ -108,8 +108,8 @@ static void capture_negotiate(void *srv, const struct smbvn_neg_req *req,
  * decrypted one sits at the front of cifs' buffer, which keeps the length
  * of the whole transform frame; @len then includes that header's 52 bytes.
  */
-static void deliver(void *srv, const u8 *pdu, size_t len, u64 mid,
-		    bool decrypted)
+static void deliver_cmd(void *srv, u16 cmd, const u8 *pdu, size_t len,
+			u64 mid, bool decrypted)
 {
 	u8 *m = kzalloc(SMBVN_SIZE_MID, GFP_KERNEL);
 
@@ -118,12 +118,18 @@ static void deliver(void *srv, const u8 *pdu, size_t len, u64 mid,
 	FIELD(m, SMBVN_OFF_MID_MID, u64) = mid;
 	FIELD(m, SMBVN_OFF_MID_RESP_BUF, const u8 *) = pdu;
 	FIELD(m, SMBVN_OFF_MID_RESP_BUF_SIZE, unsigned int) = len;
-	FIELD(m, SMBVN_OFF_MID_COMMAND, __le16) = cpu_to_le16(SMBVN_CMD_IOCTL);
+	FIELD(m, SMBVN_OFF_MID_COMMAND, __le16) = cpu_to_le16(cmd);
 	if (decrypted)
 		FIELD(m, SMBVN_OFF_MID_DECRYPTED, u8) |=
 			BIT(SMBVN_BIT_MID_DECRYPTED % 8);
 	smbvn_exchange_capture(m, srv);
 	kfree(m);
+}
+
+static void deliver(void *srv, const u8 *pdu, size_t len, u64 mid,
+		    bool decrypted)
+{
+	deliver_cmd(srv, SMBVN_CMD_IOCTL, pdu, len, mid, decrypted);
 }
 
 /*
@@ -157,7 +163,7 @@ static int fake_send_recv(unsigned int xid, void *ses, void *server,
 
 	kt_put32(hdr + 24, (u32)mid);
 	kt_put32(hdr + 28, (u32)(mid >> 32));
-	smbvn_exchange_sent(hdr);
+	smbvn_exchange_sent(hdr, server);
 	if (fc->renegotiate)
 		capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
 	if (fc->foreign)
@@ -305,7 +311,7 @@ static u64 moved(const struct counts *c, enum smbvn_stat s)
 
 static int validate(void)
 {
-	return smbvn_validate_tcon(1, fc->ses, fc->tcon);
+	return smbvn_validate_tcon(1, fc->ses, fc->tcon, NULL);
 }
 
 /* Positive control, 3.0: the request replays NEGOTIATE, the echo passes. */
@@ -626,6 +632,90 @@ static void l4_decrypted_answer_bound_to_session(struct kunit *test)
 }
 
 /*
+ * 3.1.1 (issue 13): the TREE_CONNECT that SMB2_tcon sends, as smbvn_tcon
+ * watches it.  @rsp_flags and @key make the answer: signed with @key, or
+ * not signed at all when @key is NULL.  Returns smbvn_validate_tcon().
+ */
+static int tcon_311(struct kunit *test, u32 rsp_flags, const u8 *key,
+		    bool watch)
+{
+	struct smbvn_answer *tc = fake_obj(test, sizeof(*tc));
+	u8 req[SMBVN_HDR_LEN] = {}, rsp[SMBVN_HDR_LEN + 16] = {};
+	const u64 mid = 77;
+
+	FIELD(fc->srv, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_311;
+	kt_hdr(req, SMBVN_CMD_TREE_CONNECT, SMBVN_FLAG_SIGNED, 0, mid);
+	kt_hdr(rsp, SMBVN_CMD_TREE_CONNECT, rsp_flags, 0, mid);
+	kt_put16(rsp + SMBVN_HDR_LEN, 16);
+	if (key)
+		kt_sign(test, rsp, sizeof(rsp), key, true);
+	tc->cmd = SMBVN_CMD_TREE_CONNECT;
+	if (watch)
+		smbvn_exchange_watch(tc);
+	smbvn_exchange_sent(req, fc->srv);
+	deliver_cmd(fc->srv, SMBVN_CMD_TREE_CONNECT, rsp, sizeof(rsp), mid,
+		    false);
+	if (watch)
+		smbvn_exchange_unwatch(tc);
+	return smbvn_validate_tcon(1, fc->ses, fc->tcon, watch ? tc : NULL);
+}
+
+/*
+ * Issue 13: on 3.1.1 the tree connect answer must be signed with the
+ * channel's key.  Stock cifs never checks, so an impostor that cannot
+ * sign mounts there; here it is refused as evidence (drop and hold).
+ */
+static void tcon_311_must_be_signed(struct kunit *test)
+{
+	static const u8 other_key[16] = { 1, 2, 3 };
+	struct counts c;
+
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, tcon_311(test, RSP_SIGNED, key_30, true), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_TCON_VERIFIED), 1);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, tcon_311(test, SMBVN_FLAG_RESPONSE, NULL, true),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_TCON_UNSIGNED), 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 1);
+	KUNIT_EXPECT_TRUE(test, smbvn_conn_held(fc->srv));
+
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, tcon_311(test, RSP_SIGNED, other_key, true),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_TCON_BAD_SIGNATURE), 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 2);
+}
+
+/*
+ * A 3.1.1 tree connect smbvn did not watch (require_secure_negotiate
+ * turned on while it was out) proves nothing: retryable, no drop.  A
+ * guest session cannot sign its tree connect: refused alone.
+ */
+static void tcon_311_unwatched_or_guest(struct kunit *test)
+{
+	struct counts c;
+
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, tcon_311(test, RSP_SIGNED, key_30, false),
+			-EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_RESPONSE), 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+
+	FIELD(fc->ses, SMBVN_OFF_SES_SESSION_FLAGS, u16) =
+		SESSION_FLAG_IS_GUEST;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, tcon_311(test, SMBVN_FLAG_RESPONSE, NULL, true),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_GUEST_REFUSED), 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
+}
+
+/*
  * A round trip cut short by a signal to the mounting task or by memory
  * proves nothing about the connection other sessions share: no drop, no
  * hold, retryable.  A plain loss on a fresh connection is evidence.
@@ -663,6 +753,8 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(n2_decrypted_answer_bounded_by_pdu),
 	KUNIT_CASE(l4_decrypted_answer_bound_to_session),
 	KUNIT_CASE(interrupted_exchange_is_retryable),
+	KUNIT_CASE(tcon_311_must_be_signed),
+	KUNIT_CASE(tcon_311_unwatched_or_guest),
 	{}
 };
 

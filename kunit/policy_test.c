@@ -36,13 +36,16 @@ struct policy_case {
 };
 
 static const struct policy_case policy_cases[] = {
-	/* Rule 1: 3.1.1 relies on pre-auth integrity, never send. */
-	{ "3.1.1 skips", true, 0x0311, true, &kt_req_win10, false,
-	  SMBVN_A_SKIP_311 },
-	{ "3.1.1 guest skips", true, 0x0311, true, &kt_req_win10, true,
-	  SMBVN_A_SKIP_311 },
-	{ "3.1.1 without record skips", true, 0x0311, false, NULL, false,
-	  SMBVN_A_SKIP_311 },
+	/*
+	 * Rule 1: 3.1.1 sends nothing; the signed tree connect answer is
+	 * checked instead, which a guest session cannot have.
+	 */
+	{ "3.1.1 checks the tree connect", true, 0x0311, true, &kt_req_win10,
+	  false, SMBVN_A_VERIFY_TCON_311 },
+	{ "3.1.1 guest refused", true, 0x0311, true, &kt_req_win10, true,
+	  SMBVN_A_REFUSE_GUEST },
+	{ "3.1.1 without record checks", true, 0x0311, false, NULL, false,
+	  SMBVN_A_VERIFY_TCON_311 },
 	/* Rule 2: nothing 3.x was offered, nothing to validate. */
 	{ "2.1 after 2.x-only offer", true, 0x0210, true, &kt_req_2x_only,
 	  false, SMBVN_A_SKIP_2X_ONLY },
@@ -189,7 +192,7 @@ static enum smbvn_verdict flow_judge(struct kunit *test, struct flow *f,
 	return smbvn_judge(p, len, auth, &f->rec_rsp, &d);
 }
 
-/* DESIGN 3.1: connection at 3.1.1, no ioctl. */
+/* DESIGN 3.1: connection at 3.1.1, no ioctl: the tree connect is checked. */
 static void rule1_311_sends_nothing(struct kunit *test)
 {
 	struct smbvn_neg_rsp a = kt_rsp_300;
@@ -198,7 +201,7 @@ static void rule1_311_sends_nothing(struct kunit *test)
 
 	a.dialect = SMBVN_DIALECT_311;
 	flow_negotiate(test, &f);
-	KUNIT_EXPECT_EQ(test, f.action, SMBVN_A_SKIP_311);
+	KUNIT_EXPECT_EQ(test, f.action, SMBVN_A_VERIFY_TCON_311);
 	KUNIT_EXPECT_EQ(test, f.vneg_req_len, (size_t)0);
 }
 

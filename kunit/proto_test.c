@@ -448,6 +448,51 @@ static void strict_downgrade_maps_only_pre30(struct kunit *test)
 			   "server-rejected");
 }
 
+/*
+ * 3.1.1's tree connect answer: believed only when authenticated, and only
+ * when it is a successful TREE_CONNECT response at all.
+ */
+static void judge_tcon_truth_table(struct kunit *test)
+{
+	static const struct {
+		enum smbvn_auth auth;
+		enum smbvn_verdict want;
+	} rows[] = {
+		{ SMBVN_AUTH_SIGNED, SMBVN_V_TCON_VERIFIED },
+		{ SMBVN_AUTH_ENCRYPTED, SMBVN_V_TCON_VERIFIED },
+		{ SMBVN_AUTH_NONE, SMBVN_V_TCON_UNSIGNED },
+		{ SMBVN_AUTH_BAD_SIG, SMBVN_V_TCON_BAD_SIGNATURE },
+		{ SMBVN_AUTH_NO_KEY, SMBVN_V_NO_KEY },
+	};
+	u8 pdu[SMBVN_HDR_LEN + 16] = {};
+	unsigned int i;
+
+	kt_hdr(pdu, SMBVN_CMD_TREE_CONNECT, SMBVN_FLAG_RESPONSE, 0, 9);
+	for (i = 0; i < ARRAY_SIZE(rows); i++)
+		KUNIT_EXPECT_EQ_MSG(test, smbvn_judge_tcon(pdu, sizeof(pdu),
+							   rows[i].auth),
+				    rows[i].want, "row %u", i);
+	/* Not a TREE_CONNECT response, or not a success: malformed. */
+	KUNIT_EXPECT_EQ(test, smbvn_judge_tcon(pdu, SMBVN_HDR_LEN - 1,
+					       SMBVN_AUTH_SIGNED),
+			SMBVN_V_MALFORMED);
+	kt_hdr(pdu, SMBVN_CMD_IOCTL, SMBVN_FLAG_RESPONSE, 0, 9);
+	KUNIT_EXPECT_EQ(test, smbvn_judge_tcon(pdu, sizeof(pdu),
+					       SMBVN_AUTH_SIGNED),
+			SMBVN_V_MALFORMED);
+	kt_hdr(pdu, SMBVN_CMD_TREE_CONNECT, 0, 0, 9);
+	KUNIT_EXPECT_EQ(test, smbvn_judge_tcon(pdu, sizeof(pdu),
+					       SMBVN_AUTH_SIGNED),
+			SMBVN_V_MALFORMED);
+	kt_hdr(pdu, SMBVN_CMD_TREE_CONNECT, SMBVN_FLAG_RESPONSE,
+	       SMBVN_STATUS_ACCESS_DENIED, 9);
+	KUNIT_EXPECT_EQ(test, smbvn_judge_tcon(pdu, sizeof(pdu),
+					       SMBVN_AUTH_SIGNED),
+			SMBVN_V_MALFORMED);
+	KUNIT_EXPECT_STREQ(test, smbvn_verdict_name(SMBVN_V_TCON_UNSIGNED),
+			   "tree-connect-unsigned");
+}
+
 /* L4's rule on its own: both SessionIds must be the validating session's. */
 static void decrypted_auth_needs_our_session(struct kunit *test)
 {
@@ -478,11 +523,12 @@ static void verdict_ok_only_for_passing_verdicts(struct kunit *test)
 	for (v = 0; v < SMBVN_V_COUNT; v++)
 		KUNIT_EXPECT_EQ_MSG(test, smbvn_verdict_ok(v),
 				    v == SMBVN_V_VALIDATED ||
-				    v == SMBVN_V_ACCEPT_PRE30,
+				    v == SMBVN_V_ACCEPT_PRE30 ||
+				    v == SMBVN_V_TCON_VERIFIED,
 				    "verdict %s", smbvn_verdict_name(v));
 	KUNIT_EXPECT_FALSE(test, smbvn_verdict_ok(SMBVN_V_COUNT));
 	/* The enum promises: everything from FAIL_FIRST on fails. */
-	KUNIT_EXPECT_EQ(test, (int)SMBVN_V_FAIL_FIRST, 2);
+	KUNIT_EXPECT_EQ(test, (int)SMBVN_V_FAIL_FIRST, 3);
 }
 
 /*
@@ -527,6 +573,7 @@ static struct kunit_case smbvn_proto_cases[] = {
 	KUNIT_CASE(names_never_null),
 	KUNIT_CASE(strict_downgrade_maps_only_pre30),
 	KUNIT_CASE(decrypted_auth_needs_our_session),
+	KUNIT_CASE(judge_tcon_truth_table),
 	KUNIT_CASE(verdict_ok_only_for_passing_verdicts),
 	KUNIT_CASE(decrypted_pdu_len_from_frame),
 	{}

@@ -126,7 +126,8 @@ OBSERVED = {
         ("SCR_MID", "mid", "struct mid_q_entry *"),
         ("SCR_SERVER", "server", "struct TCP_Server_Info *")],
     "smb2_sign_rqst": [
-        ("SSR_RQST", "rqst", "struct smb_rqst *")],
+        ("SSR_RQST", "rqst", "struct smb_rqst *"),
+        ("SSR_SERVER", "server", "struct TCP_Server_Info *")],
     "cifs_put_tcp_session": [
         ("PTS_SERVER", "server", "struct TCP_Server_Info *")],
     "crypt_message": [

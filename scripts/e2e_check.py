@@ -26,9 +26,10 @@ RULE_COUNTER = {
     # validated it (a "default" offer that a capped server answers with 3.0).
     "validated": "validated",
 }
-# Dialects smbvn does not validate: 3.1.1 (also what "default" gets from
-# Samba) and 2.x-only offers.
-NOT_APPLICABLE_VERS = ("2.1", "3.1.1", "default")
+# Dialects smbvn sends no validation on: 2.x-only offers; and 3.1.1 (also
+# what "default" gets from Samba), where it checks the signed tree connect.
+NOT_APPLICABLE_VERS = ("2.1",)
+TREE_CONNECT_VERS = ("3.1.1", "default")
 
 
 def expected_counters(s, way):
@@ -48,8 +49,11 @@ def expected_counters(s, way):
     # a downgraded 2.x connection with a signed "not supported").
     if s["rule"] != "-":
         return [RULE_COUNTER[s["rule"]]]
-    return ["not_applicable" if s["vers"] in NOT_APPLICABLE_VERS
-            else "validated"]
+    if s["vers"] in NOT_APPLICABLE_VERS:
+        return ["not_applicable"]
+    if s["vers"] in TREE_CONNECT_VERS:
+        return ["validated", "tree_connect_verified"]
+    return ["validated"]
 
 
 def load_scenarios(path):

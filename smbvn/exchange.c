@@ -126,26 +126,48 @@ int smbvn_exchange(unsigned int xid, void *ses, void *tx, void *tcon,
 				SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO,
 				(char *)body, len, SMBVN_VNEG_OUT_LEN);
 	if (!rc) {
-		a->task = current;
+		a->cmd = SMBVN_CMD_IOCTL;
 		a->tx = tx;
 		a->hdr = iov[0].iov_base;
-		spin_lock(&answers_lock);
-		list_add(&a->list, &answers);
-		atomic_inc(&answers_count);
-		spin_unlock(&answers_lock);
-
+		smbvn_exchange_watch(a);
 		rc = cifs_fn_send_recv(xid, ses, tx, rqst, &buftype, flags, &rsp_iov);
-
-		spin_lock(&answers_lock);
-		list_del(&a->list);
-		atomic_dec(&answers_count);
-		a->hdr = NULL;
-		spin_unlock(&answers_lock);
+		smbvn_exchange_unwatch(a);
 		cifs_fn_free_rsp_buf(buftype, rsp_iov.iov_base);
 	}
 	cifs_fn_ioctl_free(rqst);
 	kfree(rqst);
 	return rc;
+}
+
+/**
+ * smbvn_exchange_watch() - start catching the answer to a request
+ * @a: zeroed but for @a->cmd (and, for smbvn's own ioctl, @a->tx and
+ *	@a->hdr); owned by the calling task until smbvn_exchange_unwatch()
+ *
+ * For a TREE_CONNECT, the channel and MessageId are taken from the next
+ * TREE_CONNECT request the calling task has cifs sign: SMB2_tcon picks
+ * the channel itself.
+ */
+void smbvn_exchange_watch(struct smbvn_answer *a)
+{
+	a->task = current;
+	spin_lock(&answers_lock);
+	list_add(&a->list, &answers);
+	atomic_inc(&answers_count);
+	spin_unlock(&answers_lock);
+}
+
+/**
+ * smbvn_exchange_unwatch() - stop catching; @a keeps what was caught
+ * @a: as passed to smbvn_exchange_watch()
+ */
+void smbvn_exchange_unwatch(struct smbvn_answer *a)
+{
+	spin_lock(&answers_lock);
+	list_del(&a->list);
+	atomic_dec(&answers_count);
+	a->hdr = NULL;
+	spin_unlock(&answers_lock);
 }
 
 /**
@@ -158,26 +180,42 @@ bool smbvn_exchange_pending(void)
 	return atomic_read(&answers_count);
 }
 
+/* Is @hdr, signed by the current task, the request @a waits on? */
+static bool is_request(const struct smbvn_answer *a, const u8 *hdr)
+{
+	if (a->task != current)
+		return false;
+	if (a->cmd == SMBVN_CMD_IOCTL)
+		return a->hdr == hdr;
+	return smbvn_le16(hdr + 12) == a->cmd;
+}
+
 /**
- * smbvn_exchange_sent() - note the MessageId cifs gave our request
+ * smbvn_exchange_sent() - note the channel and MessageId of a request
  * @hdr: SMB2 header of a request cifs is about to sign (and maybe seal)
+ * @server: struct TCP_Server_Info (channel) it goes out on
  *
  * Called with preemption disabled (ftrace), from smb2_sign_rqst, after
  * cifs wrote the MessageId and before any transform encrypts the header
- * in place.
+ * in place.  A request cifs sends again (a replay after a reconnect)
+ * replaces what was noted: only the answer to the last one counts.
  */
-void smbvn_exchange_sent(const u8 *hdr)
+void smbvn_exchange_sent(const u8 *hdr, const void *server)
 {
 	struct smbvn_answer *a;
 	__le64 id;
 
 	spin_lock(&answers_lock);
 	list_for_each_entry(a, &answers, list) {
-		if (a->task != current || a->hdr != hdr)
+		if (!is_request(a, hdr))
 			continue;
 		memcpy(&id, hdr + HDR_MESSAGE_ID, sizeof(id));
 		a->message_id = le64_to_cpu(id);
+		a->tx = server;
 		a->sent = true;
+		a->got = false;
+		a->dec_next = 0;
+		memset(a->dec_buf, 0, sizeof(a->dec_buf));
 		break;
 	}
 	spin_unlock(&answers_lock);
@@ -233,7 +271,7 @@ static bool decrypted_for(const struct smbvn_answer *a, const void *buf,
 }
 
 /**
- * smbvn_exchange_capture() - take an IOCTL response if it is ours
+ * smbvn_exchange_capture() - take a response if it is one we wait for
  * @mid: struct mid_q_entry of the response, in smb2_check_receive
  * @server: struct TCP_Server_Info it arrived on
  *
@@ -249,11 +287,13 @@ void smbvn_exchange_capture(const void *mid, const void *server)
 				 unsigned int);
 	u8 flags = FIELD(mid, SMBVN_OFF_MID_DECRYPTED, u8);
 	u64 id = FIELD(mid, SMBVN_OFF_MID_MID, u64);
+	u16 cmd = le16_to_cpu(FIELD(mid, SMBVN_OFF_MID_COMMAND, __le16));
 	struct smbvn_answer *a;
 
 	spin_lock(&answers_lock);
 	list_for_each_entry(a, &answers, list) {
-		if (a->task != current || a->got || a->tx != server)
+		if (a->task != current || a->got || a->tx != server ||
+		    a->cmd != cmd)
 			continue;
 		if (!a->sent || a->message_id != id)
 			continue;

@@ -52,7 +52,8 @@ static void notrace observe_sign(struct pt_regs *regs)
 	iov = rqst ? FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *) :
 		     NULL;
 	if (iov)
-		smbvn_exchange_sent(iov->iov_base);
+		smbvn_exchange_sent(iov->iov_base,
+				    ARG(regs, SMBVN_ARG_SSR_SERVER, const void *));
 }
 
 /*
@@ -107,7 +108,8 @@ static void notrace observe_receive(struct pt_regs *regs)
 						 unsigned int));
 		return;
 	}
-	if (likely(!smbvn_exchange_pending()) || cmd != SMBVN_CMD_IOCTL)
+	if (likely(!smbvn_exchange_pending()) ||
+	    (cmd != SMBVN_CMD_IOCTL && cmd != SMBVN_CMD_TREE_CONNECT))
 		return;
 	smbvn_exchange_capture(mid, server);
 }
@@ -138,6 +140,35 @@ static bool in_smbvn_tcon(void)
 	return found;
 }
 
+/*
+ * On 3.1.1 the answer to the tree connect itself is what smbvn checks:
+ * watch for it while cifs sends the request.  Without memory for that,
+ * the tree connect cannot be checked: it is refused (no evidence, EAGAIN).
+ */
+static int tcon_checked(const unsigned int xid, void *ses, const char *tree,
+			void *tcon, const void *cp, smb2_tcon_t orig)
+{
+	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
+	struct smbvn_answer *tc = NULL;
+	int rc;
+
+	if (READ_ONCE(smbvn_enforce) &&
+	    FIELD(server, SMBVN_OFF_SRV_DIALECT, u16) == SMBVN_DIALECT_311) {
+		tc = kzalloc(sizeof(*tc), GFP_KERNEL);
+		if (!tc)
+			return -EAGAIN;
+		tc->cmd = SMBVN_CMD_TREE_CONNECT;
+		smbvn_exchange_watch(tc);
+	}
+	rc = orig(xid, ses, tree, tcon, cp);
+	if (tc)
+		smbvn_exchange_unwatch(tc);
+	if (!rc)
+		rc = smbvn_validate_tcon(xid, ses, tcon, tc);
+	kfree_sensitive(tc);
+	return rc;
+}
+
 /* Replaces SMB2_tcon: the original, then validation on success. */
 static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
 		      void *tcon, const void *cp)
@@ -145,7 +176,6 @@ static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
 	smb2_tcon_t orig = (smb2_tcon_t)smbvn_cifs_hooks[HOOK_TCON].addr;
 	struct tcon_task me = { .task = current };
 	int rc = -SMBVN_ERRNO;
-
 	unsigned long left = READ_ONCE(smbvn_enforce) ?
 		smbvn_conn_hold_left(FIELD(ses, SMBVN_OFF_SES_SERVER, void *)) : 0;
 
@@ -160,12 +190,10 @@ static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
 		spin_lock(&tcon_tasks_lock);
 		list_add(&me.list, &tcon_tasks);
 		spin_unlock(&tcon_tasks_lock);
-		rc = orig(xid, ses, tree, tcon, cp);
+		rc = tcon_checked(xid, ses, tree, tcon, cp, orig);
 		spin_lock(&tcon_tasks_lock);
 		list_del(&me.list);
 		spin_unlock(&tcon_tasks_lock);
-		if (!rc)
-			rc = smbvn_validate_tcon(xid, ses, tcon);
 	}
 	smbvn_redirect_leave();
 	return rc;
@@ -185,7 +213,7 @@ static int smbvn_stock_validate(const unsigned int xid, void *tcon)
 	if (!in_smbvn_tcon())
 		rc = smbvn_validate_tcon(xid,
 					 FIELD(tcon, SMBVN_OFF_TCON_SES, void *),
-					 tcon);
+					 tcon, NULL);
 	smbvn_redirect_leave();
 	return rc;
 }

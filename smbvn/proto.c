@@ -364,8 +364,13 @@ enum smbvn_action smbvn_policy(bool enforce, u16 dialect, bool have_record,
 {
 	if (!enforce)
 		return SMBVN_A_DISABLED;
+	/*
+	 * 3.1.1 needs no record: pre-authentication integrity lets the server
+	 * see a rewritten NEGOTIATE, and the signed tree connect answer shows
+	 * the client that the server took part (MS-SMB2 3.2.5.5).
+	 */
 	if (dialect == SMBVN_DIALECT_311)
-		return SMBVN_A_SKIP_311;
+		return guest ? SMBVN_A_REFUSE_GUEST : SMBVN_A_VERIFY_TCON_311;
 	if (!have_record || !req)
 		return SMBVN_A_REFUSE_NO_RECORD;
 	if (!smbvn_offers_3x(req))
@@ -375,9 +380,48 @@ enum smbvn_action smbvn_policy(bool enforce, u16 dialect, bool have_record,
 	return SMBVN_A_VALIDATE;
 }
 
+/**
+ * smbvn_judge_tcon() - the verdict on a 3.1.1 TREE_CONNECT response
+ * @pdu: the response, SMB2 header first (MS-SMB2 2.2.1.2, 2.2.10)
+ * @len: bytes of @pdu
+ * @auth: how it was authenticated (smbvn_auth_of(), smbvn_decrypted_auth())
+ *
+ * On 3.1.1 the client's tree connect is signed with a key derived from
+ * the pre-authentication hash of the whole NEGOTIATE and SESSION_SETUP
+ * exchange (MS-SMB2 3.2.4.1.1), and the server signs its answer with the
+ * same key (3.3.4.1.1).  That signature, checked by the client, is the
+ * only proof that the peer holds the session key and saw the NEGOTIATE
+ * the client sent; stock cifs never checks it.  Only a successful answer
+ * gets here: cifs fails the tree connect on any other.
+ *
+ * Return: SMBVN_V_TCON_VERIFIED for a signed or sealed TREE_CONNECT
+ * response; SMBVN_V_NO_KEY when there was no key to check with;
+ * SMBVN_V_TCON_UNSIGNED, SMBVN_V_TCON_BAD_SIGNATURE, or SMBVN_V_MALFORMED
+ * for anything that is not a TREE_CONNECT response with a success status.
+ */
+enum smbvn_verdict smbvn_judge_tcon(const u8 *pdu, size_t len,
+				    enum smbvn_auth auth)
+{
+	if (!hdr_ok(pdu, len, SMBVN_CMD_TREE_CONNECT, true) ||
+	    smbvn_le32(pdu + 8) != SMBVN_STATUS_SUCCESS)
+		return SMBVN_V_MALFORMED;
+	switch (auth) {
+	case SMBVN_AUTH_SIGNED:
+	case SMBVN_AUTH_ENCRYPTED:
+		return SMBVN_V_TCON_VERIFIED;
+	case SMBVN_AUTH_NO_KEY:
+		return SMBVN_V_NO_KEY;
+	case SMBVN_AUTH_BAD_SIG:
+		return SMBVN_V_TCON_BAD_SIGNATURE;
+	default:
+		return SMBVN_V_TCON_UNSIGNED;
+	}
+}
+
 bool smbvn_verdict_ok(enum smbvn_verdict v)
 {
-	return v == SMBVN_V_VALIDATED || v == SMBVN_V_ACCEPT_PRE30;
+	return v == SMBVN_V_VALIDATED || v == SMBVN_V_ACCEPT_PRE30 ||
+	       v == SMBVN_V_TCON_VERIFIED;
 }
 
 const char *smbvn_verdict_name(enum smbvn_verdict v)
@@ -398,6 +442,9 @@ const char *smbvn_verdict_name(enum smbvn_verdict v)
 		[SMBVN_V_NO_KEY] = "no-signing-key",
 		[SMBVN_V_RENEGOTIATED] = "renegotiated",
 		[SMBVN_V_DOWNGRADE_UNPROVEN] = "downgrade-unproven",
+		[SMBVN_V_TCON_VERIFIED] = "tree-connect-verified",
+		[SMBVN_V_TCON_UNSIGNED] = "tree-connect-unsigned",
+		[SMBVN_V_TCON_BAD_SIGNATURE] = "tree-connect-bad-signature",
 	};
 
 	if ((unsigned int)v >= SMBVN_V_COUNT)
@@ -409,7 +456,7 @@ const char *smbvn_action_name(enum smbvn_action a)
 {
 	static const char * const names[SMBVN_A_COUNT] = {
 		[SMBVN_A_VALIDATE] = "validate",
-		[SMBVN_A_SKIP_311] = "not-applicable-3.1.1",
+		[SMBVN_A_VERIFY_TCON_311] = "verify-tree-connect-3.1.1",
 		[SMBVN_A_SKIP_2X_ONLY] = "not-applicable-2x-only-offer",
 		[SMBVN_A_DISABLED] = "disabled",
 		[SMBVN_A_REFUSE_GUEST] = "guest-refused",

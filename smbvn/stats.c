@@ -56,6 +56,10 @@ enum smbvn_stat smbvn_stat_of_verdict(enum smbvn_verdict v)
 		return SMBVN_STAT_RENEGOTIATED;
 	case SMBVN_V_DOWNGRADE_UNPROVEN:
 		return SMBVN_STAT_DOWNGRADE_UNPROVEN;
+	case SMBVN_V_TCON_UNSIGNED:
+		return SMBVN_STAT_TCON_UNSIGNED;
+	case SMBVN_V_TCON_BAD_SIGNATURE:
+		return SMBVN_STAT_TCON_BAD_SIGNATURE;
 	default:
 		return SMBVN_STAT_COUNT;
 	}

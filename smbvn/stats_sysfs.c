@@ -15,6 +15,7 @@ static const char * const names[SMBVN_STAT_COUNT] = {
 	[SMBVN_STAT_DISABLED] = "disabled",
 	[SMBVN_STAT_AUDIT] = "audit_violations",
 	[SMBVN_STAT_PRE30_ACCEPTED] = "pre30_accepted",
+	[SMBVN_STAT_TCON_VERIFIED] = "tree_connect_verified",
 	[SMBVN_STAT_OTHER_CHANNEL] = "validated_other_channel",
 	[SMBVN_STAT_UNSIGNED] = "unsigned",
 	[SMBVN_STAT_BAD_SIGNATURE] = "bad_signature",
@@ -31,6 +32,8 @@ static const char * const names[SMBVN_STAT_COUNT] = {
 	[SMBVN_STAT_NO_KEY] = "no_signing_key",
 	[SMBVN_STAT_RENEGOTIATED] = "renegotiated",
 	[SMBVN_STAT_DOWNGRADE_UNPROVEN] = "downgrade_unproven",
+	[SMBVN_STAT_TCON_UNSIGNED] = "tree_connect_unsigned",
+	[SMBVN_STAT_TCON_BAD_SIGNATURE] = "tree_connect_bad_signature",
 };
 
 struct stat_attr {

@@ -355,19 +355,46 @@ static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
 	return v;
 }
 
+/*
+ * 3.1.1: the verdict on the TREE_CONNECT answer cifs received, checked
+ * with the signing key of the channel it came on, or its decryption.
+ * SMBVN_V_COUNT when it was not caught (no evidence either way).
+ */
+static enum smbvn_verdict verify_tcon(void *ses, u16 dialect,
+				      struct smbvn_answer *tc,
+				      struct smbvn_detail *d, const void **tx,
+				      int *err)
+{
+	size_t len;
+
+	memset(d, 0, sizeof(*d));
+	if (!tc || !tc->got)
+		return SMBVN_V_COUNT;
+	*tx = tc->tx;
+	tc->session_id = FIELD(ses, SMBVN_OFF_SES_SUID, u64);
+	tc->have_key = channel_signkey(ses, tc->tx, tc->key);
+	len = min_t(size_t, tc->len, RSP_CAPTURE_MAX);
+	d->status = len >= SMBVN_HDR_LEN ? smbvn_le32(tc->buf + 8) : 0;
+	return smbvn_judge_tcon(tc->buf, len, authenticate(tc, dialect, err));
+}
+
 /**
  * smbvn_validate_tcon() - validate the negotiation behind a tree connect
  * @xid: cifs transaction id of the tree connect
  * @ses: struct cifs_ses it belongs to
  * @tcon: struct cifs_tcon, connected by the server
+ * @tc: on 3.1.1, the TREE_CONNECT answer smbvn watched for (NULL if it
+ *	did not watch)
  *
- * MS-SMB2 3.2.5.5 and 3.2.5.14.12, with the strict rules of smbvn(4).
+ * MS-SMB2 3.2.5.5 and 3.2.5.14.12, with the strict rules of smbvn(4); on
+ * 3.1.1, the signature of the TREE_CONNECT answer (3.2.5.1.3).
  *
  * Return: 0 to let the tree connect stand; -EPROTO for a refusal; -EAGAIN
  * for one that proves nothing and cifs may retry; -ENOMEM, or the crypto
  * API's error when the signing algorithm cannot be had.
  */
-int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
+int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
+			struct smbvn_answer *tc)
 {
 	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
 	u16 dialect = FIELD(server, SMBVN_OFF_SRV_DIALECT, u16);
@@ -406,12 +433,12 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
 		passed(server, tcon, dialect, SMBVN_STAT_DISABLED, "disabled",
 		       smbvn_action_name(a), 0, t0);
 		return 0;
-	case SMBVN_A_SKIP_311:
 	case SMBVN_A_SKIP_2X_ONLY:
 		passed(server, tcon, dialect, SMBVN_STAT_NOT_APPLICABLE,
 		       "not-applicable", smbvn_action_name(a), 0, t0);
 		return 0;
 	case SMBVN_A_VALIDATE:
+	case SMBVN_A_VERIFY_TCON_311:
 		break;
 	default:
 		return fail_check(server, tcon, dialect, SMBVN_V_COUNT, a,
@@ -420,7 +447,19 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
 						   SMBVN_R_THIS_TCON);
 	}
 
-	v = round_trip(xid, ses, server, tcon, dialect, &snap, &d, &tx, &err);
+	if (a == SMBVN_A_VERIFY_TCON_311) {
+		v = verify_tcon(ses, dialect, tc, &d, &tx, &err);
+		/* Not watched (a knob flip) or not caught: proves nothing. */
+		if (v == SMBVN_V_COUNT && !err) {
+			d.received = (u32)-ENODATA;
+			return fail_check(server, tcon, dialect,
+					  SMBVN_V_NO_RESPONSE, a, &d, t0,
+					  SMBVN_R_RETRY);
+		}
+	} else {
+		v = round_trip(xid, ses, server, tcon, dialect, &snap, &d, &tx,
+			       &err);
+	}
 	if (err) {
 		/* No verdict at all: no evidence either way. */
 		pr_err_ratelimited("smbvn: cannot validate on %s: %s (%d)\n",
@@ -443,6 +482,8 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
 					    smbvn_dialect_name(dialect),
 					    d.status);
 		}
+		if (v == SMBVN_V_TCON_VERIFIED)
+			smbvn_stat_inc(SMBVN_STAT_TCON_VERIFIED);
 		if (tx != server)
 			smbvn_stat_inc(SMBVN_STAT_OTHER_CHANNEL);
 		smbvn_conn_validated(server);
@@ -463,6 +504,5 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon)
 		r = SMBVN_R_RETRY;
 	else if (v == SMBVN_V_NO_RESPONSE && snap.validated)
 		r = SMBVN_R_LOST;
-	return fail_check(server, tcon, dialect, v, SMBVN_A_VALIDATE, &d, t0,
-			  r);
+	return fail_check(server, tcon, dialect, v, a, &d, t0, r);
 }
