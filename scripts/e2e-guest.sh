@@ -56,17 +56,27 @@ attempt() {	# attempt WAY NAME PORT SHARE VERS OPTS
 		case $opts in
 		-|reconnect) ;;
 		hard-reconnect) o="$o,hard" ;;
+		strict) ;;
 		*) o="$o,$opts" ;;
 		esac
 	fi
 	dmesg -c >/dev/null
+	# strict: this attempt with strict_downgrade=1 (when smbvn is loaded)
+	sd=/sys/module/smbvn/parameters/strict_downgrade
+	[ "$opts" = strict ] && [ -w $sd ] && echo 1 >$sd
 	rc=0
 	timeout 90 mount -t cifs "//10.0.2.2/$share" $MNT -o "$o" \
 		>/tmp/mount.out 2>&1 || rc=$?
 	read=- outcome=refused
 	if [ $rc = 0 ]; then
 		outcome=mounted
-		if cmp -s /tmp/want $MNT/hello.txt; then read=ok; else read=bad; fi
+		if cmp -s /tmp/want $MNT/hello.txt; then
+			read=ok
+		elif [ "$(cat $MNT/hello.txt 2>/dev/null)" = impostor ]; then
+			read=impostor	# scripts/smbimpostor.py's own file
+		else
+			read=bad
+		fi
 		if [ "${opts#hard-}" = reconnect ] && [ $read = ok ]; then
 			# The proxy drops the connection 2 s after validation;
 			# cifs must reconnect (and smbvn revalidate) to read.
@@ -80,6 +90,7 @@ attempt() {	# attempt WAY NAME PORT SHARE VERS OPTS
 		fi
 		timeout 60 umount -f $MNT || read=umount-failed
 	fi
+	[ "$opts" = strict ] && [ -w $sd ] && echo 0 >$sd
 	rule=$(dmesg | sed -n 's/.*smbvn: refused .* rule=\([^ ]*\).*/\1/p' | head -1)
 	line=$(dmesg | grep 'smbvn: refused' | head -1 | sed 's/^\[[^]]*\] //')
 	echo "E2E $name $way $outcome rc=$rc read=$read rule=${rule:--}"

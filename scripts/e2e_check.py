@@ -22,6 +22,8 @@ RULE_COUNTER = {
     "downgrade-unproven": "downgrade_unproven",
     "signed-error-on-2x": "pre30_accepted",
     "no-signing-key": "no_signing_key",
+    "tree-connect-unsigned": "tree_connect_unsigned",
+    "tree-connect-bad-signature": "tree_connect_bad_signature",
     # Only on a mounted row whose dialect alone does not say that smbvn
     # validated it (a "default" offer that a capped server answers with 3.0).
     "validated": "validated",
@@ -93,7 +95,7 @@ def parse_log(path):
 def judge(expect, rule, got, way):
     """Return (ok, text) for one expected outcome; ok is None when the
     outcome is not asserted ("?")."""
-    if expect not in ("M", "R"):
+    if expect not in ("M", "R", "F"):
         return None, "not run or not asserted"
     if got is None:
         return False, "no result"
@@ -101,6 +103,10 @@ def judge(expect, rule, got, way):
                                           got["read"], got["rule"])
     if expect == "M":
         return got["outcome"] == "mounted" and got["read"] == "ok", text
+    # Mounted, but what it read is the impostor's file.
+    if expect == "F":
+        return got["outcome"] == "mounted" and got["read"] == "impostor", \
+            text
     if expect == "R":
         ok = got["outcome"] in ("refused", "io-failed")
         if ok and way.startswith("smbvn1") and rule != "-":
@@ -153,8 +159,10 @@ def main():
             ok, text = judge(s[way], s["rule"], got, way)
             count(ok, "%s/%s expect=%s" % (s["name"], way, s[way]), text)
             row.append("-" if got is None else
-                       ("M" if got["outcome"] == "mounted" and
-                        got["read"] == "ok" else "R"))
+                       "F" if got["outcome"] == "mounted" and
+                       got["read"] == "impostor" else
+                       "M" if got["outcome"] == "mounted" and
+                       got["read"] == "ok" else "R")
         matrix.append(row)
     for s in scen:
         for way in ("smbvn1", "smbvn0"):

@@ -9,7 +9,7 @@
 # smbvn=1 and smbvn=0:
 #
 #   krb5-3.0, krb5-3.02      validated under smbvn=1
-#   krb5-3.1.1               not applicable (pre-auth integrity)
+#   krb5-3.1.1               the signed tree connect verified under smbvn=1
 #   krb5-2.1-after-offer     vers=default against the DC's SMB2_10 smbd:
 #                            2.1 negotiated after a 3.x offer, validated
 #   krb5-tamper-guid         through the proxy: stock mounts, smbvn=1
@@ -205,7 +205,7 @@ ROWS = [
     # row                     stock smbvn1 smbvn0 smbvn1-counter    rule           vers
     ("krb5-3.0",              "M",  "M",   "M",   "validated",      None,          "3.0"),
     ("krb5-3.02",             "M",  "M",   "M",   "validated",      None,          "3.02"),
-    ("krb5-3.1.1",            "M",  "M",   "M",   "not_applicable", None,          "3.1.1"),
+    ("krb5-3.1.1",            "M",  "M",   "M",   "tree_connect_verified", None,   "3.1.1"),
     ("krb5-2.1-after-offer",  "M",  "M",   "M",   "validated",      None,          "2.1"),
     ("krb5-tamper-guid",      "M",  "R",   "M",   "mismatch_guid",  "guid-mismatch", "3.0"),
     ("krb5-L8-nouser",        "M",  "M",   "M",   "validated",      None,          "3.0"),
