@@ -8,6 +8,8 @@
 # make stress           load, reconnect, load/unload and stall tests (VM)
 # make ksmbd            the VM scenarios against ksmbd instead of Samba
 # make kerberos         sec=krb5 mounts against a loopback Samba AD DC (VM)
+# make dfs-multiuser    DFS referral, tamper and failover; multiuser mounts
+#                       with per-user keyring credentials (VM)
 # make checkpatch       checkpatch.pl --strict over every source file
 # make mainline         fetch Debian sid's newest 7.2 kernel into .cache/k/
 # make install          modules_install + depmod, modprobe.d, man page
@@ -81,6 +83,11 @@ kerberos:
 	bash scripts/krb5-e2e.sh
 
 .PHONY: kerberos
+
+dfs-multiuser:
+	bash scripts/dfs-multiuser-e2e.sh
+
+.PHONY: dfs-multiuser
 
 checkpatch:
 	bash scripts/checkpatch.sh

@@ -3,9 +3,9 @@
 #
 # The project's one test command (make test, .ci/run): installs what it
 # needs, runs the KUnit suites, the packaging checks, the end-to-end VM
-# suite against Samba, ksmbd and a Samba AD DC (Kerberos), and the stress suite on both
-# Debian kernels, and closes with "N passed, N failed" over every KUnit
-# case and every VM check.
+# suites (Samba, ksmbd, Kerberos against a Samba AD DC, DFS and multiuser)
+# and the stress suite on both Debian kernels, and closes with
+# "N passed, N failed" over every KUnit case and every VM check.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -51,6 +51,10 @@ add_counts .cache/test/ksmbd.log KSMBD
 echo "== Kerberos (qemu, both kernels, a loopback Samba AD DC)"
 bash scripts/krb5-e2e.sh 2>&1 | tee .cache/test/krb5.log
 add_counts .cache/test/krb5.log KRB5
+
+echo "== DFS and multiuser (qemu, both kernels, three Samba servers)"
+bash scripts/dfs-multiuser-e2e.sh 2>&1 | tee .cache/test/dfsmu.log
+add_counts .cache/test/dfsmu.log DFSMU
 
 echo "test.sh: total time $(($(date +%s) - t0)) s"
 echo "$passed passed, $failed failed"
