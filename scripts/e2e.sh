@@ -84,6 +84,7 @@ awk '!/^#/ && NF {print $1, $2, $3, $4, $5}' scripts/e2e-scenarios.txt |
 {
 	for l in "${letters[@]}"; do echo "PORT_$l=${port[$l]}"; done
 	echo "PORT_GUID=${port[A:guid]}"
+	echo "PORT_TCDELAY=${port[A:tcdelay]}"
 } >"$work/env"
 
 total_p=0 total_f=0

@@ -12,7 +12,9 @@
 #     proof (M2);
 #   - kernel.ftrace_enabled=0 cannot switch the hooks off (M3);
 #   - a refused guest tree connect, which proves nothing about the
-#     connection, does not disturb a validated mount on it (M7).
+#     connection, does not disturb a validated mount on it (M7);
+#   - a tree connect already inside cifs' SMB2_tcon when smbvn hooks
+#     gets smbvn's verdict all the same (L1).
 # Prints "CHECK name pass|fail detail" lines and "CHECK-END" last.
 . /extra/env
 . /lib/modload.sh
@@ -47,9 +49,12 @@ install_smbvn() {	# install_smbvn [KO]: the module tree holds KO or none
 # Unload smbvn and cifs; cifs' reference from a closing connection goes
 # away asynchronously, so retry for a while.
 unload_all() {
-	rmmod smbvn 2>/dev/null
+	# smbvn cannot go while a task sleeps in one of its redirects (a
+	# refused connection reconnecting, say), and it pins cifs: retry both.
 	n=0
-	while [ -d /sys/module/cifs ] && [ $n -lt 30 ]; do
+	while { [ -d /sys/module/smbvn ] || [ -d /sys/module/cifs ]; } &&
+		[ $n -lt 30 ]; do
+		rmmod smbvn 2>/dev/null
 		rmmod cifs 2>/dev/null && break
 		n=$((n + 1))
 		sleep 1
@@ -226,5 +231,51 @@ check m6-honest-revalidated $? "validated=$(cat $STATS/validated)"
 rm -f $MNT/m6.txt
 umount $MNT; umount -f /mnt/g 2>/dev/null
 try_mount "$PORT_A"; check m6-new-mount-first-try $? "$(cat /tmp/mount.out)"
+
+# 9. A tree connect already running inside stock SMB2_tcon when smbvn
+# hooks (security review L1) calls smb3_validate_negotiate after the hook
+# went in, from outside smbvn's SMB2_tcon wrapper: smbvn must judge it
+# there.  Its connection negotiated before smbvn loaded, so the verdict is
+# a refusal (negotiate-not-captured); an unfixed smbvn let it through with
+# no check at all.  The tcdelay proxy holds every TREE_CONNECT answer 3 s,
+# the mount's IPC$ one first, then its share's: smbvn is loaded while the
+# share's is held, with renegotiate_existing=0 so that no load-time drop
+# decides the outcome instead.
+# Case 8's tampered connection goes on reconnecting and being refused:
+# detach what it may have left mounted, so that unload_all can unload.
+for m in $MNT /mnt/g; do
+	grep -q " $m " /proc/mounts && { umount -f $m || umount -l $m; } 2>/dev/null
+done
+fresh
+[ ! -d /sys/module/smbvn ] && [ ! -d /sys/module/cifs ]
+check l1-inflight-tcon-clean-start $? "still loaded: $(echo $(ls -d /sys/module/smbvn /sys/module/cifs 2>/dev/null)); cifs refcnt $(cat /sys/module/cifs/refcnt 2>/dev/null), smbvn refcnt $(cat /sys/module/smbvn/refcnt 2>/dev/null), $(grep -c ' cifs ' /proc/mounts) cifs mounts"
+load-cifs
+timeout 90 mount -t cifs //10.0.2.2/data $MNT \
+	-o "port=$PORT_TCDELAY,vers=3.0,$USER_OPTS" >/tmp/l1.out 2>&1 &
+mpid=$!
+# cifs lists the session's IPC$ once that tree connect returned; the
+# share's TREE_CONNECT goes out right after it.
+n=0
+until grep -q 'IPC\$' /proc/fs/cifs/DebugData 2>/dev/null || [ $n -ge 300 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+echo "L1 IPC\$ tree connect done after $n x 0.1 s; loading smbvn in 1 s"
+sleep 1
+insmod $KO renegotiate_existing=0; check l1-inflight-tcon-insmod $? "insmod failed"
+kill -0 $mpid 2>/dev/null
+check l1-inflight-tcon-in-flight $? "the mount ended before smbvn hooked: $(cat /tmp/l1.out)"
+wait $mpid; [ $? != 0 ]
+check l1-inflight-tcon-refused $? "mounted with no smbvn verdict: validated=$(cat $STATS/validated) failed=$(cat $STATS/failed)"
+says l1-inflight-tcon rule 'smbvn: refused .*data on .*rule=negotiate-not-captured'
+[ "$(cat $STATS/negotiate_not_captured)" -ge 1 ]
+check l1-inflight-tcon-counted $? "negotiate_not_captured=$(cat $STATS/negotiate_not_captured)"
+grep -q " $MNT " /proc/mounts; [ $? != 0 ]
+check l1-inflight-tcon-not-mounted $? "$MNT is mounted"
+umount $MNT 2>/dev/null
+v=$(cat $STATS/validated)
+try_mount "$PORT_TCDELAY"; check l1-fresh-mount $? "$(cat /tmp/mount.out)"
+[ "$(cat $STATS/validated)" -gt "$v" ]
+check l1-fresh-mount-validated $? "validated=$v before, $(cat $STATS/validated) after"
 echo CHECK-END
 exit 0

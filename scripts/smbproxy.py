@@ -110,6 +110,11 @@ VOUT_GUID = 4
 VOUT_SECMODE = 20
 VOUT_DIALECT = 22
 
+# tcdelay: how long every TREE_CONNECT answer is held back.  Long enough
+# for a test to load smbvn while a tree connect is inside cifs' SMB2_tcon
+# (security review L1), short against cifs' 60 s response timeout.
+TCDELAY = 3.0
+
 # Mode -> what it does; "validate rsp" is the server's answer to
 # FSCTL_VALIDATE_NEGOTIATE_INFO (left alone when it arrives encrypted).
 MODES = {
@@ -170,6 +175,11 @@ MODES = {
     "impostor": "no server: smbimpostor.py answers NEGOTIATE itself, "
                 "accepts any NTLMSSP login, signs nothing and serves "
                 "hello.txt = 'impostor\\n'",
+    # A slow but honest server: nothing is changed, only delayed.
+    "tcdelay": "every TREE_CONNECT rsp (IPC$ and share, any dialect and "
+               "status) held back %g s, then sent unchanged; everything "
+               "else forwarded at once; encrypted answers cannot be told "
+               "apart and go at once (logged)" % TCDELAY,
 }
 
 # The signed error statuses the st-* modes answer with (MS-SMB2 3.2.5.14.12
@@ -213,6 +223,7 @@ DROP = "drop"           # swallow the frame
 RESET = "reset"         # swallow it and RST both connections
 HALF = "half"           # send the first half of Verdict.pdu, then stall
 HALF_RESET = "halfrst"  # send the first half of Verdict.pdu, then RST
+DELAY = "delay"         # send Verdict.pdu on after Verdict.delay seconds
 
 
 @dataclass
@@ -220,6 +231,7 @@ class Verdict:
     action: str
     pdu: bytes
     notes: list = field(default_factory=list)
+    delay: float = 0.0      # DELAY: seconds to hold pdu back
 
 
 @dataclass
@@ -257,6 +269,9 @@ class ConnState:
     cleared_cap: int = 0        # capability bit removed by caps/forge
     stalled: bool = False
     validated: bool = False     # a validate response went through
+    # tcdelay: MessageId of each TREE_CONNECT request -> its path, so that
+    # the log says which tree connect an answer held back belongs to.
+    tcon_paths: dict = field(default_factory=dict)
 
 
 # --- framing ----------------------------------------------------------------
@@ -380,6 +395,18 @@ def note_session_setup_request(st, pdu):
     return []
 
 
+def tree_connect_path(pdu):
+    """The share path of a TREE_CONNECT request (2.2.9: PathOffset and
+    PathLength at body offsets 4 and 6, UTF-16LE), or "?" if it does not
+    lie inside the PDU."""
+    if len(pdu) < HDR_LEN + 8:
+        return "?"
+    off, length = struct.unpack_from("<HH", pdu, HDR_LEN + 4)
+    if off < HDR_LEN or off + length > len(pdu):
+        return "?"
+    return pdu[off:off + length].decode("utf-16-le", "replace")
+
+
 def process_client_pdu(mode, st, pdu):
     """Decide what to do with one PDU the client sent."""
     if not is_smb2(pdu) or is_response(pdu):
@@ -390,6 +417,9 @@ def process_client_pdu(mode, st, pdu):
     if cmd == CMD_NEGOTIATE and mode in DIALECT_REMAPS:
         new, notes = rewrite_dialects(pdu, DIALECT_REMAPS[mode])
         return Verdict(FORWARD, new, notes)
+    if mode == "tcdelay" and cmd == CMD_TREE_CONNECT:
+        st.tcon_paths[mid(pdu)] = tree_connect_path(pdu)
+        return Verdict(FORWARD, pdu)
     if mode == "churn" and cmd in FILE_IO_CMDS and not st.validated:
         # File I/O on a connection nobody validated yet: the window a
         # reconnect must not leave open.
@@ -871,6 +901,25 @@ def tamper_tree_connect_response(mode, st, pdu):
     return bytes(out), notes
 
 
+def delay_tree_connect_response(st, pdu):
+    """tcdelay: a (compound) answer with a TREE_CONNECT member is held back
+    TCDELAY seconds, whole and unchanged; any other answer goes at once."""
+    notes = []
+    for off in compound_members(pdu):
+        if u16(pdu, off + H_COMMAND) != CMD_TREE_CONNECT:
+            continue
+        m = u64(pdu, off + H_MID)
+        path = st.tcon_paths.get(m, "?") if is_interim(pdu[off:]) \
+            else st.tcon_paths.pop(m, "?")
+        notes.append(f"TREE_CONNECT rsp MessageId 0x{m:x} ({path}) "
+                     f"TreeId 0x{u32(pdu, off + H_TID):x} "
+                     f"Status 0x{u32(pdu, off + H_STATUS):08x}: "
+                     f"held {TCDELAY:g} s")
+    if not notes:
+        return Verdict(FORWARD, pdu)
+    return Verdict(DELAY, pdu, notes, delay=TCDELAY)
+
+
 def process_server_pdu(mode, st, pdu):
     """Decide what to do with one PDU the server sent."""
     if st.stalled:
@@ -916,6 +965,8 @@ def respond(mode, st, pdu):
     if mode in TREE_CONNECT_MODES:
         new, notes = tamper_tree_connect_response(mode, st, pdu)
         return Verdict(FORWARD, new, notes)
+    if mode == "tcdelay":
+        return delay_tree_connect_response(st, pdu)
     return Verdict(FORWARD, pdu)
 
 
@@ -933,7 +984,8 @@ def process_frame(mode, st, ftype, payload, from_client):
             notes.append("EMULATOR-ENCRYPTED: SMB2 TRANSFORM_HEADER traffic "
                          "on this connection is left untouched, validate "
                          "answers included")
-        if mode in TREE_CONNECT_MODES and not from_client and \
+        if (mode in TREE_CONNECT_MODES or mode == "tcdelay") and \
+                not from_client and \
                 payload[:4] == TRANSFORM_MAGIC and not st.encrypted_noted:
             # Sealed: nobody can tell a TREE_CONNECT answer inside it.
             st.encrypted_noted = True
@@ -944,7 +996,7 @@ def process_frame(mode, st, ftype, payload, from_client):
         return Verdict(FORWARD, frame(payload, ftype), notes)
     fn = process_client_pdu if from_client else process_server_pdu
     v = fn(mode, st, payload)
-    if v.action in (FORWARD, HALF, HALF_RESET):
+    if v.action in (FORWARD, HALF, HALF_RESET, DELAY):
         v.pdu = frame(v.pdu)
     return v
 
@@ -1151,6 +1203,9 @@ class Connection:
             return False
         if v.action == FORWARD and not writer.is_closing():
             writer.write(v.pdu)
+        if v.action == DELAY:
+            asyncio.get_running_loop().call_later(
+                v.delay, self.send_late, writer, v.pdu, v.delay)
         if v.action in (HALF, HALF_RESET) and not writer.is_closing():
             writer.write(v.pdu[:len(v.pdu) // 2])
             if v.action == HALF_RESET:
@@ -1161,6 +1216,16 @@ class Connection:
             asyncio.get_running_loop().call_later(self.drop_delay,
                                                   self.force_drop)
         return True
+
+    def send_late(self, writer, data, delay):
+        """DELAY: the frame held back, unless the connection ended since."""
+        if self.reset or writer.is_closing():
+            self.proxy.log.action(self.mode, self.cid, "held frame dropped: "
+                                  "the connection ended meanwhile")
+            return
+        writer.write(data)
+        self.proxy.log.action(self.mode, self.cid,
+                              f"held frame sent after {delay:g} s")
 
     def force_drop(self):
         """Reconnect modes: kill a validated connection so that the client

@@ -13,6 +13,7 @@ the proxy, with Samba's own client showing that the derived key verifies
 the real server's signatures and that the emulator's re-signed answers pass
 for the server's.  About 15 seconds."""
 
+import asyncio
 import hmac
 import os
 import shutil
@@ -1592,6 +1593,141 @@ class Impostor(unittest.TestCase):
         self.assertIn("mode=impostor conn=1 impostor: NEGOTIATE req", text)
         self.assertIn("impostor: connection closed by impostor; requests "
                       "answered: NEGOTIATE=1", text)
+
+
+# --- tcdelay: a server slow to answer TREE_CONNECT ---------------------------
+
+class TcDelay(unittest.TestCase):
+    def test_tree_connect_answers_held_unchanged(self):
+        s = Session("tcdelay")
+        self.assertEqual(s.negotiate(), negotiate_response())
+        # IPC$, the share, and a refused one: held whatever the status.
+        for mid, tid, path, status in (
+                (3, 0x33, r"\\10.0.2.2\IPC$", 0),
+                (5, 0x44, r"\\10.0.2.2\data", 0),
+                (6, 0, r"\\10.0.2.2\nope", 0xC00000CC)):
+            req = tcon_req(mid, SID, path)
+            v = s.client(req)
+            self.assertEqual((v.action, unframe(v.pdu), v.notes),
+                             (sp.FORWARD, req, []))
+            real = tree_connect_response(mid, tid, status)
+            v = s.server(real)
+            self.assertEqual((v.action, v.delay, unframe(v.pdu)),
+                             (sp.DELAY, sp.TCDELAY, real))
+            self.assertEqual(v.notes, [
+                f"TREE_CONNECT rsp MessageId 0x{mid:x} ({path}) "
+                f"TreeId 0x{tid:x} Status 0x{status:08x}: held "
+                f"{sp.TCDELAY:g} s"])
+        self.assertEqual(s.st.tcon_paths, {})
+
+    def test_everything_else_at_once(self):
+        s = Session("tcdelay")
+        s.negotiate()
+        v = s.validate()
+        self.assertEqual((v.action, unframe(v.pdu), v.notes),
+                         (sp.FORWARD, validate_response(), []))
+        for cmd in (sp.CMD_SESSION_SETUP, sp.CMD_CREATE, sp.CMD_READ, 0x0D):
+            real = header(cmd, 9, True, signed=True) + bytes(9)
+            v = s.server(real)
+            self.assertEqual((v.action, unframe(v.pdu), v.notes),
+                             (sp.FORWARD, real, []))
+        # A compound answer with a TREE_CONNECT member is held whole.
+        echo = header(0x0D, 8, True, signed=True) + struct.pack("<HH", 4, 0)
+        real = compound(echo, tree_connect_response(mid=9))
+        v = s.server(real)
+        self.assertEqual((v.action, unframe(v.pdu)), (sp.DELAY, real))
+        self.assertIn("MessageId 0x9 (?)", v.notes[0])
+
+    def test_interim_held_path_kept(self):
+        s = Session("tcdelay")
+        s.client(tcon_req(3, SID, r"\\h\data"))
+        interim = bytearray(tree_connect_response(status=sp.STATUS_PENDING))
+        interim[16] |= sp.FLAG_ASYNC
+        self.assertEqual(s.server(bytes(interim)).action, sp.DELAY)
+        v = s.server(tree_connect_response())
+        self.assertIn(r"(\\h\data)", v.notes[0])
+        self.assertEqual(s.st.tcon_paths, {})
+
+    def test_encrypted_at_once_and_logged_once(self):
+        s = Session("tcdelay")
+        sealed = b"\xfdSMB" + bytes(60)
+        v = s.server(sealed)
+        self.assertEqual((v.action, v.pdu), (sp.FORWARD, sp.frame(sealed)))
+        self.assertTrue(v.notes[0].startswith("TC-ENCRYPTED: "))
+        self.assertEqual(s.server(sealed).notes, [])
+
+    def test_other_modes_do_not_delay(self):
+        for mode in ("pass", "guid", "tcflip"):
+            s = Session(mode)
+            s.negotiate()
+            self.assertEqual(s.server(tree_connect_response()).action,
+                             sp.FORWARD, mode)
+
+    def test_over_tcp(self):
+        """Through a real Connection: the answer to an ECHO sent after the
+        TREE_CONNECT overtakes it; the TREE_CONNECT answer arrives after the
+        delay, byte for byte the server's."""
+        real_delay, sp.TCDELAY = sp.TCDELAY, 0.4
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                log = sp.Log(os.path.join(d, "log"), False)
+                try:
+                    got = asyncio.run(self.exchange(log))
+                finally:
+                    log.f.close()
+                with open(os.path.join(d, "log")) as f:
+                    text = f.read()
+        finally:
+            sp.TCDELAY = real_delay
+        (c1, t1, p1), (c2, t2, p2) = got
+        self.assertEqual((c1, c2), (0x0D, sp.CMD_TREE_CONNECT))
+        self.assertGreaterEqual(t2, 0.4)
+        self.assertEqual(p2, tree_connect_response(3, 0x33))
+        self.assertIn(r"mode=tcdelay conn=1 TREE_CONNECT rsp MessageId 0x3 "
+                      r"(\\h\data) TreeId 0x33 Status 0x00000000: held "
+                      "0.4 s", text)
+        self.assertIn("mode=tcdelay conn=1 held frame sent after 0.4 s", text)
+
+    async def exchange(self, log):
+        async def server(reader, writer):
+            buf = b""
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                frames, buf = sp.split_frames(buf + data)
+                for _, pdu in frames:
+                    if sp.command(pdu) == sp.CMD_TREE_CONNECT:
+                        rsp = tree_connect_response(sp.mid(pdu), 0x33)
+                    else:
+                        rsp = header(0x0D, sp.mid(pdu), True) + \
+                            struct.pack("<HH", 4, 0)
+                    writer.write(sp.frame(rsp))
+            writer.close()
+
+        upstream = await asyncio.start_server(server, "127.0.0.1", 0)
+        proxy = sp.Proxy(upstream.sockets[0].getsockname()[:2], [],
+                         "127.0.0.1", log)
+        front = await asyncio.start_server(
+            lambda r, w: proxy.accept("tcdelay", r, w), "127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection(
+            *front.sockets[0].getsockname()[:2])
+        t0 = time.monotonic()
+        writer.write(sp.frame(tcon_req(3, SID, r"\\h\data")) +
+                     sp.frame(simple_req(0x0D, 4)))
+        got, buf = [], b""
+        while len(got) < 2:
+            data = await asyncio.wait_for(reader.read(65536), 5)
+            self.assertTrue(data, "proxy hung up")
+            frames, buf = sp.split_frames(buf + data)
+            for _, pdu in frames:
+                got.append((sp.command(pdu), time.monotonic() - t0, pdu))
+        writer.close()
+        await proxy.shutdown()
+        for srv in (front, upstream):
+            srv.close()
+            await srv.wait_closed()
+        return got
 
 
 class Cli(unittest.TestCase):
