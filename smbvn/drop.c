@@ -49,8 +49,9 @@ void smbvn_drop_connection(void *server)
  * Walks cifs_tcp_ses_list under cifs_tcp_ses_lock, taking a reference on
  * each connection (srv_count, as cifs does), then shuts each one's socket
  * down outside the lock and gives the reference back with
- * cifs_put_tcp_session().  3.1.1 connections are left alone: smbvn has
- * nothing to replay on them.  Logs how many were dropped.
+ * cifs_put_tcp_session().  3.1.1 connections too: their tree connects
+ * were never checked for the server's signature.  Logs how many were
+ * dropped.
  *
  * Return: the number of connections dropped, or -ENOENT if cifs' list
  * cannot be found (logged; the connections are then refused at their next
@@ -76,8 +77,7 @@ int smbvn_drop_existing(struct module *cifs)
 	list_for_each(pos, head) {
 		void *server = (char *)pos - SMBVN_OFF_SRV_TCP_SES_LIST;
 
-		if (FIELD(server, SMBVN_OFF_SRV_DIALECT, u16) ==
-		    SMBVN_DIALECT_311 || n == MAX_EXISTING) {
+		if (n == MAX_EXISTING) {
 			skipped++;
 			continue;
 		}

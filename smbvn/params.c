@@ -111,4 +111,4 @@ MODULE_PARM_DESC(locked,
 module_param_named(renegotiate_existing, smbvn_renegotiate_existing, bool,
 		   0444);
 MODULE_PARM_DESC(renegotiate_existing,
-		 "1 (default): when loaded after cifs, drop every SMB 2/3.0 connection cifs already has so that it renegotiates and is validated at once (a mount in flight at that moment may fail once); 0: leave them until they reconnect (refused then, as negotiate-not-captured)");
+		 "1 (default): when loaded after cifs, drop every SMB 2/3 connection cifs already has so that it renegotiates and is validated at once (a mount in flight at that moment may fail once); 0: leave them until they reconnect (refused then, as negotiate-not-captured)");
