@@ -10,7 +10,9 @@
  * (security review M5, M8).  A lost request here is simply lost.
  *
  * The answer is the response to this request alone: same channel, same
- * MessageId, seen in smb2_check_receive before cifs hands it back.
+ * MessageId, seen in smb2_check_receive before cifs hands it back.  The
+ * same watch catches the answer to a 3.1.1 TREE_CONNECT that cifs itself
+ * sends (smbvn_exchange_watch()).
  */
 #include <linux/slab.h>
 #include <linux/spinlock.h>

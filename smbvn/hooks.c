@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * What runs in cifs: the observers that capture NEGOTIATE and the
- * validate answer, the replacement of SMB2_tcon that validates every tree
- * connect, and the table of hooks main.c installs.
+ * What runs in cifs: the observers that capture NEGOTIATE, the answers
+ * smbvn waits for (its validate answer, a 3.1.1 tree connect's) and the
+ * transforms they arrive in, and the last put of a connection; the
+ * replacement of SMB2_tcon that validates every tree connect; and the
+ * table of hooks main.c installs.
  */
 #include <linux/minmax.h>
 #include <linux/sched.h>
@@ -91,7 +93,7 @@ static void notrace observe_crypt(struct pt_regs *regs)
 /*
  * smb2_check_receive(mid, server, log_error): sees every synchronous
  * response, and every write completion, before its caller does.  Only
- * NEGOTIATE responses and our own validate answer are of interest.
+ * NEGOTIATE responses and the answers smbvn waits for are of interest.
  */
 static void notrace observe_receive(struct pt_regs *regs)
 {

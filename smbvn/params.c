@@ -96,7 +96,7 @@ static const struct kernel_param_ops locked_ops = {
 module_param_cb(require_secure_negotiate, &bool_knob_ops, &smbvn_enforce,
 		0644);
 MODULE_PARM_DESC(require_secure_negotiate,
-		 "1 (default): validate every SMB 3.0/3.0.2 and downgraded tree connect with a signed FSCTL_VALIDATE_NEGOTIATE_INFO and refuse on any discrepancy; 0: send no validation (like the Windows value 0)");
+		 "1 (default): validate every SMB 3.0/3.0.2 and downgraded tree connect with a signed FSCTL_VALIDATE_NEGOTIATE_INFO, require a signed or sealed answer to every 3.1.1 tree connect, and refuse on any discrepancy; 0: check nothing (like the Windows value 0)");
 module_param_cb(audit_only, &bool_knob_ops, &smbvn_audit_only, 0644);
 MODULE_PARM_DESC(audit_only,
 		 "1: run every check, log and count violations, but let the mount proceed; 0 (default): enforce");
@@ -111,4 +111,4 @@ MODULE_PARM_DESC(locked,
 module_param_named(renegotiate_existing, smbvn_renegotiate_existing, bool,
 		   0444);
 MODULE_PARM_DESC(renegotiate_existing,
-		 "1 (default): when loaded after cifs, drop every SMB 2/3 connection cifs already has so that it renegotiates and is validated at once (a mount in flight at that moment may fail once); 0: leave them until they reconnect (refused then, as negotiate-not-captured)");
+		 "1 (default): when loaded after cifs, drop every SMB 2/3 connection cifs already has so that it renegotiates and is validated at once (a mount in flight at that moment may fail once); 0: leave them until they reconnect (then refused as negotiate-not-captured, or on 3.1.1 checked)");
