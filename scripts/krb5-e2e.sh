@@ -312,7 +312,7 @@ for k in "${kernels[@]}"; do
 	cp "$log" ".cache/krb5/vm-$k.log"
 	out=$(judge "$k" "$log" "$rc" || true)
 	echo "$out" | grep -v '^[0-9]* passed'
-	grep -a '^KLOG ' "$log" | cut -d' ' -f2- | sed 's/^/  kernel-log: /' | head -40
+	{ grep -a -m 40 '^KLOG ' "$log" || true; } | cut -d' ' -f2- | sed 's/^/  kernel-log: /'
 	p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 	f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 	passed=$((passed + ${p:-0}))

@@ -387,7 +387,7 @@ for k in "${kernels[@]}"; do
 	out=$(python3 scripts/e2e_check.py --scenarios "$scen" --no-lifecycle \
 		--log "$log" --kernel "$k" --vm-rc "$rc" || true)
 	echo "$out" | grep -v '^[0-9]* passed'
-	{ grep -h 'smbvn: refused' "$log" || true; } | sed 's/^/  kernel-log: /' | head -40
+	{ grep -h -m 40 'smbvn: refused' "$log" || true; } | sed 's/^/  kernel-log: /'
 	p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 	f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 	total_p=$((total_p + ${p:-0}))
