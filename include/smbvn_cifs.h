@@ -70,6 +70,8 @@ struct smbvn_answer {
 	const void *tx;		/* TCP_Server_Info sent and answered on */
 	const u8 *hdr;		/* our ioctl's SMB2 header, while sending */
 	u64 message_id;
+	u64 req_session_id;	/* SessionId in the request's header */
+	u32 tx_stamp;		/* NEGOTIATE generation of @tx when sent */
 	bool sent;		/* @message_id is known */
 	bool got;
 	bool decrypted;		/* arrived in a transform header */

@@ -636,8 +636,8 @@ static void l4_decrypted_answer_bound_to_session(struct kunit *test)
  * watches it.  @rsp_flags and @key make the answer: signed with @key, or
  * not signed at all when @key is NULL.  Returns smbvn_validate_tcon().
  */
-static int tcon_311(struct kunit *test, u32 rsp_flags, const u8 *key,
-		    bool watch)
+static int tcon_311_then(struct kunit *test, u32 rsp_flags, const u8 *key,
+			 bool watch, void (*meanwhile)(void))
 {
 	struct smbvn_answer *tc = fake_obj(test, sizeof(*tc));
 	u8 req[SMBVN_HDR_LEN] = {}, rsp[SMBVN_HDR_LEN + 16] = {};
@@ -645,6 +645,8 @@ static int tcon_311(struct kunit *test, u32 rsp_flags, const u8 *key,
 
 	FIELD(fc->srv, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_311;
 	kt_hdr(req, SMBVN_CMD_TREE_CONNECT, SMBVN_FLAG_SIGNED, 0, mid);
+	kt_put32(req + SMBVN_HDR_SESSION_ID, (u32)SUID);
+	kt_put32(req + SMBVN_HDR_SESSION_ID + 4, (u32)(SUID >> 32));
 	kt_hdr(rsp, SMBVN_CMD_TREE_CONNECT, rsp_flags, 0, mid);
 	kt_put16(rsp + SMBVN_HDR_LEN, 16);
 	if (key)
@@ -657,7 +659,15 @@ static int tcon_311(struct kunit *test, u32 rsp_flags, const u8 *key,
 		    false);
 	if (watch)
 		smbvn_exchange_unwatch(tc);
+	if (meanwhile)
+		meanwhile();
 	return smbvn_validate_tcon(1, fc->ses, fc->tcon, watch ? tc : NULL);
+}
+
+static int tcon_311(struct kunit *test, u32 rsp_flags, const u8 *key,
+		    bool watch)
+{
+	return tcon_311_then(test, rsp_flags, key, watch, NULL);
 }
 
 /*
@@ -715,6 +725,56 @@ static void tcon_311_unwatched_or_guest(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
 }
 
+/* Another task set the session up again: new SessionId, new keys. */
+static void session_set_up_again(void)
+{
+	static const u8 new_key[16] = { 0x0d, 0xe1 };
+
+	FIELD(fc->ses, SMBVN_OFF_SES_SUID, u64) = SUID + 2;
+	memcpy(&FIELD(fc->ses, SMBVN_OFF_SES_CHANS + SMBVN_OFF_CHAN_SIGNKEY,
+		      u8), new_key, 16);
+}
+
+/* The channel negotiated again; the session and its key look the same. */
+static void channel_renegotiated(void)
+{
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
+}
+
+/*
+ * A 3.1.1 tree connect answered honestly, under the keys of the session
+ * that sent it, is judged against that session and that NEGOTIATE: if
+ * either changed before the verdict, the answer proves nothing either
+ * way (retryable, no drop), rather than a bad signature that would drop
+ * and hold a connection other sessions share.
+ */
+static void tcon_311_judged_as_sent(struct kunit *test)
+{
+	struct counts c;
+
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, tcon_311_then(test, RSP_SIGNED, key_30, true,
+					    session_set_up_again), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_RENEGOTIATED), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_TCON_BAD_SIGNATURE), 0);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+
+	FIELD(fc->ses, SMBVN_OFF_SES_SUID, u64) = SUID;
+	memcpy(&FIELD(fc->ses, SMBVN_OFF_SES_CHANS + SMBVN_OFF_CHAN_SIGNKEY,
+		      u8), key_30, 16);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, tcon_311_then(test, RSP_SIGNED, key_30, true,
+					    channel_renegotiated), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_RENEGOTIATED), 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
+
+	/* Positive control: nothing changed. */
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, tcon_311(test, RSP_SIGNED, key_30, true), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_TCON_VERIFIED), 1);
+}
+
 /*
  * A round trip cut short by a signal to the mounting task or by memory
  * proves nothing about the connection other sessions share: no drop, no
@@ -755,6 +815,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(interrupted_exchange_is_retryable),
 	KUNIT_CASE(tcon_311_must_be_signed),
 	KUNIT_CASE(tcon_311_unwatched_or_guest),
+	KUNIT_CASE(tcon_311_judged_as_sent),
 	{}
 };
 

@@ -200,27 +200,39 @@ static bool is_request(const struct smbvn_answer *a, const u8 *hdr)
  * Called with preemption disabled (ftrace), from smb2_sign_rqst, after
  * cifs wrote the MessageId and before any transform encrypts the header
  * in place.  A request cifs sends again (a replay after a reconnect)
- * replaces what was noted: only the answer to the last one counts.
+ * replaces what was noted: only the answer to the last one counts.  The
+ * request's SessionId and the channel's NEGOTIATE generation are noted
+ * too: the answer is judged under the session and negotiation it was
+ * sent under, or not at all.
  */
 void smbvn_exchange_sent(const u8 *hdr, const void *server)
 {
-	struct smbvn_answer *a;
-	__le64 id;
+	struct smbvn_answer *a, *mine = NULL;
+	__le64 id, sid;
 
 	spin_lock(&answers_lock);
 	list_for_each_entry(a, &answers, list) {
 		if (!is_request(a, hdr))
 			continue;
 		memcpy(&id, hdr + HDR_MESSAGE_ID, sizeof(id));
+		memcpy(&sid, hdr + SMBVN_HDR_SESSION_ID, sizeof(sid));
 		a->message_id = le64_to_cpu(id);
+		a->req_session_id = le64_to_cpu(sid);
 		a->tx = server;
 		a->sent = true;
 		a->got = false;
 		a->dec_next = 0;
 		memset(a->dec_buf, 0, sizeof(a->dec_buf));
+		mine = a;
 		break;
 	}
 	spin_unlock(&answers_lock);
+	/*
+	 * Only this task reads or writes its own entry's stamp, so it can
+	 * be taken outside answers_lock (conns_lock is never nested in it).
+	 */
+	if (mine)
+		mine->tx_stamp = smbvn_conn_stamp(server);
 }
 
 /**

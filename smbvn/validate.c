@@ -358,7 +358,11 @@ static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
 /*
  * 3.1.1: the verdict on the TREE_CONNECT answer cifs received, checked
  * with the signing key of the channel it came on, or its decryption.
- * SMBVN_V_COUNT when it was not caught (no evidence either way).
+ * SMBVN_V_COUNT when it was not caught (no evidence either way).  The key
+ * is read only now, so it must still belong to the session the request
+ * went out under, on the same NEGOTIATE: a session setup or a
+ * renegotiation by another task meanwhile makes the answer unjudgeable
+ * (SMBVN_V_RENEGOTIATED), not forged.
  */
 static enum smbvn_verdict verify_tcon(void *ses, u16 dialect,
 				      struct smbvn_answer *tc,
@@ -371,8 +375,11 @@ static enum smbvn_verdict verify_tcon(void *ses, u16 dialect,
 	if (!tc || !tc->got)
 		return SMBVN_V_COUNT;
 	*tx = tc->tx;
-	tc->session_id = FIELD(ses, SMBVN_OFF_SES_SUID, u64);
+	tc->session_id = tc->req_session_id;
 	tc->have_key = channel_signkey(ses, tc->tx, tc->key);
+	if (FIELD(ses, SMBVN_OFF_SES_SUID, u64) != tc->req_session_id ||
+	    smbvn_conn_stamp(tc->tx) != tc->tx_stamp)
+		return SMBVN_V_RENEGOTIATED;
 	len = min_t(size_t, tc->len, RSP_CAPTURE_MAX);
 	d->status = len >= SMBVN_HDR_LEN ? smbvn_le32(tc->buf + 8) : 0;
 	return smbvn_judge_tcon(tc->buf, len, authenticate(tc, dialect, err));
