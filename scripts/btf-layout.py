@@ -128,8 +128,8 @@ OBSERVED = {
     "smb2_sign_rqst": [
         ("SSR_RQST", "rqst", "struct smb_rqst *"),
         ("SSR_SERVER", "server", "struct TCP_Server_Info *")],
-    "cifs_put_tcp_session": [
-        ("PTS_SERVER", "server", "struct TCP_Server_Info *")],
+    "cifs_crypto_secmech_release": [
+        ("CSM_SERVER", "server", "struct TCP_Server_Info *")],
     "crypt_message": [
         ("CM_SERVER", "server", "struct TCP_Server_Info *"),
         ("CM_RQST", "rqst", "struct smb_rqst *"),

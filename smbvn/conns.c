@@ -57,12 +57,11 @@ static struct smbvn_conn *conn_slot(const void *server, bool create)
 
 /**
  * smbvn_conn_forget() - drop the record of a connection cifs is freeing
- * @server: struct TCP_Server_Info whose last reference is being put
+ * @server: struct TCP_Server_Info that cifs took off its list for good
  *
- * Called from the cifs_put_tcp_session() observer when the reference
- * count says this put is the last.  Should another reference be taken
- * meanwhile, the connection merely has no record at its next tree connect,
- * which drops it and makes it renegotiate under smbvn.
+ * Called from the cifs_crypto_secmech_release() observer, which cifs runs
+ * only after the last reference is gone; a record freed then can no
+ * longer be wanted by a new mount sharing the connection.
  */
 void smbvn_conn_forget(const void *server)
 {

@@ -2,7 +2,7 @@
 /*
  * What runs in cifs: the observers that capture NEGOTIATE, the answers
  * smbvn waits for (its validate answer, a 3.1.1 tree connect's) and the
- * transforms they arrive in, and the last put of a connection; the
+ * transforms they arrive in, and the release of a connection; the
  * replacement of SMB2_tcon that validates every tree connect; and the
  * table of hooks main.c installs.
  */
@@ -17,7 +17,7 @@
 #define CIFS_NEG_OP		0x0200
 
 enum {
-	HOOK_SEND, HOOK_SIGN, HOOK_CRYPT, HOOK_RECEIVE, HOOK_PUT,
+	HOOK_SEND, HOOK_SIGN, HOOK_CRYPT, HOOK_RECEIVE, HOOK_RELEASE,
 	HOOK_VALIDATE, HOOK_TCON
 };
 
@@ -59,14 +59,17 @@ static void notrace observe_sign(struct pt_regs *regs)
 }
 
 /*
- * cifs_put_tcp_session(server, from_reconnect): the last put frees the
- * connection (its count drops to 0 under cifs' lock, after this entry).
+ * cifs_crypto_secmech_release(server): cifs calls it on a connection only
+ * once it is off cifs' list for good (its last put, under cifs' lock, or
+ * a connection that failed before it was listed), just before freeing it.
+ * The entry of cifs_put_tcp_session was too early: reading the count
+ * there races with a new mount taking the connection (review of L9).
  */
-static void notrace observe_put(struct pt_regs *regs)
+static void notrace observe_release(struct pt_regs *regs)
 {
-	const void *server = ARG(regs, SMBVN_ARG_PTS_SERVER, const void *);
+	const void *server = ARG(regs, SMBVN_ARG_CSM_SERVER, const void *);
 
-	if (server && READ_ONCE(FIELD(server, SMBVN_OFF_SRV_COUNT, int)) <= 1)
+	if (server)
 		smbvn_conn_forget(server);
 }
 
@@ -231,7 +234,8 @@ struct smbvn_hook smbvn_cifs_hooks[] = {
 	[HOOK_CRYPT] = { .name = "crypt_message", .observe = observe_crypt },
 	[HOOK_RECEIVE] = { .name = "smb2_check_receive",
 			   .observe = observe_receive },
-	[HOOK_PUT] = { .name = "cifs_put_tcp_session", .observe = observe_put },
+	[HOOK_RELEASE] = { .name = "cifs_crypto_secmech_release",
+			   .observe = observe_release },
 	[HOOK_VALIDATE] = { .name = "smb3_validate_negotiate",
 			    .redirect = smbvn_stock_validate },
 	[HOOK_TCON] = { .name = "SMB2_tcon", .redirect = smbvn_tcon },
