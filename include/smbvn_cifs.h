@@ -76,6 +76,7 @@ struct smbvn_answer {
 	bool got;
 	bool decrypted;		/* arrived in a transform header */
 	bool decrypted_known;	/* @decrypted_sid was seen being decrypted */
+	bool sid_shared;	/* another session has @session_id too */
 	u64 decrypted_sid;	/* its TRANSFORM_HEADER SessionId */
 	/* Transforms decrypted on @tx while waiting: frame start, SessionId */
 	const void *dec_buf[SMBVN_DEC_SEEN];
@@ -103,5 +104,6 @@ void smbvn_exchange_sent(const u8 *hdr, const void *server);
 void smbvn_exchange_capture(const void *mid, const void *server);
 void smbvn_exchange_decrypting(const void *server, const u8 *frame);
 bool smbvn_exchange_pending(void);
+bool smbvn_exchange_sid_unique(const void *ses, u64 sid);
 
 #endif

@@ -59,6 +59,7 @@ struct fake_cifs {
 };
 
 static struct fake_cifs *fc;
+static DEFINE_SPINLOCK(fake_tcp_ses_lock);
 
 static void *fake_pick_channel(void *ses)
 {
@@ -201,6 +202,7 @@ unsigned long smbvn_cifs_symbol(const char *name, struct module *mod)
 		{ "SMB2_ioctl_free", fake_ioctl_free },
 		{ "cifs_send_recv", fake_send_recv },
 		{ "free_rsp_buf", fake_free_rsp_buf },
+		{ "cifs_tcp_ses_lock", &fake_tcp_ses_lock },
 	};
 	unsigned int i;
 
@@ -253,6 +255,11 @@ static int glue_init(struct kunit *test)
 	FIELD(fc->ses, SMBVN_OFF_SES_SERVER, void *) = fc->srv;
 	FIELD(fc->ses, SMBVN_OFF_SES_USER_NAME, const char *) = "smbvn";
 	FIELD(fc->ses, SMBVN_OFF_SES_SUID, u64) = SUID;
+	/* cifs lists every session of a connection on its primary. */
+	INIT_LIST_HEAD(&FIELD(fc->srv, SMBVN_OFF_SRV_SMB_SES_LIST,
+			      struct list_head));
+	list_add(&FIELD(fc->ses, SMBVN_OFF_SES_SMB_SES_LIST, struct list_head),
+		 &FIELD(fc->srv, SMBVN_OFF_SRV_SMB_SES_LIST, struct list_head));
 	fc->transform_sid = SUID;
 	fc->inner_sid = SUID;
 	spin_lock_init(&FIELD(fc->ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t));
@@ -632,6 +639,38 @@ static void l4_decrypted_answer_bound_to_session(struct kunit *test)
 }
 
 /*
+ * cifs decrypts with the keys of the first session on the connection that
+ * bears the transform's SessionId.  If the unsigned SESSION_SETUP answer
+ * of another session was rewritten to give it our SessionId, an attacker
+ * who knows that session's keys (a guest's, an anonymous one's) seals an
+ * answer that passes L4's SessionId check: when the id is not ours alone,
+ * the decryption proves nothing (retryable, no drop).
+ */
+static void l4_session_id_shared_proves_nothing(struct kunit *test)
+{
+	void *twin = fake_obj(test, SMBVN_SIZE_SES);
+	u8 buf[KT_PDU_MAX] = {};
+	struct counts c;
+
+	answer_sealed(test, buf);
+	FIELD(twin, SMBVN_OFF_SES_SUID, u64) = SUID;
+	FIELD(twin, SMBVN_OFF_SES_SERVER, void *) = fc->srv;
+	list_add(&FIELD(twin, SMBVN_OFF_SES_SMB_SES_LIST, struct list_head),
+		 &FIELD(fc->srv, SMBVN_OFF_SRV_SMB_SES_LIST, struct list_head));
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_KEY), 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+
+	/* Positive control: the twin logged off. */
+	list_del(&FIELD(twin, SMBVN_OFF_SES_SMB_SES_LIST, struct list_head));
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+}
+
+/*
  * 3.1.1 (issue 13): the TREE_CONNECT that SMB2_tcon sends, as smbvn_tcon
  * watches it.  @rsp_flags and @key make the answer: signed with @key, or
  * not signed at all when @key is NULL.  Returns smbvn_validate_tcon().
@@ -812,6 +851,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(l8_kerberos_without_user_validated),
 	KUNIT_CASE(n2_decrypted_answer_bounded_by_pdu),
 	KUNIT_CASE(l4_decrypted_answer_bound_to_session),
+	KUNIT_CASE(l4_session_id_shared_proves_nothing),
 	KUNIT_CASE(interrupted_exchange_is_retryable),
 	KUNIT_CASE(tcon_311_must_be_signed),
 	KUNIT_CASE(tcon_311_unwatched_or_guest),

@@ -35,6 +35,7 @@ FIELDS = [
     ("SRV_CLIENT_GUID", "TCP_Server_Info", "client_guid"),
     ("SRV_TCP_SES_LIST", "TCP_Server_Info", "tcp_ses_list"),
     ("SRV_COUNT", "TCP_Server_Info", "srv_count"),
+    ("SRV_SMB_SES_LIST", "TCP_Server_Info", "smb_ses_list"),
     ("SES_SERVER", "cifs_ses", "server"),
     ("SES_USER_NAME", "cifs_ses", "user_name"),
     ("SES_AUTH_KEY_LEN", "cifs_ses", "auth_key.len"),
@@ -45,6 +46,7 @@ FIELDS = [
     ("SES_CHANS", "cifs_ses", "chans"),
     ("SES_CHAN_COUNT", "cifs_ses", "chan_count"),
     ("SES_SUID", "cifs_ses", "Suid"),
+    ("SES_SMB_SES_LIST", "cifs_ses", "smb_ses_list"),
     ("CHAN_SERVER", "cifs_chan", "server"),
     ("CHAN_SIGNKEY", "cifs_chan", "signkey"),
     ("TCON_SES", "cifs_tcon", "ses"),
@@ -63,6 +65,7 @@ FIELDS = [
 SIZES = {
     "SRV_HOSTNAME": 8, "SRV_SSOCKET": 8, "SRV_DIALECT": 2, "SES_SERVER": 8,
     "SRV_CLIENT_GUID": 16, "SRV_TCP_SES_LIST": 16, "SRV_COUNT": 4,
+    "SRV_SMB_SES_LIST": 16, "SES_SMB_SES_LIST": 16,
     "SES_USER_NAME": 8, "SES_AUTH_KEY_LEN": 4, "SES_AUTH_KEY_RESPONSE": 8,
     "SES_SESSION_FLAGS": 2, "TCON_SES": 8, "SES_SECTYPE": 4,
     "SES_CHAN_COUNT": 8, "SES_SUID": 8, "CHAN_SERVER": 8, "CHAN_SIGNKEY": 16,
@@ -78,6 +81,8 @@ TYPES = {
     "SRV_MUTEX": "struct mutex", "SRV_CLIENT_GUID": "char[]",
     "SRV_LOCK": "struct spinlock",
     "SRV_TCP_SES_LIST": "struct list_head", "SRV_COUNT": "s32",
+    "SRV_SMB_SES_LIST": "struct list_head",
+    "SES_SMB_SES_LIST": "struct list_head",
     "SES_SERVER": "struct TCP_Server_Info *", "SES_USER_NAME": "char *",
     "SES_AUTH_KEY_RESPONSE": "char *", "SES_CHAN_LOCK": "struct spinlock",
     "SES_CHANS": "struct cifs_chan[]", "CHAN_SERVER":

@@ -45,6 +45,7 @@ static int (*cifs_fn_send_recv)(unsigned int xid, void *ses, void *server,
 				void *rqst, int *resp_buftype, int flags,
 				struct kvec *resp_iov);
 static void (*cifs_fn_free_rsp_buf)(int resp_buftype, void *rsp);
+static spinlock_t *cifs_tcp_ses_lock;
 
 static LIST_HEAD(answers);
 static DEFINE_SPINLOCK(answers_lock);
@@ -70,6 +71,7 @@ int smbvn_exchange_resolve(struct module *cifs)
 		{ "SMB2_ioctl_free", (void **)&cifs_fn_ioctl_free },
 		{ "cifs_send_recv", (void **)&cifs_fn_send_recv },
 		{ "free_rsp_buf", (void **)&cifs_fn_free_rsp_buf },
+		{ "cifs_tcp_ses_lock", (void **)&cifs_tcp_ses_lock },
 	};
 	unsigned int i;
 
@@ -91,6 +93,45 @@ int smbvn_exchange_resolve(struct module *cifs)
 void *smbvn_exchange_channel(void *ses)
 {
 	return cifs_fn_pick_channel(ses);
+}
+
+/**
+ * smbvn_exchange_sid_unique() - is @ses the only session with its id?
+ * @ses: struct cifs_ses
+ * @sid: the SessionId an answer to @ses was decrypted for
+ *
+ * cifs decrypts a transform with the keys of the first session on the
+ * connection's list (struct TCP_Server_Info.smb_ses_list, the primary's
+ * for every channel) whose SessionId (MS-SMB2 2.2.41) matches.  Two
+ * sessions sharing one id, which an attacker can arrange by rewriting an
+ * unsigned SESSION_SETUP answer, leave it open whose keys those were.
+ * Walks the list under cifs_tcp_ses_lock, as cifs does; may not be
+ * called with preemption disabled on PREEMPT_RT (a sleeping lock there).
+ *
+ * Return: true if @ses is on its connection's list and no other session
+ * there has @sid.
+ */
+bool smbvn_exchange_sid_unique(const void *ses, u64 sid)
+{
+	const void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, const void *);
+	struct list_head *head = &FIELD(server, SMBVN_OFF_SRV_SMB_SES_LIST,
+					struct list_head);
+	struct list_head *pos;
+	unsigned int same = 0;
+	bool listed = false;
+
+	spin_lock(cifs_tcp_ses_lock);
+	list_for_each(pos, head) {
+		const char *other = (const char *)pos -
+				    SMBVN_OFF_SES_SMB_SES_LIST;
+
+		if (FIELD(other, SMBVN_OFF_SES_SUID, u64) != sid)
+			continue;
+		same++;
+		listed |= (const void *)other == ses;
+	}
+	spin_unlock(cifs_tcp_ses_lock);
+	return listed && same == 1;
 }
 
 /**

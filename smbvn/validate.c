@@ -251,10 +251,17 @@ static enum smbvn_auth authenticate(struct smbvn_answer *in, u16 dialect,
 	size_t len = min_t(size_t, in->len, RSP_CAPTURE_MAX);
 	int ok = 0;
 
-	if (in->decrypted)
-		return smbvn_decrypted_auth(in->buf, len, in->decrypted_known,
-					    in->decrypted_sid,
-					    in->session_id);
+	if (in->decrypted) {
+		enum smbvn_auth auth = smbvn_decrypted_auth(in->buf, len,
+							    in->decrypted_known,
+							    in->decrypted_sid,
+							    in->session_id);
+
+		/* Whose keys cifs decrypted with cannot be told. */
+		if (auth == SMBVN_AUTH_ENCRYPTED && in->sid_shared)
+			return SMBVN_AUTH_NO_KEY;
+		return auth;
+	}
 	if (in->len > RSP_CAPTURE_MAX)
 		return smbvn_auth_of(in->buf, len, false, false);
 	if (!smbvn_key_usable(in->have_key ? in->key : NULL, sizeof(in->key)))
@@ -349,6 +356,8 @@ static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
 		   smbvn_conn_stamp(*tx) != tx_stamp) {
 		v = SMBVN_V_RENEGOTIATED;
 	} else {
+		in->sid_shared = in->decrypted &&
+				 !smbvn_exchange_sid_unique(ses, in->session_id);
 		v = judge_answer(in, server, dialect, &snap->rsp, d, err);
 	}
 	kfree_sensitive(in);
@@ -380,6 +389,8 @@ static enum smbvn_verdict verify_tcon(void *ses, u16 dialect,
 	if (FIELD(ses, SMBVN_OFF_SES_SUID, u64) != tc->req_session_id ||
 	    smbvn_conn_stamp(tc->tx) != tc->tx_stamp)
 		return SMBVN_V_RENEGOTIATED;
+	tc->sid_shared = tc->decrypted &&
+			 !smbvn_exchange_sid_unique(ses, tc->session_id);
 	len = min_t(size_t, tc->len, RSP_CAPTURE_MAX);
 	d->status = len >= SMBVN_HDR_LEN ? smbvn_le32(tc->buf + 8) : 0;
 	return smbvn_judge_tcon(tc->buf, len, authenticate(tc, dialect, err));
