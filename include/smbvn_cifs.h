@@ -40,6 +40,7 @@ bool smbvn_conn_snapshot(const void *server, bool enforce,
 			 struct smbvn_conn *snap, bool *log_disabled);
 void smbvn_conn_forget(const void *server);
 void smbvn_conns_exit(void);
+void smbvn_conns_refill(void);
 void smbvn_conn_hold(const void *server);
 bool smbvn_conn_held(const void *server);
 unsigned long smbvn_conn_hold_left(const void *server);

@@ -275,6 +275,7 @@ static int glue_init(struct kunit *test)
 	FIELD(fc->tcon, SMBVN_OFF_TCON_SES, void *) = fc->ses;
 	strscpy(&FIELD(fc->tcon, SMBVN_OFF_TCON_TREE_NAME, char),
 		"\\\\fake-server\\data", 32);
+	smbvn_conns_refill();
 	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
 	return smbvn_exchange_resolve(NULL);
 }
@@ -503,8 +504,11 @@ static void l9_many_connections_keep_records(struct kunit *test)
 	struct counts c;
 	unsigned int i;
 
-	for (i = 0; i < n; i++)
+	/* Each NEGOTIATE is a round trip: the pool's work keeps up. */
+	for (i = 0; i < n; i++) {
 		capture_negotiate(others + i, &fc->req, &kt_rsp_300);
+		smbvn_conns_refill();
+	}
 	answer_echo(test, &kt_rsp_300, key_30, true);
 	snap(&c);
 	KUNIT_EXPECT_EQ(test, validate(), 0);
@@ -520,6 +524,41 @@ static void l9_many_connections_keep_records(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_RECORD), 1);
 	KUNIT_EXPECT_EQ(test, fc->drops, 1);
+}
+
+/*
+ * Records come from a pool the NEGOTIATE observer cannot refill itself
+ * (no allocation with preemption disabled, PREEMPT_RT).  A burst that
+ * empties it leaves the next connection without a record: its tree
+ * connect is refused, never let through; once restocked, a renegotiated
+ * connection validates.
+ */
+static void l9_empty_pool_refuses(struct kunit *test)
+{
+	const unsigned int n = 512;
+	u8 *others = fake_obj(test, n);
+	struct counts c;
+	unsigned int i;
+
+	smbvn_conn_forget(fc->srv);
+	for (i = 0; i < n; i++)
+		capture_negotiate(others + i, &fc->req, &kt_rsp_300);
+	KUNIT_EXPECT_EQ(test, smbvn_conn_stamp(others + n - 1), 0u);
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
+	KUNIT_EXPECT_EQ(test, smbvn_conn_stamp(fc->srv), 0u);
+	answer_echo(test, &kt_rsp_300, key_30, true);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_RECORD), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
+
+	for (i = 0; i < n; i++)
+		smbvn_conn_forget(others + i);
+	smbvn_conns_refill();
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
 }
 
 /* M7: a guest session proves nothing about the connection: no hold. */
@@ -847,6 +886,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(m5_renegotiated_during_exchange),
 	KUNIT_CASE(l9_stale_record_refused),
 	KUNIT_CASE(l9_many_connections_keep_records),
+	KUNIT_CASE(l9_empty_pool_refuses),
 	KUNIT_CASE(m7_guest_refused_without_hold),
 	KUNIT_CASE(l8_kerberos_without_user_validated),
 	KUNIT_CASE(n2_decrypted_answer_bounded_by_pdu),
@@ -866,10 +906,17 @@ static void glue_exit(struct kunit *test)
 	smbvn_conn_forget(fc->srv2);
 }
 
+/* The pool's work item must not outlive the module (make kunit-ko). */
+static void glue_suite_exit(struct kunit_suite *suite)
+{
+	smbvn_conns_exit();
+}
+
 static struct kunit_suite smbvn_glue_suite = {
 	.name = "smbvn_glue",
 	.init = glue_init,
 	.exit = glue_exit,
+	.suite_exit = glue_suite_exit,
 	.test_cases = smbvn_glue_cases,
 };
 

@@ -8,6 +8,7 @@
 #include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include "smbvn.h"
 #include "smbvn_cifs.h"
 
@@ -15,27 +16,100 @@
  * One record per live connection, found by its address, dropped when cifs
  * lets go of the connection: no fixed table whose eviction would cost a
  * live validated connection its record (security review L9).  The cap only
- * bounds memory should cifs free connections smbvn never sees put; past
- * it, a new connection has no record and is refused as
+ * bounds memory should cifs free connections smbvn never sees released;
+ * past it, a new connection has no record and is refused as
  * negotiate-not-captured, never let through.
  */
 #define CONNS_HASH_BITS		8
 #define CONNS_MAX		16384
+
+/*
+ * Records are created by the NEGOTIATE observer, an ftrace callback that
+ * runs with preemption disabled, and freed by another.  No allocator may
+ * be called there on PREEMPT_RT, so both sides use a pool of spare
+ * records that a work item keeps between SPARE_LOW and SPARE_MAX in
+ * process context.  A NEGOTIATE that finds the pool empty (a burst of
+ * more new connections than SPARE_LOW before the work ran) leaves its
+ * connection without a record: refused, as above, and renegotiated.
+ */
+#define SPARE_LOW		16
+#define SPARE_TARGET		64
+#define SPARE_MAX		256
 
 struct conn_rec {
 	struct hlist_node node;
 	struct smbvn_conn c;
 };
 
+/*
+ * A raw lock: it is taken inside ftrace callbacks, where a spinlock_t,
+ * which sleeps on PREEMPT_RT, may not be.  Nothing under it allocates,
+ * frees or takes another lock.
+ */
+static DEFINE_RAW_SPINLOCK(conns_lock);
 static DEFINE_HASHTABLE(conns, CONNS_HASH_BITS);
-static DEFINE_SPINLOCK(conns_lock);
+static HLIST_HEAD(spare);
+static unsigned int spare_count;
 static unsigned int conns_count;
 static u32 conns_clock;
 
+static void spare_work_fn(struct work_struct *work)
+{
+	smbvn_conns_refill();
+}
+
+static DECLARE_WORK(spare_work, spare_work_fn);
+
 /*
- * Record of @server, creating one if asked to.  Called under conns_lock,
- * from ftrace observers too: the allocation cannot sleep.  On failure the
- * connection simply has no record, which its tree connect refuses.
+ * After conns_lock is dropped: have the work restock or trim the pool.
+ * queue_work() is safe with preemption disabled, on PREEMPT_RT too.
+ */
+static void spare_check(void)
+{
+	unsigned int n = READ_ONCE(spare_count);
+
+	if (n < SPARE_LOW || n > SPARE_MAX)
+		schedule_work(&spare_work);
+}
+
+/**
+ * smbvn_conns_refill() - bring the pool of spare records to its target
+ *
+ * Allocates up to SPARE_TARGET spare records and frees those past
+ * SPARE_MAX.  Process context only (GFP_KERNEL); called at load and from
+ * the pool's work item.  An allocation failure leaves the pool short,
+ * which costs new connections their record (refused), never a check.
+ */
+void smbvn_conns_refill(void)
+{
+	struct conn_rec *r;
+
+	for (;;) {
+		raw_spin_lock(&conns_lock);
+		if (spare_count > SPARE_MAX) {
+			r = hlist_entry(spare.first, struct conn_rec, node);
+			hlist_del(&r->node);
+			spare_count--;
+			raw_spin_unlock(&conns_lock);
+			kfree(r);
+			continue;
+		}
+		raw_spin_unlock(&conns_lock);
+		if (READ_ONCE(spare_count) >= SPARE_TARGET)
+			return;
+		r = kzalloc(sizeof(*r), GFP_KERNEL);
+		if (!r)
+			return;
+		raw_spin_lock(&conns_lock);
+		hlist_add_head(&r->node, &spare);
+		spare_count++;
+		raw_spin_unlock(&conns_lock);
+	}
+}
+
+/*
+ * Record of @server, creating one from the pool if asked to.  Called
+ * under conns_lock; the caller runs spare_check() once it dropped it.
  */
 static struct smbvn_conn *conn_slot(const void *server, bool create)
 {
@@ -44,11 +118,12 @@ static struct smbvn_conn *conn_slot(const void *server, bool create)
 	hash_for_each_possible(conns, r, node, (unsigned long)server)
 		if (r->c.server == server)
 			return &r->c;
-	if (!create || conns_count >= CONNS_MAX)
+	if (!create || conns_count >= CONNS_MAX || hlist_empty(&spare))
 		return NULL;
-	r = kzalloc(sizeof(*r), GFP_ATOMIC);
-	if (!r)
-		return NULL;
+	r = hlist_entry(spare.first, struct conn_rec, node);
+	hlist_del(&r->node);
+	spare_count--;
+	memset(&r->c, 0, sizeof(r->c));
 	r->c.server = server;
 	hash_add(conns, &r->node, (unsigned long)server);
 	conns_count++;
@@ -68,34 +143,47 @@ void smbvn_conn_forget(const void *server)
 	struct conn_rec *r;
 	struct hlist_node *tmp;
 
-	spin_lock(&conns_lock);
+	raw_spin_lock(&conns_lock);
 	hash_for_each_possible_safe(conns, r, tmp, node, (unsigned long)server) {
 		if (r->c.server != server)
 			continue;
 		hash_del(&r->node);
 		conns_count--;
-		kfree(r);
+		hlist_add_head(&r->node, &spare);
+		spare_count++;
 		break;
 	}
-	spin_unlock(&conns_lock);
+	raw_spin_unlock(&conns_lock);
+	spare_check();
 }
 
 /**
  * smbvn_conns_exit() - free every record, when smbvn is unloaded
+ *
+ * After the hooks are gone: nothing creates or releases records any more.
  */
 void smbvn_conns_exit(void)
 {
 	struct conn_rec *r;
 	struct hlist_node *tmp;
+	HLIST_HEAD(all);
 	unsigned int b;
 
-	spin_lock(&conns_lock);
+	cancel_work_sync(&spare_work);
+	raw_spin_lock(&conns_lock);
 	hash_for_each_safe(conns, b, tmp, r, node) {
 		hash_del(&r->node);
-		kfree(r);
+		hlist_add_head(&r->node, &all);
+	}
+	hlist_for_each_entry_safe(r, tmp, &spare, node) {
+		hlist_del(&r->node);
+		hlist_add_head(&r->node, &all);
 	}
 	conns_count = 0;
-	spin_unlock(&conns_lock);
+	spare_count = 0;
+	raw_spin_unlock(&conns_lock);
+	hlist_for_each_entry_safe(r, tmp, &all, node)
+		kfree(r);
 }
 
 /**
@@ -112,10 +200,11 @@ void smbvn_conn_neg_req(const void *server, const u8 *pdu, size_t len)
 	bool ok = !smbvn_parse_neg_req(pdu, len, &req);
 	struct smbvn_conn *c;
 
-	spin_lock(&conns_lock);
+	raw_spin_lock(&conns_lock);
 	c = conn_slot(server, true);
 	if (!c) {
-		spin_unlock(&conns_lock);
+		raw_spin_unlock(&conns_lock);
+		spare_check();
 		return;
 	}
 	/*
@@ -133,7 +222,8 @@ void smbvn_conn_neg_req(const void *server, const u8 *pdu, size_t len)
 	c->stamp = ++conns_clock;
 	if (ok)
 		c->req = req;
-	spin_unlock(&conns_lock);
+	raw_spin_unlock(&conns_lock);
+	spare_check();
 }
 
 /**
@@ -148,14 +238,14 @@ void smbvn_conn_neg_rsp(const void *server, const u8 *pdu, size_t len)
 	bool ok = !smbvn_parse_neg_rsp(pdu, len, &rsp);
 	struct smbvn_conn *c;
 
-	spin_lock(&conns_lock);
+	raw_spin_lock(&conns_lock);
 	c = conn_slot(server, false);
 	if (c) {
 		c->have_rsp = ok;
 		if (ok)
 			c->rsp = rsp;
 	}
-	spin_unlock(&conns_lock);
+	raw_spin_unlock(&conns_lock);
 }
 
 /**
@@ -173,7 +263,7 @@ bool smbvn_conn_snapshot(const void *server, bool enforce,
 {
 	struct smbvn_conn *c;
 
-	spin_lock(&conns_lock);
+	raw_spin_lock(&conns_lock);
 	c = conn_slot(server, false);
 	if (c) {
 		*snap = *c;
@@ -182,7 +272,7 @@ bool smbvn_conn_snapshot(const void *server, bool enforce,
 			*log_disabled = true;
 		}
 	}
-	spin_unlock(&conns_lock);
+	raw_spin_unlock(&conns_lock);
 	return c;
 }
 
@@ -203,11 +293,12 @@ void smbvn_conn_hold(const void *server)
 {
 	struct smbvn_conn *c;
 
-	spin_lock(&conns_lock);
+	raw_spin_lock(&conns_lock);
 	c = conn_slot(server, true);
 	if (!c) {
-		/* No memory for a record: no hold, the refusal stands alone. */
-		spin_unlock(&conns_lock);
+		/* No record to be had: no hold, the refusal stands alone. */
+		raw_spin_unlock(&conns_lock);
+		spare_check();
 		return;
 	}
 	/*
@@ -219,7 +310,8 @@ void smbvn_conn_hold(const void *server)
 		memcpy(c->req.guid, &FIELD(server, SMBVN_OFF_SRV_CLIENT_GUID, u8),
 		       SMBVN_GUID_LEN);
 	c->refused_until = jiffies + REFUSE_HOLD ? : 1;
-	spin_unlock(&conns_lock);
+	raw_spin_unlock(&conns_lock);
+	spare_check();
 }
 
 /**
@@ -233,11 +325,11 @@ unsigned long smbvn_conn_hold_left(const void *server)
 	struct smbvn_conn *c;
 	unsigned long left = 0;
 
-	spin_lock(&conns_lock);
+	raw_spin_lock(&conns_lock);
 	c = conn_slot(server, false);
 	if (c && c->refused_until && time_before(jiffies, c->refused_until))
 		left = c->refused_until - jiffies;
-	spin_unlock(&conns_lock);
+	raw_spin_unlock(&conns_lock);
 	return left;
 }
 
@@ -260,11 +352,11 @@ void smbvn_conn_validated(const void *server)
 {
 	struct smbvn_conn *c;
 
-	spin_lock(&conns_lock);
+	raw_spin_lock(&conns_lock);
 	c = conn_slot(server, false);
 	if (c)
 		c->validated = true;
-	spin_unlock(&conns_lock);
+	raw_spin_unlock(&conns_lock);
 }
 
 /**
@@ -279,12 +371,12 @@ bool smbvn_conn_rsp(const void *server, struct smbvn_neg_rsp *rsp)
 	struct smbvn_conn *c;
 	bool ok;
 
-	spin_lock(&conns_lock);
+	raw_spin_lock(&conns_lock);
 	c = conn_slot(server, false);
 	ok = c && c->have_req && c->have_rsp;
 	if (ok)
 		*rsp = c->rsp;
-	spin_unlock(&conns_lock);
+	raw_spin_unlock(&conns_lock);
 	return ok;
 }
 
@@ -300,9 +392,9 @@ u32 smbvn_conn_stamp(const void *server)
 	struct smbvn_conn *c;
 	u32 stamp;
 
-	spin_lock(&conns_lock);
+	raw_spin_lock(&conns_lock);
 	c = conn_slot(server, false);
 	stamp = c ? c->stamp : 0;
-	spin_unlock(&conns_lock);
+	raw_spin_unlock(&conns_lock);
 	return stamp;
 }

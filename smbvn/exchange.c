@@ -48,7 +48,11 @@ static void (*cifs_fn_free_rsp_buf)(int resp_buftype, void *rsp);
 static spinlock_t *cifs_tcp_ses_lock;
 
 static LIST_HEAD(answers);
-static DEFINE_SPINLOCK(answers_lock);
+/*
+ * Taken in ftrace callbacks, with preemption disabled: a raw lock, as a
+ * spinlock_t sleeps on PREEMPT_RT.  Nothing under it allocates or sleeps.
+ */
+static DEFINE_RAW_SPINLOCK(answers_lock);
 static atomic_t answers_count = ATOMIC_INIT(0);
 
 /**
@@ -194,10 +198,10 @@ int smbvn_exchange(unsigned int xid, void *ses, void *tx, void *tcon,
 void smbvn_exchange_watch(struct smbvn_answer *a)
 {
 	a->task = current;
-	spin_lock(&answers_lock);
+	raw_spin_lock(&answers_lock);
 	list_add(&a->list, &answers);
 	atomic_inc(&answers_count);
-	spin_unlock(&answers_lock);
+	raw_spin_unlock(&answers_lock);
 }
 
 /**
@@ -206,11 +210,11 @@ void smbvn_exchange_watch(struct smbvn_answer *a)
  */
 void smbvn_exchange_unwatch(struct smbvn_answer *a)
 {
-	spin_lock(&answers_lock);
+	raw_spin_lock(&answers_lock);
 	list_del(&a->list);
 	atomic_dec(&answers_count);
 	a->hdr = NULL;
-	spin_unlock(&answers_lock);
+	raw_spin_unlock(&answers_lock);
 }
 
 /**
@@ -251,7 +255,7 @@ void smbvn_exchange_sent(const u8 *hdr, const void *server)
 	struct smbvn_answer *a, *mine = NULL;
 	__le64 id, sid;
 
-	spin_lock(&answers_lock);
+	raw_spin_lock(&answers_lock);
 	list_for_each_entry(a, &answers, list) {
 		if (!is_request(a, hdr))
 			continue;
@@ -267,7 +271,7 @@ void smbvn_exchange_sent(const u8 *hdr, const void *server)
 		mine = a;
 		break;
 	}
-	spin_unlock(&answers_lock);
+	raw_spin_unlock(&answers_lock);
 	/*
 	 * Only this task reads or writes its own entry's stamp, so it can
 	 * be taken outside answers_lock (conns_lock is never nested in it).
@@ -295,7 +299,7 @@ void smbvn_exchange_decrypting(const void *server, const u8 *frame)
 	__le64 sid;
 
 	memcpy(&sid, frame + TRANSFORM_SESSION_ID, sizeof(sid));
-	spin_lock(&answers_lock);
+	raw_spin_lock(&answers_lock);
 	list_for_each_entry(a, &answers, list) {
 		if (a->tx != server || a->got)
 			continue;
@@ -303,7 +307,7 @@ void smbvn_exchange_decrypting(const void *server, const u8 *frame)
 		a->dec_sid[a->dec_next] = le64_to_cpu(sid);
 		a->dec_next = (a->dec_next + 1) % SMBVN_DEC_SEEN;
 	}
-	spin_unlock(&answers_lock);
+	raw_spin_unlock(&answers_lock);
 }
 
 /*
@@ -345,7 +349,7 @@ void smbvn_exchange_capture(const void *mid, const void *server)
 	u16 cmd = le16_to_cpu(FIELD(mid, SMBVN_OFF_MID_COMMAND, __le16));
 	struct smbvn_answer *a;
 
-	spin_lock(&answers_lock);
+	raw_spin_lock(&answers_lock);
 	list_for_each_entry(a, &answers, list) {
 		if (a->task != current || a->got || a->tx != server ||
 		    a->cmd != cmd)
@@ -365,5 +369,5 @@ void smbvn_exchange_capture(const void *mid, const void *server)
 						  SMBVN_RSP_CAPTURE_MAX));
 		break;
 	}
-	spin_unlock(&answers_lock);
+	raw_spin_unlock(&answers_lock);
 }

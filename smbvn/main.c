@@ -199,6 +199,8 @@ static int __init smbvn_init(void)
 	rc = smbvn_stats_init();
 	if (rc)
 		return rc;
+	/* Spare connection records before any observer may want one. */
+	smbvn_conns_refill();
 	/*
 	 * The notifier chain's rwsem is held around smbvn_module_event, which
 	 * takes hook_lock: (un)register therefore never runs under hook_lock
@@ -207,6 +209,7 @@ static int __init smbvn_init(void)
 	 */
 	rc = register_module_notifier(&smbvn_nb);
 	if (rc) {
+		smbvn_conns_exit();
 		smbvn_stats_exit();
 		return rc;
 	}
