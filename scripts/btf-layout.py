@@ -155,13 +155,15 @@ ALIASES = ("TYPEDEF", "VOLATILE", "CONST", "RESTRICT", "TYPE_TAG")
 def bpftool_types(path, base=None):
     """The types of the BTF in @path (split BTF on top of @base's when
     given) as bpftool's JSON dump lists them; ids continue the base's."""
-    argv = ["bpftool", "-j"] + (["-B", base] if base else []) + \
-        ["btf", "dump", "file", path]
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True)
-    except FileNotFoundError:
+    # Debian installs bpftool in /usr/sbin, which is not in a user's PATH.
+    tool = shutil.which("bpftool", path=os.pathsep.join(
+        (os.environ.get("PATH", os.defpath), "/usr/sbin", "/sbin")))
+    if not tool:
         raise ValueError("bpftool is missing (Debian package bpftool; "
-                         "scripts/deps.sh installs it)") from None
+                         "scripts/deps.sh installs it)")
+    argv = [tool, "-j"] + (["-B", base] if base else []) + \
+        ["btf", "dump", "file", path]
+    r = subprocess.run(argv, capture_output=True, text=True)
     try:
         doc = json.loads(r.stdout)
     except ValueError:

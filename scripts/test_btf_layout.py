@@ -324,7 +324,7 @@ class Layout(unittest.TestCase):
             name += {"xz": ".xz", "zstd": ".zst"}[compress]
         return os.path.join(self.dir, name)
 
-    def generate(self, module, base=None):
+    def generate(self, module, base=None, env=None):
         """(exit code, stderr, header or None) of the generator."""
         out = os.path.join(self.dir, "layout.h")
         if os.path.exists(out):
@@ -332,7 +332,8 @@ class Layout(unittest.TestCase):
         r = subprocess.run([sys.executable,
                             os.path.join(HERE, "btf-layout.py"),
                             "--base", base or self.base, "--module", module,
-                            "--out", out], capture_output=True, text=True)
+                            "--out", out], capture_output=True, text=True,
+                           env=env)
         header = None
         if os.path.exists(out):
             with open(out) as f:
@@ -461,6 +462,15 @@ class Layout(unittest.TestCase):
         self.assertEqual(m["SMBVN_PROTO_OK"], "0")
         self.assertIn("crypt_message() has compiler clones "
                       "crypt_message.constprop.0", m["SMBVN_PROTO_WHY"])
+
+    def test_user_path_without_sbin(self):
+        # A user's make: Debian's bpftool is in /usr/sbin, not in PATH.
+        ko = self.module()
+        _, _, want = self.generate(ko)
+        env = dict(os.environ, PATH="/usr/bin:/bin")
+        rc, err, header = self.generate(ko, env=env)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(header, want)
 
     def test_base_from_bzimage(self):
         # The crafted kernel as the ELF payload of a bzImage, like
