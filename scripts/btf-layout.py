@@ -554,4 +554,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (ValueError, KeyError) as e:
+        # One line for make to show, not a traceback.
+        sys.exit("btf-layout: %s" % e.args[0])

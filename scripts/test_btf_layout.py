@@ -215,6 +215,9 @@ struct cifs_tcon {
 	char tree_name[259];
 #endif
 };
+#ifdef NO_MID
+#define mid_q_entry mid_entry
+#endif
 struct mid_q_entry {
 	struct list_head qhead;
 	__u64 mid;
@@ -462,6 +465,23 @@ class Layout(unittest.TestCase):
         self.assertEqual(m["SMBVN_PROTO_OK"], "0")
         self.assertIn("crypt_message() has compiler clones "
                       "crypt_message.constprop.0", m["SMBVN_PROTO_WHY"])
+
+    def test_unknown_kernel_compression_is_one_line(self):
+        image = os.path.join(self.dir, "vmlinuz-unknown")
+        with open(image, "wb") as f:
+            f.write(bzimage(b"\x42\x42\x42\x42" + b"\0" * 64))
+        rc, err, header = self.generate(self.module(), base=image)
+        self.assertNotEqual(rc, 0)
+        self.assertIsNone(header)
+        self.assertRegex(err, "^btf-layout: kernel payload has an unknown "
+                         r"compression format \(magic 42 42 42 42\); "
+                         "known: gzip, bzip2, lzma, xz, lzo, lz4, zstd\n$")
+
+    def test_missing_struct_named(self):
+        rc, err, _ = self.generate(self.module("NO_MID"))
+        self.assertNotEqual(rc, 0)
+        self.assertEqual(err.splitlines()[-1],
+                         "btf-layout: struct mid_q_entry not in BTF")
 
     def test_user_path_without_sbin(self):
         # A user's make: Debian's bpftool is in /usr/sbin, not in PATH.
