@@ -169,6 +169,7 @@ CIFS_C = """
 enum securityEnum { Unspecified, NTLMv2, RawNTLMSSP, Kerberos };
 struct TCP_Server_Info {
 	struct list_head tcp_ses_list;
+	struct list_head smb_ses_list;
 	int pad0;
 	spinlock_t srv_lock;
 	int srv_count;
@@ -256,6 +257,7 @@ int cifs_send_recv(const unsigned int xid, struct cifs_ses *ses,
 void free_rsp_buf(int resp_buftype, void *rsp) { }
 void cifs_put_tcp_session(struct TCP_Server_Info *server, int from_reconnect)
 { }
+void cifs_crypto_secmech_release(struct TCP_Server_Info *server) { }
 int compound_send_recv(
 #ifdef CSR_SHIFT
 		       void *extra,
