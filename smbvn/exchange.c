@@ -45,7 +45,7 @@ static int (*cifs_fn_send_recv)(unsigned int xid, void *ses, void *server,
 				void *rqst, int *resp_buftype, int flags,
 				struct kvec *resp_iov);
 static void (*cifs_fn_free_rsp_buf)(int resp_buftype, void *rsp);
-static spinlock_t *cifs_tcp_ses_lock;
+static spinlock_t *cifs_var_tcp_ses_lock;
 
 static LIST_HEAD(answers);
 /*
@@ -75,7 +75,7 @@ int smbvn_exchange_resolve(struct module *cifs)
 		{ "SMB2_ioctl_free", (void **)&cifs_fn_ioctl_free },
 		{ "cifs_send_recv", (void **)&cifs_fn_send_recv },
 		{ "free_rsp_buf", (void **)&cifs_fn_free_rsp_buf },
-		{ "cifs_tcp_ses_lock", (void **)&cifs_tcp_ses_lock },
+		{ "cifs_tcp_ses_lock", (void **)&cifs_var_tcp_ses_lock },
 	};
 	unsigned int i;
 
@@ -124,7 +124,7 @@ bool smbvn_exchange_sid_unique(const void *ses, u64 sid)
 	unsigned int same = 0;
 	bool listed = false;
 
-	spin_lock(cifs_tcp_ses_lock);
+	spin_lock(cifs_var_tcp_ses_lock);
 	list_for_each(pos, head) {
 		const char *other = (const char *)pos -
 				    SMBVN_OFF_SES_SMB_SES_LIST;
@@ -134,7 +134,7 @@ bool smbvn_exchange_sid_unique(const void *ses, u64 sid)
 		same++;
 		listed |= (const void *)other == ses;
 	}
-	spin_unlock(cifs_tcp_ses_lock);
+	spin_unlock(cifs_var_tcp_ses_lock);
 	return listed && same == 1;
 }
 
