@@ -40,7 +40,7 @@ endif
 
 TOP     := $(abspath .)
 BDIR    := $(TOP)/build/$(KREL)
-SRCS    := Kbuild $(wildcard smbvn/*.c include/*.h)
+SRCS    := Kbuild VERSION $(wildcard smbvn/*.c include/*.h)
 
 all: $(BDIR)/smbvn.ko
 
@@ -50,7 +50,7 @@ $(BDIR)/generated/smbvn_layout.h: scripts/btf-layout.py
 
 $(BDIR)/smbvn.ko: $(SRCS) $(BDIR)/generated/smbvn_layout.h
 	mkdir -p $(BDIR)
-	cp -a Kbuild smbvn include $(BDIR)/
+	cp -a Kbuild VERSION smbvn include $(BDIR)/
 	$(MAKE) -C $(KDIR) M=$(BDIR) W=1 modules
 	@ls -l $@
 
