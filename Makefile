@@ -11,6 +11,10 @@
 # make dfs-multiuser    DFS referral, tamper and failover; multiuser mounts
 #                       with per-user keyring credentials (VM)
 # make checkpatch       checkpatch.pl --strict over every source file
+# make check            what CI runs over the code: checkpatch, then per
+#                       kernel a W=1 build, sparse (C=2) and coccicheck,
+#                       each failing on any warning (CHECK_KROOTS: the
+#                       kernels; default KROOT, else CI's Debian kernels)
 # make mainline         fetch Debian sid's newest 7.2 kernel into .cache/k/
 # make install          modules_install + depmod, modprobe.d, man page
 # make check-debug      VM suites on a KASAN/lockdep/kmemleak kernel built
@@ -18,6 +22,9 @@
 #
 # Each kernel gets its own build directory, build/<release>/, holding a copy
 # of the sources and the cifs layout generated from that kernel's cifs.ko.
+# User builds (make, make install, DKMS) use the kernel's default warning
+# level; W=1 needs kernel-doc's perl modules, so only "make check" and
+# "make W=1" ask for it.
 
 ifeq ($(KROOT),)
 KREL    ?= $(shell uname -r)
@@ -51,7 +58,7 @@ $(BDIR)/generated/smbvn_layout.h: scripts/btf-layout.py
 $(BDIR)/smbvn.ko: $(SRCS) $(BDIR)/generated/smbvn_layout.h
 	mkdir -p $(BDIR)
 	cp -a Kbuild VERSION smbvn include $(BDIR)/
-	$(MAKE) -C $(KDIR) M=$(BDIR) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(BDIR) modules
 	@ls -l $@
 
 # modules_install into /lib/modules/<release>/extra, then depmod; the
@@ -92,6 +99,77 @@ dfs-multiuser:
 checkpatch:
 	bash scripts/checkpatch.sh
 
+# make check.  Each tool writes its log to build/check/<tool>-<release>.log
+# and fails on any warning line in it: neither gcc's W=1 warnings nor
+# sparse's fail a build by themselves.
+ifneq ($(KROOT),)
+CHECK_KROOTS ?= $(KROOT)
+else
+CHECK_KROOTS ?= $(addprefix .cache/k/,$(shell bash scripts/deps.sh releases 2>/dev/null))
+endif
+CHECK_LOG   = $(TOP)/build/check/$(1)-$(KREL).log
+# Debian's headers packages carry neither the coccinelle scripts nor
+# extract-module-sig.pl (ops-host.sh's signature check); both come from
+# linux-source-6.12, as checkpatch.pl does (scripts/checkpatch.sh).
+KSCRIPTS   ?= $(TOP)/.cache/kscripts
+
+check: checkpatch
+	set -e; for k in $(or $(CHECK_KROOTS),-); do \
+		$(MAKE) --no-print-directory check-kernel \
+			$$([ "$$k" = - ] || echo "KROOT=$$k"); \
+	done
+
+check-kernel: check-w1 check-sparse check-cocci
+
+check-src: $(BDIR)/generated/smbvn_layout.h
+	mkdir -p $(BDIR) $(TOP)/build/check
+	cp -a Kbuild VERSION smbvn include $(BDIR)/
+
+# From clean, or an up-to-date tree would compile nothing and warn nothing.
+check-w1: check-src
+	$(MAKE) -s -C $(KDIR) M=$(BDIR) clean
+	$(MAKE) -C $(KDIR) M=$(BDIR) W=1 modules >$(call CHECK_LOG,w1) 2>&1 || \
+		{ cat $(call CHECK_LOG,w1); exit 1; }
+	@! grep -i -E '(warning|error):' $(call CHECK_LOG,w1)
+	@echo "check-w1 $(KREL): no warning"
+
+check-sparse: check-src
+	$(MAKE) -C $(KDIR) M=$(BDIR) C=2 CHECK=sparse modules \
+		>$(call CHECK_LOG,sparse) 2>&1 || \
+		{ cat $(call CHECK_LOG,sparse); exit 1; }
+	@grep -q 'CHECK .*smbvn/main.c' $(call CHECK_LOG,sparse)
+	@! grep -i -E '(warning|error):' $(call CHECK_LOG,sparse)
+	@echo "check-sparse $(KREL): no warning"
+
+# A full kernel tree runs coccicheck through kbuild; a headers package
+# runs the same script directly, offline mode over the module's directory.
+# Reports are lines starting with the path of a checked file.
+check-cocci: check-src $(if $(wildcard $(KDIR)/scripts/coccicheck),,kscripts)
+	$(if $(wildcard $(KDIR)/scripts/coccicheck),\
+	$(MAKE) -C $(KDIR) M=$(BDIR) coccicheck MODE=report,\
+	srctree=$(KSCRIPTS) KBUILD_EXTMOD=$(BDIR) MODE=report \
+		bash $(KSCRIPTS)/scripts/coccicheck) \
+		>$(call CHECK_LOG,cocci) 2>&1 || \
+		{ cat $(call CHECK_LOG,cocci); exit 1; }
+	@grep -q 'spatch .*--cocci-file' $(call CHECK_LOG,cocci)
+	@! grep '^$(BDIR)/' $(call CHECK_LOG,cocci)
+	@echo "check-cocci $(KREL): no report"
+
+kscripts: $(KSCRIPTS)/.done
+
+$(KSCRIPTS)/.done:
+	set -e; deb=$$(ls $(TOP)/.cache/src/linux-source-6.12_*_all.deb 2>/dev/null | tail -1); \
+	if [ -z "$$deb" ]; then mkdir -p $(TOP)/.cache/src; \
+		(cd $(TOP)/.cache/src && apt-get download -qq linux-source-6.12); \
+		deb=$$(ls $(TOP)/.cache/src/linux-source-6.12_*_all.deb | tail -1); fi; \
+	tmp=$$(mktemp -d); mkdir -p $(KSCRIPTS); \
+	dpkg-deb --fsys-tarfile "$$deb" | tar -x -C $$tmp --wildcards '*.tar.xz'; \
+	tar -xJf $$tmp/usr/src/linux-source-6.12.tar.xz -C $(KSCRIPTS) \
+		--strip-components=1 --wildcards 'linux-source-6.12/scripts/coccicheck' \
+		'linux-source-6.12/scripts/coccinelle/*' \
+		'linux-source-6.12/scripts/extract-module-sig.pl'; \
+	rm -rf $$tmp; touch $@
+
 mainline:
 	bash scripts/mainline.sh
 
@@ -101,6 +179,8 @@ check-debug:
 .PHONY: check-debug
 
 .PHONY: all install clean test e2e stress ksmbd checkpatch mainline
+.PHONY: check check-kernel check-src check-w1
+.PHONY: check-sparse check-cocci kscripts
 
 # make kunit / make fuzz / make bench live beside their sources.
 -include kunit/kunit.mk fuzz/fuzz.mk bench/bench.mk
