@@ -15,6 +15,7 @@
 #                       kernel a W=1 build, sparse (C=2) and coccicheck,
 #                       each failing on any warning (CHECK_KROOTS: the
 #                       kernels; default KROOT, else CI's Debian kernels)
+# make deb              smbvn-dkms_<version>_all.deb (debhelper, dh-dkms)
 # make mainline         fetch Debian sid's newest 7.2 kernel into .cache/k/
 # make install          modules_install + depmod, modprobe.d, man page
 # make check-debug      VM suites on a KASAN/lockdep/kmemleak kernel built
@@ -48,6 +49,12 @@ endif
 TOP     := $(abspath .)
 BDIR    := $(TOP)/build/$(KREL)
 SRCS    := Kbuild VERSION $(wildcard smbvn/*.c include/*.h)
+# The one version string: modinfo, dkms.conf and the .deb all read it.
+VERSION := $(strip $(file <$(TOP)/VERSION))
+# What DKMS needs to build on a user's host, and nothing else.
+DKMS_FILES := Makefile Kbuild VERSION dkms.conf scripts/btf-layout.py \
+	      $(wildcard smbvn/*.c smbvn/*.h include/*.h)
+MODPROBE_DIR ?= /etc/modprobe.d
 
 all: $(BDIR)/smbvn.ko
 
@@ -67,9 +74,40 @@ install: all
 	$(MAKE) -C $(KDIR) M=$(BDIR) INSTALL_MOD_DIR=extra \
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
 	depmod -a $(if $(DESTDIR),-b $(DESTDIR)) $(KREL)
-	install -D -m 644 packaging/smbvn-modprobe.conf $(DESTDIR)/etc/modprobe.d/smbvn.conf
+	$(MAKE) install-files
+
+# Everything but the module: shared by "make install" and the .deb, which
+# moves the modprobe rule to MODPROBE_DIR=/usr/lib/modprobe.d.
+install-files:
+	install -D -m 644 packaging/smbvn-modprobe.conf $(DESTDIR)$(MODPROBE_DIR)/smbvn.conf
 	install -D -m 644 man/smbvn.4 $(DESTDIR)/usr/share/man/man4/smbvn.4
+	install -D -m 644 man/smbvn-stats.8 $(DESTDIR)/usr/share/man/man8/smbvn-stats.8
 	install -D -m 755 scripts/smbvn-stats $(DESTDIR)/usr/sbin/smbvn-stats
+
+# The DKMS source tree, /usr/src/smbvn-<version>.
+dkms-src:
+	install -d $(DESTDIR)/usr/src/smbvn-$(VERSION)
+	cp --parents -t $(DESTDIR)/usr/src/smbvn-$(VERSION) $(DKMS_FILES)
+
+# The Debian package is built from a staged copy: debian/ lives in
+# packaging/debian so that the DKMS tree and the clone stay free of it, and
+# debian/changelog is written from VERSION, so the version has one home.
+DEB_STAGE := $(TOP)/build/deb/smbvn-$(VERSION)
+DEB       := smbvn-dkms_$(VERSION)_all.deb
+DEB_DATE   = $(shell date -R -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)})
+deb:
+	rm -rf $(TOP)/build/deb
+	mkdir -p $(DEB_STAGE)
+	cp --parents -t $(DEB_STAGE) $(DKMS_FILES) man/smbvn.4 man/smbvn-stats.8 \
+		scripts/smbvn-stats packaging/smbvn-modprobe.conf
+	cp -a packaging/debian $(DEB_STAGE)/debian
+	printf '%s\n' 'smbvn ($(VERSION)) unstable; urgency=medium' '' \
+		'  * smbvn $(VERSION), packaged from the VERSION file.' '' \
+		' -- $(shell sed -n 's/^Maintainer: //p' packaging/debian/control)  $(DEB_DATE)' \
+		> $(DEB_STAGE)/debian/changelog
+	cd $(DEB_STAGE) && dpkg-buildpackage -b --no-sign
+	cp $(TOP)/build/deb/$(DEB) $(TOP)/
+	@ls -l $(DEB)
 
 clean:
 	rm -rf build
@@ -179,7 +217,7 @@ check-debug:
 .PHONY: check-debug
 
 .PHONY: all install clean test e2e stress ksmbd checkpatch mainline
-.PHONY: check check-kernel check-src check-w1
+.PHONY: install-files dkms-src deb check check-kernel check-src check-w1
 .PHONY: check-sparse check-cocci kscripts
 
 # make kunit / make fuzz / make bench live beside their sources.
