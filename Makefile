@@ -116,7 +116,7 @@ deb:
 	@ls -l $(DEB)
 
 clean:
-	rm -rf build
+	rm -rf build smbvn-dkms_*.deb
 
 test:
 	bash scripts/test.sh
