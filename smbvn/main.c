@@ -244,5 +244,5 @@ module_exit(smbvn_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("smbvn developers");
 MODULE_DESCRIPTION("Strict signed SMB2 validate-negotiate for the cifs client");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(SMBVN_VERSION);
 MODULE_SOFTDEP("pre: cmac hmac sha256");
