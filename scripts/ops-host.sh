@@ -181,6 +181,10 @@ out=$(groff -man -z -ww man/smbvn.4 man/smbvn-stats.8 2>&1)
 [ -z "$out" ]; check man-page-lint $? "$out"
 python3 scripts/test_smbproxy.py >/tmp/smbvn-proxytest.log 2>&1
 check proxy-self-test $? "$(tail -3 /tmp/smbvn-proxytest.log)"
+# The layout generator: every bzImage format, offsets against gcc's, and a
+# refusal per assertion.
+python3 scripts/test_btf_layout.py >/tmp/smbvn-layouttest.log 2>&1
+check layout-generator-self-test $? "$(tail -3 /tmp/smbvn-layouttest.log)"
 
 echo "OPS: $passed passed, $failed failed"
 [ "$failed" = 0 ]
