@@ -520,8 +520,10 @@ def covered(change, rec):
     if d == 0x0311 or rec.get("server_dialect") == 0x0311 or \
             (d is None and 0x0311 in offered):
         return True     # pre-authentication integrity: every byte
-    validated = d in VALIDATING_DIALECTS or d not in DIALECTS or \
-        (d in SMB2X and any(o >= 0x0300 for o in offered))
+    # An unknown or missing dialect counts as validated unless only 2.x
+    # was offered: then nothing is covered whatever the server answers.
+    validated = d in VALIDATING_DIALECTS or \
+        any(o >= 0x0300 for o in offered)
     if not validated:
         return False    # only 2.x offered: MS-SMB2 has nothing to check
     ranges = list(NEGREQ_VALIDATED if t == "negreq" else NEGRSP_VALIDATED)

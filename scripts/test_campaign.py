@@ -169,6 +169,12 @@ class Covered(unittest.TestCase):
         self.assertFalse(cp.covered(GUID_CHANGE, conn(
             0, client=0x0210, server=0x0210, offered=(0x0210,))))
 
+    def test_2x_only_unanswered_covers_nothing(self):
+        self.assertFalse(cp.covered(GUID_CHANGE, conn(
+            0, client=None, server=None, offered=(0x0210,))))
+        self.assertTrue(cp.covered(GUID_CHANGE, conn(
+            0, client=None, server=None, offered=(0x0210, 0x0300))))
+
     def test_downgrade_is_validated(self):
         self.assertTrue(cp.covered(GUID_CHANGE, conn(
             0, client=0x0210, server=0x0210, offered=(0x0210, 0x0300))))
