@@ -69,6 +69,8 @@ for k in "${kernels[@]}"; do
 	proxy=
 	echo "== $k seed=$seed N=$n: VM $((t1 - t0)) s, vm.sh exit $rc"
 	grep '^vm.sh:' "$work/vm.out" | sed 's/^/  /' || true
+	# A VM that never booted leaves no log: say why, from vm.sh's output.
+	[ -s "$vlog" ] || { tail -n 5 "$work/vm.out" | sed 's/^/  /'; : >"$vlog"; }
 	res=$(python3 scripts/campaign.py check --log "$jlog" --guest "$vlog" \
 		--kernel "$k" --seed "$seed" --bound "$bound" --verbose ||
 		true)
