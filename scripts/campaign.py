@@ -495,7 +495,7 @@ class CampaignProxy(sp.Proxy):
         await super().serve()
 
 
-# --- the invariant -------------------------------------------------------------
+# --- the invariant -----------------------------------------------------------
 
 # The NEGOTIATE fields the validate exchange replays (MS-SMB2 2.2.31.4,
 # 2.2.32.6), as absolute byte ranges of the request and the response.
@@ -705,7 +705,7 @@ def print_table(table, kernel, out=sys.stdout):
     return total
 
 
-# --- CLI -----------------------------------------------------------------------
+# --- CLI ---------------------------------------------------------------------
 
 def cmd_plan(args):
     for i in range(args.first, args.first + args.n):
