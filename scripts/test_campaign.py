@@ -213,6 +213,24 @@ class Checker(unittest.TestCase):
             0, outcome="refused", rc=124, secs=75.0)])
         self.assertTrue(any("took 75.0 s" in x for x in v), v)
 
+    def test_wait_in_cifs_is_counted_not_failed(self):
+        stall = {"point": "sessreq", "fault": "stall"}
+        rec = conn(0, faults=[stall])
+        g = guest(0, outcome="refused", rc=124, secs=75.0)
+        table, v, _ = run_check([rec], [g])
+        self.assertEqual((table["3.0"]["cifs-wait"], v), (1, []))
+        lines = [json.dumps(rec)]
+        conns, announced = cp.parse_log(lines)
+        _, v, _ = cp.check(cp.parse_guest([g]), conns, announced, 60,
+                           strict_hangs=True)
+        self.assertTrue(any("took 75.0 s" in x for x in v), v)
+
+    def test_hang_at_validate_fails(self):
+        rec = conn(0, faults=[{"point": "valrsp", "fault": "stall"}])
+        _, v, _ = run_check([rec], [guest(0, outcome="refused", rc=124,
+                                          secs=75.0)])
+        self.assertTrue(any("took 75.0 s" in x for x in v), v)
+
     def test_missing_result_fails(self):
         _, v, _ = run_check([conn(0), conn(1)], [guest(0)])
         self.assertTrue(any("attempt 1" in x for x in v), v)
