@@ -29,9 +29,14 @@ quiesce() {
 	[ $n -lt 120 ] || echo "WARN connections still open after 60 s"
 }
 
-insmod $KO || { echo "CAMPAIGN-SETUP insmod failed"; exit 1; }
+# STOCK=1 (CAMPAIGN_STOCK=1 on the host): cifs alone, to tell what is
+# cifs' own behaviour when reproducing an attempt.
+if [ "${STOCK:-0}" != 1 ]; then
+	insmod $KO || { echo "CAMPAIGN-SETUP insmod failed"; exit 1; }
+fi
 load-cifs || { echo "CAMPAIGN-SETUP cifs failed to load"; exit 1; }
-echo 1 >/sys/module/smbvn/parameters/require_secure_negotiate
+[ "${STOCK:-0}" = 1 ] ||
+	echo 1 >/sys/module/smbvn/parameters/require_secure_negotiate
 
 i=0
 while [ $i -lt "$N" ]; do

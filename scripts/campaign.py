@@ -352,10 +352,10 @@ class CampaignConnection(sp.Connection):
 
     def __init__(self, proxy, mode, cid, creader, cwriter):
         super().__init__(proxy, mode, cid, creader, cwriter)
-        self.attempt = proxy.only if proxy.only is not None \
-            else proxy.attempt
-        self.mutation = {"class": "none"} if self.attempt is None \
-            else mutation_for(proxy.seed, self.attempt)
+        self.attempt = proxy.attempt
+        m = proxy.attempt if proxy.only is None else proxy.only
+        self.mutation = {"class": "none"} if m is None \
+            else mutation_for(proxy.seed, m)
         if self.mutation["class"] == "quirk":
             # smbproxy's emulator does the work: verify, change, re-sign.
             self.rule = self.mutation["mode"]
@@ -476,10 +476,11 @@ class CampaignProxy(sp.Proxy):
             if len(line) == 2 and line[0] == "ATTEMPT" and line[1].isdigit():
                 i = int(line[1])
                 self.attempt = i
-                m = mutation_for(self.seed, i)
-                self.jlog({"ev": "attempt", "attempt": i, "vers": vers_for(i),
-                           "mutation": m})
-                writer.write(f"OK {i} {vers_for(i)}\n".encode())
+                # A replay (--only) mounts with the replayed attempt's vers.
+                j = i if self.only is None else self.only
+                self.jlog({"ev": "attempt", "attempt": i, "vers": vers_for(j),
+                           "mutation": mutation_for(self.seed, j)})
+                writer.write(f"OK {i} {vers_for(j)}\n".encode())
             else:
                 writer.write(b"ERR\n")
             await writer.drain()

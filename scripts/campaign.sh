@@ -13,7 +13,9 @@
 # E2E_PORT_BASE (Samba on base, proxy on base+10, control on base+11),
 # E2E_KERNELS (default both Debian 12 kernels), CAMPAIGN_BOUND (seconds
 # an attempt may take, default 60), CAMPAIGN_OUT (where the logs are kept,
-# default .cache/campaign).
+# default .cache/campaign).  To reproduce one attempt: CAMPAIGN_ONLY=i
+# applies attempt i's mutation (and vers) to every attempt, N=1 is enough;
+# CAMPAIGN_STOCK=1 runs the guest without smbvn.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -40,18 +42,23 @@ for k in "${kernels[@]}"; do
 	make -s KROOT=".cache/k/$k" >/dev/null
 done
 bash scripts/samba.sh start "$work/samba" "$base" >/dev/null
-printf 'PORT=%s\nCTL=%s\nN=%s\n' $((base + 10)) $((base + 11)) "$n" >"$work/env"
+printf 'PORT=%s\nCTL=%s\nN=%s\nSTOCK=%s\n' $((base + 10)) $((base + 11)) "$n" \
+	"${CAMPAIGN_STOCK:-0}" >"$work/env"
+only=()
+[ -z "${CAMPAIGN_ONLY:-}" ] || only=(--only "$CAMPAIGN_ONLY")
 
 passed=0 failed=0
 for k in "${kernels[@]}"; do
-	jlog=$out/campaign-$k-seed$seed.jsonl
-	vlog=$out/vm-$k-seed$seed.log
+	tag=$k-seed$seed${CAMPAIGN_ONLY:+-only$CAMPAIGN_ONLY}
+	[ "${CAMPAIGN_STOCK:-0}" = 0 ] || tag=$tag-stock
+	jlog=$out/campaign-$tag.jsonl
+	vlog=$out/vm-$tag.log
 	: >"$jlog"
 	# The test user's credentials let the quirk class re-sign answers.
 	python3 scripts/campaign.py proxy --seed "$seed" \
 		--target "127.0.0.1:$base" --listen $((base + 10)) \
-		--control $((base + 11)) --log "$jlog" \
-		--text-log "$out/proxy-$k-seed$seed.log" \
+		--control $((base + 11)) --log "$jlog" "${only[@]}" \
+		--text-log "$out/proxy-$tag.log" \
 		--user smbvn --password smbvnpass >"$work/proxy.out" 2>&1 &
 	proxy=$!
 	for _ in $(seq 50); do
@@ -74,7 +81,7 @@ for k in "${kernels[@]}"; do
 	res=$(python3 scripts/campaign.py check --log "$jlog" --guest "$vlog" \
 		--kernel "$k" --seed "$seed" --bound "$bound" --verbose ||
 		true)
-	echo "$res" >"$out/check-$k-seed$seed.txt"
+	echo "$res" >"$out/check-$tag.txt"
 	echo "$res" | grep -v '^ATTEMPT '
 	bad=$(echo "$res" | grep -c '^VIOLATION' || true)
 	done_n=$(echo "$res" | sed -n 's/^CAMPAIGN .*: \([0-9]*\) attempts.*/\1/p')
