@@ -408,7 +408,7 @@ class CampaignConnection(sp.Connection):
             return verdict
         p = self.point(payload, from_client)
         m = self.mutation
-        if p == "negrsp" and len(payload) >= HDR_LEN + 6:
+        if p == "negrsp" and sp.is_negotiate_response(payload):
             self.rec["server_dialect"] = u16(payload, HDR_LEN + 4)
         if m["class"] == "quirk":
             if p == "valrsp":
@@ -433,8 +433,9 @@ class CampaignConnection(sp.Connection):
     def negotiated(self, p, pdu, verdict):
         """Note the dialect the client was told, after any change."""
         if p == "negrsp":
+            # An error or malformed answer tells the client no dialect.
             self.rec["client_dialect"] = u16(pdu, HDR_LEN + 4) \
-                if len(pdu) >= HDR_LEN + 6 else None
+                if sp.is_negotiate_response(pdu) else None
         return verdict
 
     def fault(self, p, m, verdict):
@@ -514,6 +515,8 @@ def covered(change, rec):
     t = change["target"]
     offered = rec.get("offered") or []
     d = rec.get("client_dialect")
+    if d not in DIALECTS:
+        d = None    # no answer, an error answer, or a dialect cifs refuses
     if t in ("valreq", "valrsp"):
         return True     # signed by smbvn / verified by smbvn
     if t == "tcrsp":

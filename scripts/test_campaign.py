@@ -175,6 +175,12 @@ class Covered(unittest.TestCase):
         self.assertTrue(cp.covered(GUID_CHANGE, conn(
             0, client=None, server=None, offered=(0x0210, 0x0300))))
 
+    def test_311_only_offer_without_answer_covers_every_byte(self):
+        # Samba answers a broken NEGOTIATE with an error: no dialect.
+        for d in (None, 0):
+            self.assertTrue(cp.covered(MAXREAD_CHANGE, conn(
+                0, client=d, server=d, offered=(0x0311,))))
+
     def test_downgrade_is_validated(self):
         self.assertTrue(cp.covered(GUID_CHANGE, conn(
             0, client=0x0210, server=0x0210, offered=(0x0210, 0x0300))))
