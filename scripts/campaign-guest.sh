@@ -76,5 +76,6 @@ while [ $i -lt "$N" ]; do
 	i=$((i + 1))
 done
 quiesce
-echo "CAMPAIGN-STATS $(for f in /sys/module/smbvn/stats/*; do printf '%s=%s ' "${f##*/}" "$(cat "$f")"; done)"
+[ -d /sys/module/smbvn/stats ] &&
+	echo "CAMPAIGN-STATS $(for f in /sys/module/smbvn/stats/*; do printf '%s=%s ' "${f##*/}" "$(cat "$f")"; done)"
 exit 0
