@@ -20,6 +20,9 @@
 # make install          modules_install + depmod, modprobe.d, man page
 # make check-debug      VM suites on a KASAN/lockdep/kmemleak kernel built
 #                       from linux-source-6.12 (slow; not part of make test)
+# make campaign [SEED=] [N=]  randomised MITM campaign: N mounts per kernel
+#                       through a seeded mutating proxy, invariant checked
+#                       on the host (docs/CAMPAIGN.md)
 #
 # Each kernel gets its own build directory, build/<release>/, holding a copy
 # of the sources and the cifs layout generated from that kernel's cifs.ko.
@@ -223,6 +226,12 @@ check-debug:
 	bash scripts/check-debug.sh
 
 .PHONY: check-debug
+
+campaign:
+	python3 scripts/test_campaign.py
+	SEED=$(or $(SEED),16) N=$(or $(N),200) bash scripts/campaign.sh
+
+.PHONY: campaign
 
 .PHONY: all install clean test e2e stress ksmbd checkpatch mainline
 .PHONY: install-files dkms-src deb check check-kernel check-src check-w1

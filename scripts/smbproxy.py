@@ -1193,6 +1193,7 @@ class Connection:
             # A malformed PDU is the peer's problem, not ours: pass it on.
             self.debug(f"unparsed frame passed through: {e}")
             v = Verdict(FORWARD, frame(payload, ftype))
+        v = self.mutate(ftype, payload, from_client, v)
         for n in v.notes:
             self.proxy.log.action(self.mode, self.cid, n)
             tag = n.split(" ", 1)[0].rstrip(":")
@@ -1216,6 +1217,11 @@ class Connection:
             asyncio.get_running_loop().call_later(self.drop_delay,
                                                   self.force_drop)
         return True
+
+    def mutate(self, ftype, payload, from_client, verdict):
+        """Hook for scripts/campaign.py: the verdict on one frame, which a
+        subclass may replace (its notes are logged like the mode's)."""
+        return verdict
 
     def send_late(self, writer, data, delay):
         """DELAY: the frame held back, unless the connection ended since."""
@@ -1257,6 +1263,7 @@ class Proxy:
         self.bind = bind
         self.log = log
         self.next_cid = 0
+        self.connection_class = Connection     # campaign.py subclasses it
         self.client_guids = set()   # for the reconnect modes
         self.lost_once = set()      # redropvn: reconnects already reset
         self.tasks = set()
@@ -1264,7 +1271,8 @@ class Proxy:
 
     async def accept(self, mode, reader, writer):
         self.next_cid += 1
-        conn = Connection(self, mode, self.next_cid, reader, writer)
+        conn = self.connection_class(self, mode, self.next_cid, reader,
+                                     writer)
         task = asyncio.current_task()
         self.tasks.add(task)
         try:
