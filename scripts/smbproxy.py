@@ -176,7 +176,8 @@ MODES = {
              "has not reached the client yet, is logged as UNVALIDATED-IO",
     "churnhold": "as churn, and every validate rsp held back %g s, which "
                  "widens the window between a tree connect and its "
-                 "validation" % CHURN_HOLD,
+                 "validation; the drop comes %g s later than churn's" %
+                 (CHURN_HOLD, 2 * CHURN_HOLD),
     "halfstall": "validate rsp: first half sent, the rest and all later "
                  "server data withheld",
     "halfdrop": "validate rsp: first half sent, then RST both sides",
@@ -1159,6 +1160,10 @@ class Connection:
         self.drop_armed = mode in CHURN_MODES
         self.drop_delay = proxy.churn_delay if mode in CHURN_MODES \
             else REDROP_DELAY
+        if mode == "churnhold":
+            # A mount validates IPC$ and then its share, each answer held:
+            # the drop must wait for the second one, or no mount completes.
+            self.drop_delay += 2 * CHURN_HOLD
         self.creader, self.cwriter = creader, cwriter
         self.sreader = self.swriter = None
         self.state = ConnState(creds=proxy.creds)
