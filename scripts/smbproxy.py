@@ -174,10 +174,10 @@ MODES = {
              "SESSION_SETUP, TREE_CONNECT, TREE_DISCONNECT, LOGOFF, ECHO, "
              "CANCEL and the validate req, on a tree whose validate rsp "
              "has not reached the client yet, is logged as UNVALIDATED-IO",
-    "churnhold": "as churn, and every validate rsp held back %g s, which "
-                 "widens the window between a tree connect and its "
-                 "validation; the drop comes %g s later than churn's" %
-                 (CHURN_HOLD, 2 * CHURN_HOLD),
+    "churnhold": "as churn, and every validate rsp held back "
+                 "--churn-hold s, which widens the window between a tree "
+                 "connect and its validation; the drop comes twice that "
+                 "later than churn's",
     "halfstall": "validate rsp: first half sent, the rest and all later "
                  "server data withheld",
     "halfdrop": "validate rsp: first half sent, then RST both sides",
@@ -1059,8 +1059,8 @@ def respond(mode, st, pdu):
         tid = st.validate_tids.pop(mid(pdu), None)
         if mode == "churnhold":
             return Verdict(DELAY, new, keys + notes + [
-                f"VALIDATE rsp MessageId 0x{mid(pdu):x} held "
-                f"{CHURN_HOLD:g} s"], delay=CHURN_HOLD,
+                f"VALIDATE rsp MessageId 0x{mid(pdu):x} held"],
+                delay=CHURN_HOLD,
                 validates=-1 if tid is None else tid)
         tree_validated(st, tid)
         return Verdict(FORWARD, new, keys + notes)
@@ -1163,7 +1163,7 @@ class Connection:
         if mode == "churnhold":
             # A mount validates IPC$ and then its share, each answer held:
             # the drop must wait for the second one, or no mount completes.
-            self.drop_delay += 2 * CHURN_HOLD
+            self.drop_delay += 2 * proxy.churn_hold
         self.creader, self.cwriter = creader, cwriter
         self.sreader = self.swriter = None
         self.state = ConnState(creds=proxy.creds)
@@ -1312,6 +1312,8 @@ class Connection:
         if v.action == FORWARD and not writer.is_closing():
             writer.write(v.pdu)
         if v.action == DELAY:
+            if v.validates is not None:
+                v.delay = self.proxy.churn_hold
             asyncio.get_running_loop().call_later(
                 v.delay, self.send_late, writer, v.pdu, v.delay,
                 v.validates)
@@ -1363,9 +1365,10 @@ class Connection:
 
 class Proxy:
     def __init__(self, target, maps, bind, log, churn_delay=CHURN_DELAY,
-                 creds=None):
+                 creds=None, churn_hold=CHURN_HOLD):
         self.target = target
         self.creds = creds
+        self.churn_hold = churn_hold
         # EMULATED / EMULATOR-* lines logged, for the closing summary.
         self.emulator_counts = Counter()
         self.churn_delay = churn_delay
@@ -1492,6 +1495,9 @@ def main(argv=None):
     ap.add_argument("--churn-delay", type=float, default=CHURN_DELAY,
                     metavar="S", help="churn modes: seconds from a validate "
                     "rsp to the drop (default %(default)s)")
+    ap.add_argument("--churn-hold", type=float, default=CHURN_HOLD,
+                    metavar="S", help="churnhold mode: seconds each "
+                    "validate rsp is held (default %(default)s)")
     ap.add_argument("--verbose", action="store_true",
                     help="also log connection open/close")
     ap.add_argument("--user", help="the test user whose sessions the "
@@ -1512,7 +1518,8 @@ def main(argv=None):
     try:
         log = Log(args.log, args.verbose)
         asyncio.run(Proxy(args.target, args.map, args.bind, log,
-                          args.churn_delay, creds).serve())
+                          args.churn_delay, creds,
+                          args.churn_hold).serve())
     except OSError as e:
         print(f"smbproxy: {e}", file=sys.stderr)
         return 1

@@ -103,7 +103,8 @@ wait_ready() {	# wait_ready OUT
 # pass port gets an honest primary and a tampered second channel.
 start_proxy() {
 	python3 scripts/smbproxy.py --target "127.0.0.1:$base" "${maps[@]}" \
-		--churn-delay "${CHURN_DELAY:-0.5}" --log "$1" >"$work/proxy.out" &
+		--churn-delay "${CHURN_DELAY:-0.5}" --churn-hold "${CHURN_HOLD:-1}" \
+		--log "$1" >"$work/proxy.out" &
 	proxy=$!
 	wait_ready "$work/proxy.out"
 	python3 scripts/smbproxy.py --target "127.0.0.1:$base" --bind "$mc_addr" \
@@ -163,9 +164,11 @@ for k in "${kernels[@]}"; do
 		result host-files-intact "$([ "$n" -gt 0 ] && [ "$bad" = 0 ]; echo $?)" \
 			"$n files checked on the server, $bad differ"
 
-		# Not all of the guest's reconnects are the proxy's: an FSCTL of
-		# the load that goes out on a reconnecting connection with the
-		# old TreeId gets an error that makes cifs reconnect once more.
+		# Not all of the guest's reconnects are the proxy's: with the
+		# FSCTL load, cifs also reconnects on its own now and then (a
+		# failed tree reconnect, a share reported deleted), so the
+		# drops fall a little short of the guest's count (6.12: 194
+		# drops for 202 reconnects).
 		drops=$(grep -c 'mode=churn .*forced drop' "$plog" || true)
 		result proxy-forced-reconnects "$([ "$drops" -ge $((reconnects * 9 / 10)) ]; echo $?)" \
 			"$drops connections reset by the proxy (at least $((reconnects * 9 / 10)))"
@@ -196,7 +199,7 @@ for k in "${kernels[@]}"; do
 	if ran churn_hold; then
 		holds=$(grep -c 'mode=churnhold .*VALIDATE rsp .* held' "$plog" || true)
 		result proxy-churnhold-held-validations "$([ "$holds" -gt 0 ]; echo $?)" \
-			"$holds validate answers held 1 s"
+			"$holds validate answers held ${CHURN_HOLD:-1} s"
 	fi
 
 	# Writes that landed on the server through the reconnect-tamper mount

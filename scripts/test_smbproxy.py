@@ -1844,7 +1844,7 @@ class Cli(unittest.TestCase):
     def parse(self, *argv):
         creds = {}
 
-        def fake_proxy(target, maps, bind, log, churn, c):
+        def fake_proxy(target, maps, bind, log, churn, c, hold):
             creds["c"] = c
             raise OSError("not started")
         real, sp.Proxy = sp.Proxy, fake_proxy
