@@ -1846,6 +1846,7 @@ class Cli(unittest.TestCase):
 
         def fake_proxy(target, maps, bind, log, churn, c, hold):
             creds["c"] = c
+            self.hold = hold
             raise OSError("not started")
         real, sp.Proxy = sp.Proxy, fake_proxy
         try:
@@ -1868,6 +1869,20 @@ class Cli(unittest.TestCase):
         self.assertEqual((c.user, c.nthash.hex(), c.domain),
                          ("u", "a4f49c406510bdcab6824ee7c30fd852", "D"))
         self.assertIsNone(self.parse("--map", "1:pass"))
+
+    def test_churn_hold(self):
+        self.parse("--map", "1:churnhold")
+        self.assertEqual(self.hold, sp.CHURN_HOLD)
+        self.parse("--map", "1:churnhold", "--churn-hold", "2.5")
+        self.assertEqual(self.hold, 2.5)
+
+        class P:
+            churn_delay, churn_hold, creds = 0.5, 2.5, None
+        # The drop waits for both held validations of a mount.
+        self.assertEqual(sp.Connection(P, "churnhold", 1, None,
+                                       None).drop_delay, 5.5)
+        self.assertEqual(sp.Connection(P, "churn", 1, None,
+                                       None).drop_delay, 0.5)
 
     def test_errors(self):
         for argv in (["--map", "1:st-denied"],
