@@ -180,10 +180,13 @@ for k in "${kernels[@]}"; do
 	fi
 	# Requests on a tree before its validation reached the client, by
 	# mode, command and CtlCode.  cifs sends an IOCTL without waiting for
-	# the reconnect of its tree (smb2_reconnect skips SMB2_IOCTL), so an
-	# FSCTL can use a new TreeId while smbvn still waits for its
-	# validation: those are reported here until smbvn holds them back
-	# (set STRESS_L6_STRICT=1 to fail on them); anything else fails.
+	# the reconnect of its tree (smb2_reconnect skips SMB2_IOCTL, and
+	# smb2_get_mid_entry lets it pass once NEGOTIATE is done), so an
+	# FSCTL in flight at a reconnect goes out on the new connection
+	# before its validation, with the old TreeId (measured on 6.1 and
+	# 6.12), or with the new one while smbvn waits for its answer (review
+	# L6).  Those are reported until smbvn holds them back (set
+	# STRESS_L6_STRICT=1 to fail on them); anything else fails.
 	early=$(grep -ao 'mode=churn[a-z]* .*UNVALIDATED-IO [A-Z_]*\( CtlCode 0x[0-9a-f]*\)\?' "$plog" |
 		sed 's/^mode=\([a-z]*\) .*UNVALIDATED-IO /\1 /' | sort | uniq -c |
 		awk '{ $1 = $1; print }' | tr '\n' ';' || true)
