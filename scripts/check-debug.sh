@@ -24,7 +24,9 @@
 # 5400), STRESS_VM_TIMEOUT (8100): 3x the suites' own defaults, because TCG
 # with every checker on is several times slower than the Debian kernels.
 # CHECK_DEBUG_SUITES picks suites (default "e2e ksmbd stress"; absent
-# scripts are skipped).
+# scripts are skipped).  CHECK_DEBUG_RELEASE names the installed debug
+# kernel; by default the one this tree built, else the only *-smbvn-debug
+# release under .cache/k (which may be a symlink to a shared cache).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -176,6 +178,19 @@ do_build() {
 # already fails a VM on most of these; this lists them for the reader.
 REPORT_RE='^KMEMLEAK: |\[ *[0-9]+\.[0-9]+\].*(BUG:|WARNING:|Oops|Call Trace|possible (circular|recursive) locking|inconsistent lock state|lock held when returning|suspicious RCU usage|scheduling while atomic|Invalid wait context)'
 
+# Each kind of report, counted separately for the summary line: KASAN,
+# KFENCE, lockdep, sleep in atomic context, other WARNINGs, kmemleak.
+count_reports() {	# count_reports LOG...
+	local kasan kfence lockdep atomic warn leak
+	kasan=$(cat "$@" | grep -acE '\[ *[0-9]+\.[0-9]+\].*BUG: KASAN' || true)
+	kfence=$(cat "$@" | grep -acE '\[ *[0-9]+\.[0-9]+\].*BUG: KFENCE' || true)
+	lockdep=$(cat "$@" | grep -acE '\[ *[0-9]+\.[0-9]+\].*(possible (circular|recursive) locking|inconsistent lock state|lock held when returning|suspicious RCU usage|Invalid wait context)' || true)
+	atomic=$(cat "$@" | grep -acE '\[ *[0-9]+\.[0-9]+\].*(sleeping function called from invalid context|scheduling while atomic)' || true)
+	warn=$(cat "$@" | grep -acE '\[ *[0-9]+\.[0-9]+\].*WARNING:' || true)
+	leak=$(cat "$@" | grep -ac '^KMEMLEAK: unreferenced object' || true)
+	echo "KASAN=$kasan KFENCE=$kfence lockdep=$lockdep atomic-sleep=$atomic WARNING=$warn kmemleak=$leak"
+}
+
 show_reports() {
 	local name=$1 f
 	shift
@@ -213,10 +228,14 @@ run_suite() {
 
 do_run() {
 	local rel t0 s f logs=()
-	rel=$(cat "$cache/release" 2>/dev/null) ||
-		die "no debug kernel installed: run '$0 build' first"
+	rel=${CHECK_DEBUG_RELEASE:-$(cat "$cache/release" 2>/dev/null)} ||
+		rel=$(find -L .cache/k -mindepth 1 -maxdepth 1 -name '*-smbvn-debug' \
+			-printf '%f\n' 2>/dev/null)
+	[ -n "$rel" ] && [ "$(wc -l <<<"$rel")" = 1 ] ||
+		die "no single debug kernel installed (${rel:-none}): run '$0 build' first or set CHECK_DEBUG_RELEASE"
 	[ -f "$top/.cache/k/$rel/.done" ] || die "kernel $rel not installed"
 	t0=$SECONDS
+	mkdir -p "$cache"
 	touch "$cache/run-start"
 	for s in $suites; do
 		case $s in
@@ -226,10 +245,16 @@ do_run() {
 		*) fail "unknown suite $s in CHECK_DEBUG_SUITES" ;;
 		esac
 	done
-	# Every VM log of this release, wherever a suite keeps it.
+	# Every VM log of this release where the suites keep them (the e2e
+	# scenario and fail-closed boots, the ksmbd and stress ones).  -L: a
+	# worktree's .cache/<suite> may be a symlink; the big shared trees are
+	# pruned, not walked.
 	while IFS= read -r -d '' f; do logs+=("$f"); done < <(
-		find .cache -path .cache/debug -prune -o -type f -name "vm-*$rel*.log" \
+		find -L .cache \( -path .cache/debug -o -path .cache/k -o \
+			-path .cache/kunit -o -path .cache/src -o -path .cache/deb \) -prune -o \
+			-type f \( -name "vm-*$rel*.log" -o -name "failclosed-$rel.log" \) \
 			-newer "$cache/run-start" -print0 2>/dev/null)
+	echo "check-debug.sh: ${#logs[@]} VM log(s) of $rel: $(count_reports /dev/null "${logs[@]}")"
 	if [ ${#logs[@]} -eq 0 ]; then
 		fail "no VM log of $rel was written"
 	elif show_reports "VM logs" "${logs[@]}"; then

@@ -44,9 +44,11 @@ trap 'rm -rf "$work"' EXIT
 
 # Module files (absolute paths) that modprobe would insmod for MOD,
 # dependencies first. Builtins and unknown names (the "aead2" softdep) print
-# nothing rather than fail.
+# nothing rather than fail.  -C /dev/null: the host's modprobe.d is not the
+# guest's (an installed smbvn package's "install cifs" line would replace
+# cifs.ko in the answer).
 deps_of() {
-	{ modprobe -d "$kdir" -S "$rel" --show-depends "$1" 2>/dev/null || true; } |
+	{ modprobe -C /dev/null -d "$kdir" -S "$rel" --show-depends "$1" 2>/dev/null || true; } |
 		awk '$1 == "insmod" { print $2 }'
 }
 

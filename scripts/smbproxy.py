@@ -61,6 +61,32 @@ CMD_READ = 0x0008
 CMD_WRITE = 0x0009
 CMD_IOCTL = 0x000B
 FILE_IO_CMDS = {CMD_CREATE: "CREATE", CMD_READ: "READ", CMD_WRITE: "WRITE"}
+# Every SMB2 command (MS-SMB2 2.2.1.2), for the log.
+CMD_NAMES = dict(enumerate((
+    "NEGOTIATE", "SESSION_SETUP", "LOGOFF", "TREE_CONNECT", "TREE_DISCONNECT",
+    "CREATE", "CLOSE", "FLUSH", "READ", "WRITE", "LOCK", "IOCTL", "CANCEL",
+    "ECHO", "QUERY_DIRECTORY", "CHANGE_NOTIFY", "QUERY_INFO", "SET_INFO",
+    "OPLOCK_BREAK")))
+
+# churn: the requests a client may send on a tree (or connection) whose
+# validation has not been answered yet (security review L6).  Any other
+# request that does is logged as UNVALIDATED-IO.
+UNVALIDATED_OK = {
+    # The exchange validation replays, and the one that keys its
+    # signature: both necessarily come first.
+    0x0000: "NEGOTIATE", 0x0001: "SESSION_SETUP",
+    # Yields the TreeId the validate request is sent on; every tree
+    # connect is validated on its own.
+    0x0003: "TREE_CONNECT",
+    # Tear-downs: they carry no data and take nothing from the server's
+    # answer, and a refused tree connect must be able to end its tree.
+    0x0002: "LOGOFF", 0x0004: "TREE_DISCONNECT",
+    # Liveness probe on no tree; cifs sends it on a timer.
+    0x000D: "ECHO",
+    # Refers to a request already sent, which was judged when it went out.
+    0x000C: "CANCEL",
+}
+FLAG_RELATED = 0x4
 
 FLAG_SERVER_TO_REDIR = 0x1
 FLAG_ASYNC = 0x2
@@ -114,6 +140,10 @@ VOUT_DIALECT = 22
 # for a test to load smbvn while a tree connect is inside cifs' SMB2_tcon
 # (security review L1), short against cifs' 60 s response timeout.
 TCDELAY = 3.0
+# churnhold: how long a validate answer is held back: long against the
+# few milliseconds cifs needs to send a request, short against its
+# response timeout.
+CHURN_HOLD = 1.0
 
 # Mode -> what it does; "validate rsp" is the server's answer to
 # FSCTL_VALIDATE_NEGOTIATE_INFO (left alone when it arrives encrypted).
@@ -140,8 +170,14 @@ MODES = {
     "redropvn": "first connection as redrop; the first reconnect as reset "
                 "(its validate req RSTs both sides); later ones untouched",
     "churn": "every connection: RST both sides --churn-delay s after its "
-             "validate rsp; client CREATE/READ/WRITE before that is logged "
-             "as UNVALIDATED-IO",
+             "validate rsp; a client request other than NEGOTIATE, "
+             "SESSION_SETUP, TREE_CONNECT, TREE_DISCONNECT, LOGOFF, ECHO, "
+             "CANCEL and the validate req, on a tree whose validate rsp "
+             "has not reached the client yet, is logged as UNVALIDATED-IO",
+    "churnhold": "as churn, and every validate rsp held back "
+                 "--churn-hold s, which widens the window between a tree "
+                 "connect and its validation; the drop comes twice that "
+                 "later than churn's",
     "halfstall": "validate rsp: first half sent, the rest and all later "
                  "server data withheld",
     "halfdrop": "validate rsp: first half sent, then RST both sides",
@@ -215,6 +251,10 @@ RECONNECT_MODES = ("redrop", "reguid", "redropvn")
 # long enough for the mount to complete and its first read to succeed.
 REDROP_DELAY = 2.0
 CHURN_DELAY = 1.0
+CHURN_MODES = ("churn", "churnhold")
+# churn: what the proxy knows of a TreeId on one connection.
+TREE_PENDING = "pending"        # tree connect answered, validation not
+TREE_VALIDATED = "validated"    # a validate rsp on it reached the client
 
 # --- verdicts ---------------------------------------------------------------
 
@@ -232,6 +272,10 @@ class Verdict:
     pdu: bytes
     notes: list = field(default_factory=list)
     delay: float = 0.0      # DELAY: seconds to hold pdu back
+    # churnhold: the TreeId a held validate answer validates once it is
+    # sent (tree_validated(); -1: its request was not seen); None for
+    # every other answer.
+    validates: int | None = None
 
 
 @dataclass
@@ -272,6 +316,10 @@ class ConnState:
     # tcdelay: MessageId of each TREE_CONNECT request -> its path, so that
     # the log says which tree connect an answer held back belongs to.
     tcon_paths: dict = field(default_factory=dict)
+    # churn: TreeId -> TREE_PENDING/TREE_VALIDATED, and the TreeId each
+    # validate request in flight was sent on (by MessageId).
+    trees: dict = field(default_factory=dict)
+    validate_tids: dict = field(default_factory=dict)
 
 
 # --- framing ----------------------------------------------------------------
@@ -407,6 +455,55 @@ def tree_connect_path(pdu):
     return pdu[off:off + length].decode("utf-16-le", "replace")
 
 
+def unvalidated_requests(st, pdu):
+    """churn: one UNVALIDATED-IO note per member of a (compound) request
+    that uses a tree this connection has not seen validated, unless its
+    command is one of UNVALIDATED_OK.  A related member uses the tree of
+    the member before it (MS-SMB2 3.2.4.1.4).  3.1.1 has no validate
+    exchange (its tree connect answer is signed instead): not checked."""
+    if st.dialect == DIALECT_311:
+        return []
+    notes = []
+    tid = None
+    for off in compound_members(pdu):
+        cmd = u16(pdu, off + H_COMMAND)
+        if not u32(pdu, off + H_FLAGS) & FLAG_RELATED or tid is None:
+            tid = u32(pdu, off + H_TID)
+        state = st.trees.get(tid)
+        if cmd in UNVALIDATED_OK or state == TREE_VALIDATED:
+            continue
+        what = CMD_NAMES.get(cmd, f"0x{cmd:04x}")
+        if cmd == CMD_IOCTL and len(pdu) >= off + IOCTL_CTLCODE + 4:
+            what += f" CtlCode 0x{u32(pdu, off + IOCTL_CTLCODE):08x}"
+        if state == TREE_PENDING:
+            why = "tree connected, its validate rsp not yet sent"
+        elif st.validated:
+            why = "TreeId not connected on this connection"
+        else:
+            why = "TreeId not connected on this connection, before any " \
+                  "validate rsp on it"
+        notes.append(f"UNVALIDATED-IO {what} MessageId "
+                     f"0x{u64(pdu, off + H_MID):x} TreeId 0x{tid:x}: {why}")
+    return notes
+
+
+def tree_validated(st, tid):
+    """churn: a validate answer sent on TreeId tid reached the client."""
+    st.validated = True
+    if tid is not None:
+        st.trees[tid] = TREE_VALIDATED
+
+
+def note_tree_connect_response(st, pdu):
+    """churn: a successful tree connect answer makes its TreeId pending
+    until a validate answer sent on it goes through (a TreeId the server
+    hands out again starts over)."""
+    for off in compound_members(pdu):
+        if u16(pdu, off + H_COMMAND) == CMD_TREE_CONNECT and \
+                u32(pdu, off + H_STATUS) == STATUS_SUCCESS:
+            st.trees[u32(pdu, off + H_TID)] = TREE_PENDING
+
+
 def process_client_pdu(mode, st, pdu):
     """Decide what to do with one PDU the client sent."""
     if not is_smb2(pdu) or is_response(pdu):
@@ -420,16 +517,15 @@ def process_client_pdu(mode, st, pdu):
     if mode == "tcdelay" and cmd == CMD_TREE_CONNECT:
         st.tcon_paths[mid(pdu)] = tree_connect_path(pdu)
         return Verdict(FORWARD, pdu)
-    if mode == "churn" and cmd in FILE_IO_CMDS and not st.validated:
-        # File I/O on a connection nobody validated yet: the window a
-        # reconnect must not leave open.
-        return Verdict(FORWARD, pdu, [
-            f"UNVALIDATED-IO {FILE_IO_CMDS[cmd]} MessageId 0x{mid(pdu):x} "
-            "before any validate rsp on this connection"])
+    if mode in CHURN_MODES and not is_validate_request(pdu):
+        notes = unvalidated_requests(st, pdu)
+        if notes:
+            return Verdict(FORWARD, pdu, notes)
     if is_validate_request(pdu):
         max_out = u32(pdu, IOCTLREQ_MAX_OUTPUT) \
             if len(pdu) >= IOCTLREQ_MAX_OUTPUT + 4 else None
         st.validate_mids[mid(pdu)] = max_out
+        st.validate_tids[mid(pdu)] = u32(pdu, H_TID)
         if mode == "reset":
             return Verdict(RESET, b"", [
                 f"VALIDATE req MessageId 0x{mid(pdu):x} dropped, "
@@ -960,8 +1056,16 @@ def respond(mode, st, pdu):
                             f"half sent, then "
                             f"{'stall' if mode == 'halfstall' else 'RST'}"])
         new, notes = tamper_validate_response(mode, st, pdu)
-        st.validated = True
+        tid = st.validate_tids.pop(mid(pdu), None)
+        if mode == "churnhold":
+            return Verdict(DELAY, new, keys + notes + [
+                f"VALIDATE rsp MessageId 0x{mid(pdu):x} held"],
+                delay=CHURN_HOLD,
+                validates=-1 if tid is None else tid)
+        tree_validated(st, tid)
         return Verdict(FORWARD, new, keys + notes)
+    if mode in CHURN_MODES:
+        note_tree_connect_response(st, pdu)
     if mode in TREE_CONNECT_MODES:
         new, notes = tamper_tree_connect_response(mode, st, pdu)
         return Verdict(FORWARD, new, notes)
@@ -1053,9 +1157,13 @@ class Connection:
         self.cid = cid
         # Reconnect modes pick their rule when NEGOTIATE shows who it is.
         self.rule = "pass" if mode in RECONNECT_MODES else mode
-        self.drop_armed = mode == "churn"
-        self.drop_delay = proxy.churn_delay if mode == "churn" \
+        self.drop_armed = mode in CHURN_MODES
+        self.drop_delay = proxy.churn_delay if mode in CHURN_MODES \
             else REDROP_DELAY
+        if mode == "churnhold":
+            # A mount validates IPC$ and then its share, each answer held:
+            # the drop must wait for the second one, or no mount completes.
+            self.drop_delay += 2 * proxy.churn_hold
         self.creader, self.cwriter = creader, cwriter
         self.sreader = self.swriter = None
         self.state = ConnState(creds=proxy.creds)
@@ -1205,25 +1313,31 @@ class Connection:
         if v.action == FORWARD and not writer.is_closing():
             writer.write(v.pdu)
         if v.action == DELAY:
+            if v.validates is not None:
+                v.delay = self.proxy.churn_hold
             asyncio.get_running_loop().call_later(
-                v.delay, self.send_late, writer, v.pdu, v.delay)
+                v.delay, self.send_late, writer, v.pdu, v.delay,
+                v.validates)
         if v.action in (HALF, HALF_RESET) and not writer.is_closing():
             writer.write(v.pdu[:len(v.pdu) // 2])
             if v.action == HALF_RESET:
                 # Let the half reach the client before the RST does.
                 asyncio.get_running_loop().call_later(0.5, self.force_drop)
+        self.arm_drop()
+        return True
+
+    def arm_drop(self):
         if self.drop_armed and self.state.validated:
             self.drop_armed = False
             asyncio.get_running_loop().call_later(self.drop_delay,
                                                   self.force_drop)
-        return True
 
     def mutate(self, ftype, payload, from_client, verdict):
         """Hook for scripts/campaign.py: the verdict on one frame, which a
         subclass may replace (its notes are logged like the mode's)."""
         return verdict
 
-    def send_late(self, writer, data, delay):
+    def send_late(self, writer, data, delay, validates=None):
         """DELAY: the frame held back, unless the connection ended since."""
         if self.reset or writer.is_closing():
             self.proxy.log.action(self.mode, self.cid, "held frame dropped: "
@@ -1232,6 +1346,10 @@ class Connection:
         writer.write(data)
         self.proxy.log.action(self.mode, self.cid,
                               f"held frame sent after {delay:g} s")
+        if validates is not None:
+            # Only now can the client have seen its tree validated.
+            tree_validated(self.state, validates)
+            self.arm_drop()
 
     def force_drop(self):
         """Reconnect modes: kill a validated connection so that the client
@@ -1253,9 +1371,10 @@ class Connection:
 
 class Proxy:
     def __init__(self, target, maps, bind, log, churn_delay=CHURN_DELAY,
-                 creds=None):
+                 creds=None, churn_hold=CHURN_HOLD):
         self.target = target
         self.creds = creds
+        self.churn_hold = churn_hold
         # EMULATED / EMULATOR-* lines logged, for the closing summary.
         self.emulator_counts = Counter()
         self.churn_delay = churn_delay
@@ -1382,8 +1501,11 @@ def main(argv=None):
                     help="listen address (default 127.0.0.1)")
     ap.add_argument("--log", help="append tamper log here (default stderr)")
     ap.add_argument("--churn-delay", type=float, default=CHURN_DELAY,
-                    metavar="S", help="churn mode: seconds from a validate "
+                    metavar="S", help="churn modes: seconds from a validate "
                     "rsp to the drop (default %(default)s)")
+    ap.add_argument("--churn-hold", type=float, default=CHURN_HOLD,
+                    metavar="S", help="churnhold mode: seconds each "
+                    "validate rsp is held (default %(default)s)")
     ap.add_argument("--verbose", action="store_true",
                     help="also log connection open/close")
     ap.add_argument("--user", help="the test user whose sessions the "
@@ -1404,7 +1526,8 @@ def main(argv=None):
     try:
         log = Log(args.log, args.verbose)
         asyncio.run(Proxy(args.target, args.map, args.bind, log,
-                          args.churn_delay, creds).serve())
+                          args.churn_delay, creds,
+                          args.churn_hold).serve())
     except OSError as e:
         print(f"smbproxy: {e}", file=sys.stderr)
         return 1

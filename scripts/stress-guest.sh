@@ -109,6 +109,46 @@ case_parallel() {
 	quiesce
 }
 
+# Requests that make cifs send FSCTLs on a mount's tree, in a loop until
+# /tmp/ioctl-stop exists: a hole punched (FSCTL_SET_SPARSE, then
+# FSCTL_SET_ZERO_DATA), a range zeroed (FSCTL_SET_ZERO_DATA), a copy
+# (FICLONE: FSCTL_DUPLICATE_EXTENTS_TO_FILE, which Samba refuses on most
+# file systems, then copy_file_range: FSCTL_SRV_REQUEST_RESUME_KEY and
+# FSCTL_SRV_COPYCHUNK_WRITE).  util-linux fallocate and coreutils cp come
+# from the host (busybox's have neither).  Each outcome goes to
+# /tmp/ioctl.TAG as "OP ok|err".
+ioctl_load() {	# ioctl_load DIR TAG
+	x="env LD_LIBRARY_PATH=/extra"
+	: >/tmp/ioctl.$2
+	# 1 MiB: on 6.1 under churn a 4 MiB write did not complete between
+	# two drops for minutes.  A partial file serves as well.
+	for _ in 1 2 3; do
+		timeout 60 dd if=/dev/urandom of="$1/big.$2" bs=65536 count=16 \
+			2>/dev/null && break
+		sleep 1
+	done
+	while [ ! -e /tmp/ioctl-stop ]; do
+		for op in punch zero copy; do
+			case $op in
+			punch) timeout 60 $x /extra/fallocate -p -o 65536 -l 65536 "$1/big.$2" ;;
+			zero) timeout 60 $x /extra/fallocate -z -o 262144 -l 65536 "$1/big.$2" ;;
+			copy) timeout 60 $x /extra/cp --reflink=auto "$1/big.$2" "$1/copy.$2" ;;
+			esac >/dev/null 2>/tmp/ioctl-err.$2 && echo "$op ok" >>/tmp/ioctl.$2 ||
+				echo "$op err $(tr '\n' ' ' </tmp/ioctl-err.$2)" >>/tmp/ioctl.$2
+		done
+	done
+}
+
+ioctl_summary() {	# ioctl_summary TAG: "punch 12/14 zero ..." ok/tried
+	for op in punch zero copy; do
+		printf '%s %s/%s ' $op "$(grep -c "^$op ok" /tmp/ioctl.$1)" \
+			"$(grep -c "^$op " /tmp/ioctl.$1)"
+	done
+	# The errors, each kind once, with how often.
+	grep ' err ' /tmp/ioctl.$1 | sed 's/[0-9][0-9]*/N/g' | sort | uniq -c |
+		tr '\n' ';'
+}
+
 # 2. Forced reconnects under continuous I/O.  The churn proxy resets every
 # connection shortly after its validation; the mount is "hard" so cifs
 # retries across each reconnect, and every file written must land intact.
@@ -121,6 +161,10 @@ case_churn() {
 		return
 	fi
 	mkdir -p /mnt/churn/churn
+	# FSCTLs meanwhile, from two tasks (security review L6).
+	rm -f /tmp/ioctl-stop
+	ioctl_load /mnt/churn/churn a &
+	ioctl_load /mnt/churn/churn b &
 	r0=$(reconnects) t0=$(now) i=0 ioerr=0 lost=0
 	: >/tmp/cperr
 	: >/tmp/sums
@@ -148,6 +192,11 @@ case_churn() {
 		fi
 	done
 	r=$(($(reconnects) - r0))
+	touch /tmp/ioctl-stop
+	wait
+	n=$(cat /tmp/ioctl.a /tmp/ioctl.b | grep -c ' ok$')
+	check churn-ioctl-load-ran $([ "$n" -gt 0 ]; echo $?) \
+		"FSCTL producers (ok/tried): a: $(ioctl_summary a)b: $(ioctl_summary b)"
 	check churn-reconnects $([ $r -ge "$RECONNECTS" ]; echo $?) \
 		"$r reconnects, $i files in $(elapsed "$t0") s"
 	check churn-io-resumes $([ $lost = 0 ]; echo $?) \
@@ -183,6 +232,43 @@ case_churn() {
 		"validated=$v for $r reconnects, failed=$f (no_response=$nr)"
 	timeout 60 umount /mnt/churn
 	check churn-umount $? ""
+	quiesce
+}
+
+# 2b. As 2, with only FSCTLs as the load and every validate answer held
+# 1 s by the proxy (churnhold): the window in which a reconnected tree
+# has its new TreeId but no verdict yet is then wide enough for the
+# proxy to see whether cifs uses it (security review L6).  The proxy's
+# log is the measurement; here only that the load ran and the mount
+# survived.
+case_churn_hold() {
+	snap
+	mkdir -p /mnt/ch
+	if ! timeout 120 mount -t cifs //10.0.2.2/data /mnt/ch \
+		-o "port=$PORT_churnhold,vers=3.0,hard,$CRED" >/tmp/ch.out 2>&1; then
+		check churn-hold-mount 1 "$(tr '\n' ' ' </tmp/ch.out)"
+		return
+	fi
+	mkdir -p /mnt/ch/ch
+	rm -f /tmp/ioctl-stop
+	r0=$(reconnects) t0=$(now)
+	ioctl_load /mnt/ch/ch a &
+	ioctl_load /mnt/ch/ch b &
+	while [ $(($(reconnects) - r0)) -lt "${HOLD_RECONNECTS:-40}" ] &&
+		[ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a < 600) }')" = 1 ]; do
+		sleep 1
+	done
+	touch /tmp/ioctl-stop
+	wait
+	r=$(($(reconnects) - r0))
+	n=$(cat /tmp/ioctl.a /tmp/ioctl.b | grep -c ' ok$')
+	check churn-hold-reconnects $([ $r -ge "${HOLD_RECONNECTS:-40}" ] && [ "$n" -gt 0 ]; echo $?) \
+		"$r reconnects in $(elapsed "$t0") s; FSCTL producers (ok/tried): a: $(ioctl_summary a)b: $(ioctl_summary b)"
+	v=$(delta validated) f=$(delta failed) nr=$(delta no_response)
+	check churn-hold-revalidated $([ "$v" -ge "$r" ] && [ "$f" = "$nr" ]; echo $?) \
+		"validated=$v for $r reconnects, failed=$f (no_response=$nr)"
+	timeout 60 umount /mnt/ch
+	check churn-hold-umount $? ""
 	quiesce
 }
 
@@ -499,7 +585,7 @@ case_multichannel_tamper() {
 echo "STRESS-START $(uname -r)"
 # CASES and WAY=stock exist for one-off comparisons with stock cifs.
 [ "${WAY:-}" = stock ] && rmmod smbvn
-for c in ${CASES:-parallel mixed stall reconnect_tamper churn multichannel multichannel_tamper load_loop}; do
+for c in ${CASES:-parallel mixed stall reconnect_tamper churn churn_hold multichannel multichannel_tamper load_loop}; do
 	case $c in
 	stall)
 		for m in stall halfstall halfdrop; do

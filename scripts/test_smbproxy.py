@@ -76,6 +76,16 @@ def validate_response(mid=MID, secmode=0x3, caps=CAPS, status=0,
     return header(0x0B, mid, True, status=status, signed=True) + body + out
 
 
+FSCTL_SET_ZERO_DATA = 0x000980C8
+FSCTL_SRV_COPYCHUNK_WRITE = 0x001480F2
+
+
+def churn_ioctl(tid, ctl, mid=9):
+    body = struct.pack("<HHI16sIIIIIIII", 57, 0, ctl, b"\x11" * 16,
+                       0, 0, 0, 0, 0, 0, 1, 0)
+    return header(0x0B, mid, False, tid=tid) + body
+
+
 def unframe(data):
     frames, rest = sp.split_frames(data)
     assert rest == b"" and len(frames) == 1, (frames, rest)
@@ -286,6 +296,106 @@ class Modes(unittest.TestCase):
         self.assertEqual(unframe(s.validate().pdu), validate_response())
         v = s.client(header(sp.CMD_WRITE, MID + 2, False) + bytes(49))
         self.assertEqual(v.notes, [])
+
+    def churn_session(self, mode="churn", dialect=0x0300):
+        s = Session(mode)
+        s.negotiate(dialect=dialect)
+        return s
+
+    def early(self, s, pdu):
+        """The UNVALIDATED-IO notes of one client request, which goes on
+        unchanged whatever they say."""
+        v = s.client(pdu)
+        self.assertEqual((v.action, unframe(v.pdu)), (sp.FORWARD, pdu))
+        return [n for n in v.notes if n.startswith("UNVALIDATED-IO")]
+
+    def test_churn_flags_every_command_on_a_pending_tree(self):
+        s = self.churn_session()
+        s.server(tree_connect_response(mid=3, tid=0x33))
+        zero = self.early(s, churn_ioctl(0x33, FSCTL_SET_ZERO_DATA))
+        self.assertEqual(len(zero), 1)
+        self.assertIn("IOCTL CtlCode 0x000980c8", zero[0])
+        self.assertIn("TreeId 0x33: tree connected, its validate rsp not "
+                      "yet sent", zero[0])
+        for cmd, name in ((0x10, "QUERY_INFO"), (0x0E, "QUERY_DIRECTORY"),
+                          (0x07, "FLUSH"), (0x0A, "LOCK"),
+                          (0x12, "OPLOCK_BREAK"), (sp.CMD_READ, "READ")):
+            notes = self.early(s, header(cmd, 9, False, tid=0x33) +
+                               bytes(48))
+            self.assertEqual(len(notes), 1, name)
+            self.assertIn(f"UNVALIDATED-IO {name} MessageId 0x9", notes[0])
+
+    def test_churn_exemptions(self):
+        s = self.churn_session()
+        s.server(tree_connect_response(mid=3, tid=0x33))
+        for cmd in (0x00, 0x01, 0x02, 0x03, 0x04, 0x0C, 0x0D):
+            self.assertEqual(self.early(s, header(cmd, 9, False, tid=0x33) +
+                                        bytes(8)), [], hex(cmd))
+        # The validate request itself, on the tree it validates.
+        self.assertEqual(self.early(s, validate_request(mid=11)), [])
+
+    def test_churn_tree_validated_by_its_own_answer(self):
+        s = self.churn_session()
+        s.server(tree_connect_response(mid=3, tid=0x11))
+        s.server(tree_connect_response(mid=4, tid=0x44))
+        s.client(validate_request(mid=MID))        # sent on TreeId 0x11
+        s.server(validate_response(mid=MID))
+        self.assertTrue(s.st.validated)
+        self.assertEqual(
+            self.early(s, churn_ioctl(0x11, FSCTL_SRV_COPYCHUNK_WRITE)), [])
+        # Another tree on the same, validated, connection still waits.
+        notes = self.early(s, churn_ioctl(0x44, FSCTL_SRV_COPYCHUNK_WRITE))
+        self.assertEqual(len(notes), 1)
+        self.assertIn("CtlCode 0x001480f2", notes[0])
+        # The server hands 0x11 out again: pending again.
+        s.server(tree_connect_response(mid=5, tid=0x11))
+        self.assertEqual(len(self.early(s, churn_ioctl(0x11, 0x90064))), 1)
+
+    def test_churn_unknown_tree(self):
+        s = self.churn_session()
+        # A refused tree connect gives no tree; a TreeId from before the
+        # reconnect is no tree of this connection either.
+        s.server(tree_connect_response(mid=3, tid=0x33, status=0xC00000CC))
+        notes = self.early(s, churn_ioctl(0x33, FSCTL_SET_ZERO_DATA))
+        self.assertEqual(len(notes), 1)
+        self.assertIn("not connected on this connection, before any "
+                      "validate rsp", notes[0])
+
+    def test_churn_compound_members_each(self):
+        s = self.churn_session()
+        s.server(tree_connect_response(mid=3, tid=0x33))
+        create = header(sp.CMD_CREATE, 20, False, tid=0x33) + bytes(57)
+        qi = bytearray(header(0x10, 21, False, tid=0xFFFFFFFF) + bytes(41))
+        struct.pack_into("<I", qi, sp.H_FLAGS, sp.FLAG_RELATED)
+        close = bytearray(header(0x06, 22, False, tid=0xFFFFFFFF) +
+                          bytes(24))
+        struct.pack_into("<I", close, sp.H_FLAGS, sp.FLAG_RELATED)
+        notes = self.early(s, compound(create, bytes(qi), bytes(close)))
+        self.assertEqual([n.split(" MessageId")[0] for n in notes],
+                         ["UNVALIDATED-IO CREATE",
+                          "UNVALIDATED-IO QUERY_INFO",
+                          "UNVALIDATED-IO CLOSE"])
+        self.assertTrue(all("TreeId 0x33:" in n for n in notes))
+
+    def test_churn_311_not_checked(self):
+        s = self.churn_session(dialect=0x0311)
+        s.server(tree_connect_response(mid=3, tid=0x33))
+        self.assertEqual(self.early(s, churn_ioctl(0x33, 0x90064)), [])
+
+    def test_churnhold_validates_when_sent(self):
+        s = self.churn_session("churnhold")
+        s.server(tree_connect_response(mid=3, tid=0x11))
+        s.client(validate_request(mid=MID))
+        v = s.server(validate_response(mid=MID))
+        self.assertEqual((v.action, v.delay, v.validates),
+                         (sp.DELAY, sp.CHURN_HOLD, 0x11))
+        self.assertEqual(unframe(v.pdu), validate_response(mid=MID))
+        # Held: the tree is not validated for the client yet.
+        self.assertFalse(s.st.validated)
+        self.assertEqual(len(self.early(s, churn_ioctl(0x11, 0x90064))), 1)
+        sp.tree_validated(s.st, v.validates)
+        self.assertTrue(s.st.validated)
+        self.assertEqual(self.early(s, churn_ioctl(0x11, 0x90064)), [])
 
     def test_interim_then_final(self):
         s = Session("sigzero")
@@ -1734,8 +1844,9 @@ class Cli(unittest.TestCase):
     def parse(self, *argv):
         creds = {}
 
-        def fake_proxy(target, maps, bind, log, churn, c):
+        def fake_proxy(target, maps, bind, log, churn, c, hold):
             creds["c"] = c
+            self.hold = hold
             raise OSError("not started")
         real, sp.Proxy = sp.Proxy, fake_proxy
         try:
@@ -1758,6 +1869,20 @@ class Cli(unittest.TestCase):
         self.assertEqual((c.user, c.nthash.hex(), c.domain),
                          ("u", "a4f49c406510bdcab6824ee7c30fd852", "D"))
         self.assertIsNone(self.parse("--map", "1:pass"))
+
+    def test_churn_hold(self):
+        self.parse("--map", "1:churnhold")
+        self.assertEqual(self.hold, sp.CHURN_HOLD)
+        self.parse("--map", "1:churnhold", "--churn-hold", "2.5")
+        self.assertEqual(self.hold, 2.5)
+
+        class P:
+            churn_delay, churn_hold, creds = 0.5, 2.5, None
+        # The drop waits for both held validations of a mount.
+        self.assertEqual(sp.Connection(P, "churnhold", 1, None,
+                                       None).drop_delay, 5.5)
+        self.assertEqual(sp.Connection(P, "churn", 1, None,
+                                       None).drop_delay, 0.5)
 
     def test_errors(self):
         for argv in (["--map", "1:st-denied"],

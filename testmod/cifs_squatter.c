@@ -4,7 +4,9 @@
  * registers a module notifier that runs before smbvn's for cifs' COMING
  * state and can
  *   - take a cifs function with an IPMODIFY ftrace_ops (squat=NAME), as a
- *     livepatch of that function would, so that smbvn cannot hook it;
+ *     livepatch of that function would, so that smbvn cannot hook it: at
+ *     cifs' COMING, or at once when cifs is already loaded (a later
+ *     insmod of smbvn then fails in its own init);
  *   - sleep (coming_delay_ms=N), which widens the window in which smbvn
  *     can be loaded while cifs initialises.
  */
@@ -101,7 +103,12 @@ static struct notifier_block nb = { .notifier_call = event,
 
 static int __init squatter_init(void)
 {
-	return register_module_notifier(&nb);
+	int rc = register_module_notifier(&nb);
+
+	/* Only a loaded cifs has the function: else wait for its COMING. */
+	if (!rc && *squat && lookup(squat))
+		take();
+	return rc;
 }
 
 static void __exit squatter_exit(void)
