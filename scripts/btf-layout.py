@@ -17,8 +17,10 @@ header says why (SMBVN_PROTO_WHY) and the module refuses to load with that
 reason, so smbvn never runs against a cifs interface it does not know.
 """
 import argparse
+import bz2
 import lzma
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -341,23 +343,93 @@ def btf_section(path):
             return f.read()
 
 
-def vmlinux_from_bzimage(data):
-    """Debian 6.1 ships no vmlinux: unpack the ELF payload of the bzImage."""
-    for magic, kind in ((b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd")):
-        start = data.find(magic)
-        while start >= 0:
-            try:
-                if kind == "xz":
-                    out = lzma.LZMADecompressor().decompress(data[start:])
-                else:
-                    out = subprocess.run(["zstd", "-dc"], input=data[start:],
-                                         capture_output=True).stdout
-                if out[:4] == b"\x7fELF":
-                    return out
-            except lzma.LZMAError:
-                pass
-            start = data.find(magic, start + 1)
-    raise ValueError("no ELF payload found in kernel image")
+# x86 boot protocol: where the setup header's fields sit in a bzImage.
+HDR_SETUP_SECTS, HDR_MAGIC, HDR_VERSION = 0x1F1, 0x202, 0x206
+HDR_PAYLOAD = 0x248  # payload_offset, payload_length (u32 each)
+PAYLOAD_VERSION = 0x208  # the first boot protocol with the payload fields
+
+# The compressors a kernel may be built with (CONFIG_KERNEL_*), by the
+# magic their output starts with.  lz4 is the legacy frame ("lz4 -l").
+COMPRESSION = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\x5d\x00\x00", "lzma"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x89LZO\x00\r\n\x1a\n", "lzo"),
+    (b"\x02\x21\x4c\x18", "lz4"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+# Debian's command-line decompressors, for what the stdlib cannot read.
+TOOLS = {"lzo": ("lzop", "lzop"), "lz4": ("lz4", "lz4"),
+         "zstd": ("zstd", "zstd")}
+
+
+def setup_payload(image):
+    """The compressed kernel inside bzImage @image, located by the setup
+    header's payload_offset and payload_length."""
+    if len(image) < 0x250 or image[HDR_MAGIC:HDR_MAGIC + 4] != b"HdrS":
+        raise ValueError("not a bzImage: no 'HdrS' setup header at 0x%x"
+                         % HDR_MAGIC)
+    version = struct.unpack_from("<H", image, HDR_VERSION)[0]
+    if version < PAYLOAD_VERSION:
+        raise ValueError("boot protocol %d.%02d has no payload fields "
+                         "(needs 2.08)" % (version >> 8, version & 0xFF))
+    # The protected-mode kernel follows the boot sector and the setup
+    # sectors; 0 setup sectors means 4 (boot protocol).
+    sects = image[HDR_SETUP_SECTS] or 4
+    offset, length = struct.unpack_from("<II", image, HDR_PAYLOAD)
+    start = (sects + 1) * 512 + offset
+    if not length or start + length > len(image):
+        raise ValueError("payload (offset %d, length %d) lies outside the "
+                         "%d-byte image" % (offset, length, len(image)))
+    return image[start:start + length]
+
+
+def decompress(kind, body):
+    """@body decompressed as @kind; trailing bytes after the stream are
+    ignored."""
+    if kind == "gzip":
+        return zlib.decompressobj(wbits=31).decompress(body)
+    if kind == "bzip2":
+        return bz2.BZ2Decompressor().decompress(body)
+    if kind in ("lzma", "xz"):
+        fmt = lzma.FORMAT_ALONE if kind == "lzma" else lzma.FORMAT_XZ
+        return lzma.LZMADecompressor(format=fmt).decompress(body)
+    tool, package = TOOLS[kind]
+    if not shutil.which(tool):
+        raise ValueError("kernel payload is %s: '%s' is missing (Debian "
+                         "package %s; scripts/deps.sh installs it)"
+                         % (kind, tool, package))
+    r = subprocess.run([tool, "-dc"], input=body, capture_output=True)
+    if r.returncode:
+        raise ValueError("%s -dc failed on the kernel payload: %s" %
+                         (tool, r.stderr.decode(errors="replace").strip()))
+    return r.stdout
+
+
+def vmlinux_from_bzimage(image):
+    """The ELF kernel inside a bzImage (Debian 6.1 ships no vmlinux)."""
+    payload = setup_payload(image)
+    kind = next((k for m, k in COMPRESSION if payload.startswith(m)), None)
+    if kind is None:
+        raise ValueError("kernel payload has an unknown compression format "
+                         "(magic %s); known: %s" %
+                         (payload[:4].hex(" "),
+                          ", ".join(k for _, k in COMPRESSION)))
+    # Kbuild appends the uncompressed size (le32) to every payload; for
+    # gzip it is the stream's own ISIZE.  It must match what came out.
+    size = struct.unpack("<I", payload[-4:])[0]
+    try:
+        out = decompress(kind, payload if kind == "gzip" else payload[:-4])
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as e:
+        raise ValueError("%s kernel payload does not decompress: %s" %
+                         (kind, e)) from e
+    if len(out) & 0xFFFFFFFF != size:
+        raise ValueError("%s kernel payload gave %d bytes, its size field "
+                         "says %d" % (kind, len(out), size))
+    if out[:4] != b"\x7fELF":
+        raise ValueError("%s kernel payload is not an ELF file" % kind)
+    return out
 
 
 def in_register(params, idx):
