@@ -63,7 +63,10 @@ FIELDS = [
 ]
 
 # Expected storage size in bytes (0 = bitfield of one bit); a mismatch means
-# the member changed type and the glue code would misread it.
+# the member changed type and the glue code would misread it.  The locks'
+# size depends on the kernel's configuration (lockdep, PREEMPT_RT) and
+# tree_name's on cifs: those are emitted as SMBVN_MSIZE_<member> instead,
+# for the C code to hold its own view of the type against.
 SIZES = {
     "SRV_HOSTNAME": 8, "SRV_SSOCKET": 8, "SRV_DIALECT": 2, "SES_SERVER": 8,
     "SRV_CLIENT_GUID": 16, "SRV_TCP_SES_LIST": 16, "SRV_COUNT": 4,
@@ -74,21 +77,24 @@ SIZES = {
     "MID_COMMAND": 2, "MID_DECRYPTED": 0, "RQST_IOV": 8, "RQST_NVEC": 4,
 }
 
-# Expected type of the members smbvn takes the address of or casts, where
-# the size alone would not catch a change (a lock type, an array turned
-# into a pointer, a list moved into another struct).
+# Expected type of every member smbvn reads, as its C code reads it: the
+# size alone would not catch a lock type changed, an array turned into a
+# pointer, a list moved into another struct, or a signed count.
 TYPES = {
     "SRV_HOSTNAME": "char *", "SRV_SSOCKET": "struct socket *",
     "SRV_MUTEX": "struct mutex", "SRV_CLIENT_GUID": "char[]",
-    "SRV_LOCK": "struct spinlock",
+    "SRV_LOCK": "struct spinlock", "SRV_DIALECT": "u16",
     "SRV_TCP_SES_LIST": "struct list_head", "SRV_COUNT": "s32",
     "SES_SERVER": "struct TCP_Server_Info *", "SES_USER_NAME": "char *",
-    "SES_AUTH_KEY_RESPONSE": "char *", "SES_CHAN_LOCK": "struct spinlock",
-    "SES_CHANS": "struct cifs_chan[]", "CHAN_SERVER":
-    "struct TCP_Server_Info *", "CHAN_SIGNKEY": "char[]",
+    "SES_AUTH_KEY_LEN": "u32", "SES_AUTH_KEY_RESPONSE": "char *",
+    "SES_SESSION_FLAGS": "u16", "SES_SECTYPE": "enum securityEnum",
+    "SES_CHAN_LOCK": "struct spinlock", "SES_CHANS": "struct cifs_chan[]",
+    "SES_CHAN_COUNT": "u64", "SES_SUID": "u64",
+    "CHAN_SERVER": "struct TCP_Server_Info *", "CHAN_SIGNKEY": "char[]",
     "TCON_SES": "struct cifs_ses *", "TCON_TREE_NAME": "char[]",
-    "SES_SECTYPE": "enum securityEnum",
-    "MID_RESP_BUF": "void *", "RQST_IOV": "struct kvec *",
+    "MID_MID": "u64", "MID_RESP_BUF": "void *", "MID_RESP_BUF_SIZE": "u32",
+    "MID_COMMAND": "u16", "MID_DECRYPTED": "bool",
+    "RQST_IOV": "struct kvec *", "RQST_NVEC": "u32",
 }
 
 # Functions smbvn replaces (redirect) or calls: return type and argument
@@ -476,6 +482,9 @@ def main():
     ap.add_argument("--module", required=True, help="target cifs.ko[.xz]")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
+    unchecked = [m for m, _, _ in FIELDS if m not in TYPES]
+    if unchecked:
+        sys.exit("btf-layout: no expected type for %s" % ", ".join(unchecked))
     with tempfile.TemporaryDirectory() as tmp:
         module = plain_module(a.module, tmp)
         base = plain_base(a.base, tmp)
@@ -498,14 +507,16 @@ def main():
         if want is not None and size != want:
             sys.exit("btf-layout: %s.%s has size %d, smbvn expects %d" %
                      (sname, path, size, want))
-        want = TYPES.get(macro)
+        want = TYPES[macro]
         have = mod.member_type(mod.find_struct(sname), path)
-        if want is not None and have != want:
+        if have != want:
             sys.exit("btf-layout: %s.%s is '%s', smbvn expects '%s'" %
                      (sname, path, have, want))
         lines.append("#define SMBVN_OFF_%s %d" % (macro, off))
         if bit is not None:
             lines.append("#define SMBVN_BIT_%s %d" % (macro, bit))
+        if macro not in SIZES:
+            lines.append("#define SMBVN_MSIZE_%s %d" % (macro, size))
     # cifs_ses.chans is an array of struct cifs_chan, walked by index.
     chan_size = mod.size(mod.find_struct("cifs_chan"))
     chans_bytes = mod.member(mod.find_struct("cifs_ses"), "chans")[2]
@@ -524,7 +535,8 @@ def main():
         lines.append("#define SMBVN_SIZE_%s %d" %
                      (macro, mod.size(mod.find_struct(sname))))
     lines.append("#define SMBVN_LEN_SES_CHANS %d" % (chans_bytes // chan_size))
-    lines += ["", "/* Argument index of each argument read at function entry */"]
+    lines += ["",
+              "/* Argument index of each argument read at function entry */"]
     lines += proto_lines
     reason = "; ".join(why).replace("\\", "\\\\").replace('"', '\\"')
     lines += ["", "#define SMBVN_PROTO_OK %d" % (not why),

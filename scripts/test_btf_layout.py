@@ -200,7 +200,11 @@ struct cifs_ses {
 	__u16 session_flags;
 	spinlock_t chan_lock;
 	struct cifs_chan chans[16];
+#ifdef CHAN_COUNT_SIGNED
+	long chan_count;
+#else
 	size_t chan_count;
+#endif
 };
 struct cifs_tcon {
 	struct list_head tcon_list;
@@ -220,7 +224,11 @@ struct mid_q_entry {
 	bool large_buf:1;
 	bool decrypted:1;
 };
-struct smb_rqst { struct kvec *rq_iov; unsigned int rq_nvec; void *rq_iter[6]; };
+struct smb_rqst {
+	struct kvec *rq_iov;
+	unsigned int rq_nvec;
+	void *rq_iter[6];
+};
 
 int SMB2_tcon(const unsigned int xid, struct cifs_ses *ses, const char *tree,
 #ifdef TCON_NO_NLS
@@ -344,6 +352,10 @@ class Layout(unittest.TestCase):
                 lines.append('printf("SMBVN_OFF_%s %%zu\\n", '
                              'offsetof(struct %s, %s));' %
                              (macro, sname, path))
+            if macro not in bl.SIZES:
+                lines.append('printf("SMBVN_MSIZE_%s %%zu\\n", '
+                             'sizeof(((struct %s *)0)->%s));' %
+                             (macro, sname, path))
         for macro, sname in (("RQST", "smb_rqst"), ("SRV", "TCP_Server_Info"),
                              ("SES", "cifs_ses"), ("TCON", "cifs_tcon"),
                              ("MID", "mid_q_entry"), ("CHAN", "cifs_chan")):
@@ -361,7 +373,9 @@ class Layout(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         m = self.macros(header)
         want = self.compiler_says()
-        self.assertEqual(len(want), len(bl.FIELDS) - 1 + 6)
+        self.assertEqual(len(want), 2 * len(bl.FIELDS) - len(bl.SIZES)
+                         - 1 + 6)
+        self.assertEqual(want["SMBVN_MSIZE_TCON_TREE_NAME"], "259")
         for macro, value in want.items():
             self.assertEqual(m.get(macro), value, macro)
         self.assertEqual(m["SMBVN_PROTO_OK"], "1")
@@ -396,19 +410,31 @@ class Layout(unittest.TestCase):
                 self.assertEqual(header.splitlines()[2:],
                                  plain.splitlines()[2:])
 
-    def test_tree_name_pointer_fails(self):
-        rc, err, header = self.generate(self.module("TREE_NAME_PTR"))
+    def assert_generation_fails(self, mutation, reason):
+        """cifs.ko with @mutation: no header, and @reason on stderr."""
+        rc, err, header = self.generate(self.module(mutation))
         self.assertNotEqual(rc, 0)
         self.assertIsNone(header)
-        self.assertIn("cifs_tcon.tree_name is 'char *', smbvn expects "
-                      "'char[]'", err)
+        self.assertIn(reason, err)
+
+    def test_tree_name_pointer_fails(self):
+        self.assert_generation_fails(
+            "TREE_NAME_PTR",
+            "cifs_tcon.tree_name is 'char *', smbvn expects 'char[]'")
+
+    def test_every_member_type_asserted(self):
+        self.assertEqual(sorted(bl.TYPES), sorted(m for m, _, _ in bl.FIELDS))
+
+    def test_signed_count_fails(self):
+        # Same size, another type: only the type assertion sees it.
+        self.assert_generation_fails(
+            "CHAN_COUNT_SIGNED",
+            "cifs_ses.chan_count is 's64', smbvn expects 'u64'")
 
     def test_member_size_fails(self):
-        rc, err, header = self.generate(self.module("DIALECT_U32"))
-        self.assertNotEqual(rc, 0)
-        self.assertIsNone(header)
-        self.assertIn("TCP_Server_Info.dialect has size 4, smbvn expects 2",
-                      err)
+        self.assert_generation_fails(
+            "DIALECT_U32",
+            "TCP_Server_Info.dialect has size 4, smbvn expects 2")
 
     def test_exact_prototype_refused(self):
         rc, err, header = self.generate(self.module("TCON_NO_NLS"))
