@@ -4,9 +4,10 @@
 
 cifs keeps its structures private, so smbvn reaches the handful of fields it
 needs by offset.  Offsets are taken from the target module's own BTF (split
-BTF on top of vmlinux BTF), never from a guess, and the CRC of the module's
-BTF blob is recorded so that the module can refuse a cifs.ko it was not built
-for: the running kernel exposes the same blob in /sys/kernel/btf/cifs.
+BTF on top of vmlinux BTF, as bpftool dumps it), never from a guess, and the
+CRC of the module's BTF blob is recorded so that the module can refuse a
+cifs.ko it was not built for: the running kernel exposes the same blob in
+/sys/kernel/btf/cifs.
 
 The prototypes of the cifs functions smbvn hooks or calls are checked in the
 same BTF.  Where smbvn only reads arguments (observed functions) the
@@ -17,8 +18,11 @@ header says why (SMBVN_PROTO_WHY) and the module refuses to load with that
 reason, so smbvn never runs against a cifs interface it does not know.
 """
 import argparse
+import bz2
+import json
 import lzma
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -59,7 +63,10 @@ FIELDS = [
 ]
 
 # Expected storage size in bytes (0 = bitfield of one bit); a mismatch means
-# the member changed type and the glue code would misread it.
+# the member changed type and the glue code would misread it.  The locks'
+# size depends on the kernel's configuration (lockdep, PREEMPT_RT) and
+# tree_name's on cifs: those are emitted as SMBVN_MSIZE_<member> instead,
+# for the C code to hold its own view of the type against.
 SIZES = {
     "SRV_HOSTNAME": 8, "SRV_SSOCKET": 8, "SRV_DIALECT": 2, "SES_SERVER": 8,
     "SRV_CLIENT_GUID": 16, "SRV_TCP_SES_LIST": 16, "SRV_COUNT": 4,
@@ -70,28 +77,25 @@ SIZES = {
     "MID_COMMAND": 2, "MID_DECRYPTED": 0, "RQST_IOV": 8, "RQST_NVEC": 4,
 }
 
-# Expected type of the members smbvn takes the address of or casts, where
-# the size alone would not catch a change (a lock type, an array turned
-# into a pointer, a list moved into another struct).
+# Expected type of every member smbvn reads, as its C code reads it: the
+# size alone would not catch a lock type changed, an array turned into a
+# pointer, a list moved into another struct, or a signed count.
 TYPES = {
     "SRV_HOSTNAME": "char *", "SRV_SSOCKET": "struct socket *",
     "SRV_MUTEX": "struct mutex", "SRV_CLIENT_GUID": "char[]",
-    "SRV_LOCK": "struct spinlock",
+    "SRV_LOCK": "struct spinlock", "SRV_DIALECT": "u16",
     "SRV_TCP_SES_LIST": "struct list_head", "SRV_COUNT": "s32",
     "SES_SERVER": "struct TCP_Server_Info *", "SES_USER_NAME": "char *",
-    "SES_AUTH_KEY_RESPONSE": "char *", "SES_CHAN_LOCK": "struct spinlock",
-    "SES_CHANS": "struct cifs_chan[]", "CHAN_SERVER":
-    "struct TCP_Server_Info *", "CHAN_SIGNKEY": "char[]",
+    "SES_AUTH_KEY_LEN": "u32", "SES_AUTH_KEY_RESPONSE": "char *",
+    "SES_SESSION_FLAGS": "u16", "SES_SECTYPE": "enum securityEnum",
+    "SES_CHAN_LOCK": "struct spinlock", "SES_CHANS": "struct cifs_chan[]",
+    "SES_CHAN_COUNT": "u64", "SES_SUID": "u64",
+    "CHAN_SERVER": "struct TCP_Server_Info *", "CHAN_SIGNKEY": "char[]",
     "TCON_SES": "struct cifs_ses *", "TCON_TREE_NAME": "char[]",
-    "SES_SECTYPE": "enum securityEnum",
-    "MID_RESP_BUF": "void *", "RQST_IOV": "struct kvec *",
+    "MID_MID": "u64", "MID_RESP_BUF": "void *", "MID_RESP_BUF_SIZE": "u32",
+    "MID_COMMAND": "u16", "MID_DECRYPTED": "bool",
+    "RQST_IOV": "struct kvec *", "RQST_NVEC": "u32",
 }
-
-KIND_INT, KIND_PTR, KIND_ARRAY, KIND_STRUCT, KIND_UNION = 1, 2, 3, 4, 5
-KIND_ENUM, KIND_FWD = 6, 7
-KIND_TYPEDEF, KIND_VOLATILE, KIND_CONST, KIND_RESTRICT = 8, 9, 10, 11
-KIND_FUNC, KIND_FUNC_PROTO, KIND_TYPE_TAG, KIND_ENUM64 = 12, 13, 18, 19
-INT_SIGNED, INT_BOOL = 1, 4
 
 # Functions smbvn replaces (redirect) or calls: return type and argument
 # types in order, as calling-convention types (see Btf.abi_type).
@@ -139,92 +143,76 @@ OBSERVED = {
 # x86-64 passes the first six integer or pointer arguments in registers,
 # which is where regs_get_kernel_argument() finds them at function entry.
 REG_ARGS = 6
-# bytes that follow struct btf_type, per kind, as (fixed, per vlen item)
-EXTRA = {1: (4, 0), 3: (12, 0), 4: (0, 12), 5: (0, 12), 6: (0, 8),
-         13: (0, 8), 14: (4, 0), 15: (0, 12), 17: (4, 0), 19: (0, 12)}
+# Kinds that only qualify or rename the type they refer to.
+ALIASES = ("TYPEDEF", "VOLATILE", "CONST", "RESTRICT", "TYPE_TAG")
+
+
+def bpftool_types(path, base=None):
+    """The types of the BTF in @path (split BTF on top of @base's when
+    given) as bpftool's JSON dump lists them; ids continue the base's."""
+    argv = ["bpftool", "-j"] + (["-B", base] if base else []) + \
+        ["btf", "dump", "file", path]
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise ValueError("bpftool is missing (Debian package bpftool; "
+                         "scripts/deps.sh installs it)") from None
+    try:
+        doc = json.loads(r.stdout)
+    except ValueError:
+        doc = {}
+    if r.returncode or "types" not in doc:
+        raise ValueError("bpftool cannot read the BTF of %s: %s" %
+                         (path, doc.get("error") or r.stderr.strip()))
+    return doc["types"]
 
 
 class Btf:
-    """Just enough of a BTF reader to find struct members by name."""
+    """Struct members and prototypes by name, in cifs.ko's split BTF on
+    top of the kernel's, from bpftool's dump of both."""
 
-    def __init__(self, blob, base=None):
-        magic, _ver, _flags, hlen = struct.unpack_from("<HBBI", blob, 0)
-        if magic != 0xEB9F:
-            raise ValueError("not a BTF blob")
-        toff, tlen, soff, slen = struct.unpack_from("<IIII", blob, 8)
-        self.base = base
-        self.strs = blob[hlen + soff:hlen + soff + slen]
-        self.first_id = base.next_id if base else 1
-        self.str_base = base.str_end if base else 0
-        self.str_end = self.str_base + slen
-        self.types = {}
-        pos, end, tid = hlen + toff, hlen + toff + tlen, self.first_id
-        data = blob
-        while pos < end:
-            name_off, info, size = struct.unpack_from("<III", data, pos)
-            kind, vlen = (info >> 24) & 0x1F, info & 0xFFFF
-            kflag = info >> 31
-            body = pos + 12
-            fixed, per = EXTRA.get(kind, (0, 0))
-            members = []
-            if kind in (KIND_STRUCT, KIND_UNION):
-                for i in range(vlen):
-                    m = struct.unpack_from("<III", data, body + 12 * i)
-                    members.append(m)
-            if kind == KIND_ENUM:
-                # (name_off, value) of each enumerator
-                members = [struct.unpack_from("<Ii", data, body + 8 * i)
-                           for i in range(vlen)]
-            if kind == KIND_FUNC_PROTO:
-                # (name_off, type) of each parameter
-                members = [struct.unpack_from("<II", data, body + 8 * i)
-                           for i in range(vlen)]
-            arr = None
-            if kind == KIND_ARRAY:
-                arr = struct.unpack_from("<III", data, body)
-            elif kind == KIND_INT:
-                arr = struct.unpack_from("<I", data, body)[0] >> 24
-            self.types[tid] = (kind, name_off, size, kflag, members, arr)
-            pos = body + fixed + per * vlen
-            tid += 1
-        self.next_id = tid
+    def __init__(self, mod_types, base_types):
+        self.by_id = {t["id"]: t for t in base_types + mod_types}
+        # (kind, name) -> types, cifs' own before the kernel's
+        self.by_name = {}
+        for t in mod_types + base_types:
+            self.by_name.setdefault((t["kind"], self.name(t)), []).append(t)
+        self.first_mod_id = min((t["id"] for t in mod_types),
+                                default=float("inf"))
 
-    def name(self, off):
-        if off < self.str_base:
-            return self.base.name(off)
-        s = self.strs[off - self.str_base:]
-        return s[:s.index(b"\0")].decode()
+    @staticmethod
+    def name(t):
+        """Name of type, member or parameter @t; "" when anonymous."""
+        n = t.get("name", "")
+        return "" if n == "(anon)" else n
 
     def type(self, tid):
-        if tid < self.first_id:
-            return self.base.type(tid)
-        return self.types[tid]
+        return self.by_id[tid]
+
+    def named(self, kind, name, base=True):
+        """Every type of @kind called @name: cifs' own first."""
+        for t in self.by_name.get((kind, name), ()):
+            if base or t["id"] >= self.first_mod_id:
+                yield t
 
     def find_struct(self, name):
-        for tid, t in self.types.items():
-            if t[0] == KIND_STRUCT and t[1] and self.name(t[1]) == name:
-                return tid
-        if self.base:
-            return self.base.find_struct(name)
-        raise KeyError("struct %s not in BTF" % name)
+        t = next(self.named("STRUCT", name), None)
+        if t is None:
+            raise KeyError("struct %s not in BTF" % name)
+        return t["id"]
 
     def enum_value(self, enum, name):
         """Value of enumerator @name of enum @enum."""
-        for t in self.types.values():
-            if t[0] == KIND_ENUM and t[1] and self.name(t[1]) == enum:
-                for n, v in t[4]:
-                    if self.name(n) == name:
-                        return v
-        if self.base:
-            return self.base.enum_value(enum, name)
+        for t in self.named("ENUM", enum):
+            for v in t["values"]:
+                if v["name"] == name:
+                    return v["val"]
         raise KeyError("%s not in enum %s" % (name, enum))
 
     def find_func(self, name):
-        """Type id of the FUNC_PROTO of function @name, or None."""
-        for t in self.types.values():
-            if t[0] == KIND_FUNC and self.name(t[1]) == name:
-                return t[2]
-        return None
+        """Type id of the FUNC_PROTO of cifs function @name, or None."""
+        t = next(self.named("FUNC", name, base=False), None)
+        return t["type_id"] if t else None
 
     def abi_type(self, tid):
         """The type as the calling convention sees it: typedefs resolved,
@@ -232,56 +220,49 @@ class Btf:
         if tid == 0:
             return "void"
         t = self.type(self.strip(tid))
-        kind = t[0]
-        if kind == KIND_PTR:
-            inner = self.abi_type(t[2])
+        kind = t["kind"]
+        if kind == "PTR":
+            inner = self.abi_type(t["type_id"])
             return inner + ("*" if inner.endswith("*") else " *")
-        if kind == KIND_INT:
-            if t[5] & INT_BOOL:
+        if kind == "INT":
+            if t["encoding"] == "BOOL":
                 return "bool"
-            if t[2] == 1 and "char" in self.name(t[1]):
+            if t["size"] == 1 and "char" in self.name(t):
                 return "char"
-            return ("s" if t[5] & INT_SIGNED else "u") + str(8 * t[2])
-        if kind in (KIND_STRUCT, KIND_UNION, KIND_FWD):
-            union = kind == KIND_UNION or (kind == KIND_FWD and t[3])
-            return ("union " if union else "struct ") + self.name(t[1])
-        if kind in (KIND_ENUM, KIND_ENUM64):
-            return "enum " + self.name(t[1])
-        return "kind%d" % kind
+            return ("s" if t["encoding"] == "SIGNED" else "u") + \
+                str(8 * t["size"])
+        if kind in ("STRUCT", "UNION", "FWD"):
+            union = kind == "UNION" or t.get("fwd_kind") == "union"
+            return ("union " if union else "struct ") + self.name(t)
+        if kind in ("ENUM", "ENUM64"):
+            return "enum " + self.name(t)
+        return kind.lower()
 
     def strip(self, tid):
-        while True:
-            t = self.type(tid)
-            if t[0] in (KIND_TYPEDEF, KIND_VOLATILE, KIND_CONST,
-                        KIND_RESTRICT, KIND_TYPE_TAG):
-                tid = t[2]
-                continue
-            return tid
+        while self.type(tid)["kind"] in ALIASES:
+            tid = self.type(tid)["type_id"]
+        return tid
 
     def size(self, tid):
         t = self.type(self.strip(tid))
-        if t[0] == KIND_PTR:
+        if t["kind"] == "PTR":
             return 8
-        if t[0] == KIND_ARRAY:
-            return t[5][2] * self.size(t[5][0])
-        return t[2]
+        if t["kind"] == "ARRAY":
+            return t["nr_elems"] * self.size(t["type_id"])
+        return t["size"]
 
     def member(self, tid, path):
         """Return (byte offset, bit offset or None, byte size) of path."""
         bits, parts = 0, path.split(".")
         for i, part in enumerate(parts):
             t = self.type(self.strip(tid))
-            for m_name, m_type, m_off in t[4]:
-                if self.name(m_name) == part:
-                    break
-            else:
+            m = next((m for m in t.get("members", ())
+                      if self.name(m) == part), None)
+            if m is None:
                 raise KeyError("member %s not found" % path)
-            if t[3]:
-                bsize, boff = m_off >> 24, m_off & 0xFFFFFF
-            else:
-                bsize, boff = 0, m_off
-            bits += boff
-            tid = m_type
+            bits += m["bits_offset"]
+            tid = m["type_id"]
+            bsize = m.get("bitfield_size", 0)
             if bsize and i == len(parts) - 1:
                 return bits // 8, bits, 0 if bsize == 1 else -bsize
         return bits // 8, None, self.size(tid)
@@ -291,73 +272,149 @@ class Btf:
         or ELEMENT[] for an array."""
         for part in path.split("."):
             t = self.type(self.strip(tid))
-            tid = next(m_type for m_name, m_type, _ in t[4]
-                       if self.name(m_name) == part)
+            tid = next(m["type_id"] for m in t["members"]
+                       if self.name(m) == part)
         t = self.type(self.strip(tid))
-        if t[0] == KIND_ARRAY:
-            return self.abi_type(t[5][0]) + "[]"
+        if t["kind"] == "ARRAY":
+            return self.abi_type(t["type_id"]) + "[]"
         return self.abi_type(tid)
 
 
-def read_file(path):
-    """Contents of a file, decompressed if it is a .xz or .zst module."""
+def plain_module(path, tmp):
+    """@path, or a decompressed copy in @tmp if it is a .xz or .zst
+    module: bpftool, objcopy and nm read only plain ELF."""
+    if not path.endswith((".xz", ".zst")):
+        return path
+    out = os.path.join(tmp, "cifs.ko")
+    if path.endswith(".xz"):
+        with lzma.open(path) as src, open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    else:
+        subprocess.run(["zstd", "-q", "-d", "-f", "-o", out, path],
+                       check=True)
+    return out
+
+
+def plain_base(path, tmp):
+    """@path if it is an ELF kernel or raw BTF (what bpftool reads as
+    base), else the ELF kernel out of bzImage @path, in @tmp."""
     with open(path, "rb") as f:
         data = f.read()
-    if path.endswith(".xz"):
-        data = lzma.decompress(data)
-    elif path.endswith(".zst"):
-        data = subprocess.run(["zstd", "-dc", path], check=True,
-                              capture_output=True).stdout
-    return data
+    if data[:4] == b"\x7fELF" or data[:2] == b"\x9f\xeb":
+        return path
+    out = os.path.join(tmp, "vmlinux")
+    with open(out, "wb") as f:
+        f.write(vmlinux_from_bzimage(data))
+    return out
 
 
 def elf_symbols(path):
-    """Names in the symbol table of an ELF file, compressed or not."""
-    with tempfile.NamedTemporaryFile() as f:
-        f.write(read_file(path))
-        f.flush()
-        r = subprocess.run(["nm", f.name], capture_output=True, text=True,
-                           check=True)
+    """Names in the symbol table of ELF file @path."""
+    r = subprocess.run(["nm", path], capture_output=True, text=True,
+                       check=True)
     return {line.split()[-1] for line in r.stdout.splitlines() if line}
 
 
-def btf_section(path):
-    """Raw .BTF of an ELF file, a compressed module, or a raw BTF blob."""
-    data = read_file(path)
-    if data[:2] == b"\x9f\xeb":
-        return data
-    if data[:4] != b"\x7fELF":
-        data = vmlinux_from_bzimage(data)
-    with tempfile.TemporaryDirectory() as d:
-        src, out = os.path.join(d, "in.elf"), os.path.join(d, "btf")
-        with open(src, "wb") as f:
-            f.write(data)
-        r = subprocess.run(["objcopy", "--dump-section", ".BTF=" + out,
-                            src, os.path.join(d, "scratch")],
-                           capture_output=True)
-        if r.returncode or not os.path.exists(out):
-            raise ValueError("%s has no .BTF section" % path)
-        with open(out, "rb") as f:
-            return f.read()
+def btf_section(path, tmp):
+    """The raw .BTF section of ELF file @path: what the running kernel
+    shows in /sys/kernel/btf/cifs, so its CRC identifies the module."""
+    out = os.path.join(tmp, "cifs.btf")
+    r = subprocess.run(["objcopy", "--dump-section", ".BTF=" + out,
+                        path, os.path.join(tmp, "scratch")],
+                       capture_output=True)
+    if r.returncode or not os.path.exists(out):
+        raise ValueError("%s has no .BTF section" % path)
+    with open(out, "rb") as f:
+        return f.read()
 
 
-def vmlinux_from_bzimage(data):
-    """Debian 6.1 ships no vmlinux: unpack the ELF payload of the bzImage."""
-    for magic, kind in ((b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd")):
-        start = data.find(magic)
-        while start >= 0:
-            try:
-                if kind == "xz":
-                    out = lzma.LZMADecompressor().decompress(data[start:])
-                else:
-                    out = subprocess.run(["zstd", "-dc"], input=data[start:],
-                                         capture_output=True).stdout
-                if out[:4] == b"\x7fELF":
-                    return out
-            except lzma.LZMAError:
-                pass
-            start = data.find(magic, start + 1)
-    raise ValueError("no ELF payload found in kernel image")
+# x86 boot protocol: where the setup header's fields sit in a bzImage.
+HDR_SETUP_SECTS, HDR_MAGIC, HDR_VERSION = 0x1F1, 0x202, 0x206
+HDR_PAYLOAD = 0x248  # payload_offset, payload_length (u32 each)
+PAYLOAD_VERSION = 0x208  # the first boot protocol with the payload fields
+
+# The compressors a kernel may be built with (CONFIG_KERNEL_*), by the
+# magic their output starts with.  lz4 is the legacy frame ("lz4 -l").
+COMPRESSION = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\x5d\x00\x00", "lzma"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x89LZO\x00\r\n\x1a\n", "lzo"),
+    (b"\x02\x21\x4c\x18", "lz4"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+# Debian's command-line decompressors, for what the stdlib cannot read.
+TOOLS = {"lzo": ("lzop", "lzop"), "lz4": ("lz4", "lz4"),
+         "zstd": ("zstd", "zstd")}
+
+
+def setup_payload(image):
+    """The compressed kernel inside bzImage @image, located by the setup
+    header's payload_offset and payload_length."""
+    if len(image) < 0x250 or image[HDR_MAGIC:HDR_MAGIC + 4] != b"HdrS":
+        raise ValueError("not a bzImage: no 'HdrS' setup header at 0x%x"
+                         % HDR_MAGIC)
+    version = struct.unpack_from("<H", image, HDR_VERSION)[0]
+    if version < PAYLOAD_VERSION:
+        raise ValueError("boot protocol %d.%02d has no payload fields "
+                         "(needs 2.08)" % (version >> 8, version & 0xFF))
+    # The protected-mode kernel follows the boot sector and the setup
+    # sectors; 0 setup sectors means 4 (boot protocol).
+    sects = image[HDR_SETUP_SECTS] or 4
+    offset, length = struct.unpack_from("<II", image, HDR_PAYLOAD)
+    start = (sects + 1) * 512 + offset
+    if not length or start + length > len(image):
+        raise ValueError("payload (offset %d, length %d) lies outside the "
+                         "%d-byte image" % (offset, length, len(image)))
+    return image[start:start + length]
+
+
+def decompress(kind, body):
+    """@body decompressed as @kind; trailing bytes after the stream are
+    ignored."""
+    if kind == "gzip":
+        return zlib.decompressobj(wbits=31).decompress(body)
+    if kind == "bzip2":
+        return bz2.BZ2Decompressor().decompress(body)
+    if kind in ("lzma", "xz"):
+        fmt = lzma.FORMAT_ALONE if kind == "lzma" else lzma.FORMAT_XZ
+        return lzma.LZMADecompressor(format=fmt).decompress(body)
+    tool, package = TOOLS[kind]
+    if not shutil.which(tool):
+        raise ValueError("kernel payload is %s: '%s' is missing (Debian "
+                         "package %s; scripts/deps.sh installs it)"
+                         % (kind, tool, package))
+    r = subprocess.run([tool, "-dc"], input=body, capture_output=True)
+    if r.returncode:
+        raise ValueError("%s -dc failed on the kernel payload: %s" %
+                         (tool, r.stderr.decode(errors="replace").strip()))
+    return r.stdout
+
+
+def vmlinux_from_bzimage(image):
+    """The ELF kernel inside a bzImage (Debian 6.1 ships no vmlinux)."""
+    payload = setup_payload(image)
+    kind = next((k for m, k in COMPRESSION if payload.startswith(m)), None)
+    if kind is None:
+        raise ValueError("kernel payload has an unknown compression format "
+                         "(magic %s); known: %s" %
+                         (payload[:4].hex(" "),
+                          ", ".join(k for _, k in COMPRESSION)))
+    # Kbuild appends the uncompressed size (le32) to every payload; for
+    # gzip it is the stream's own ISIZE.  It must match what came out.
+    size = struct.unpack("<I", payload[-4:])[0]
+    try:
+        out = decompress(kind, payload if kind == "gzip" else payload[:-4])
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as e:
+        raise ValueError("%s kernel payload does not decompress: %s" %
+                         (kind, e)) from e
+    if len(out) & 0xFFFFFFFF != size:
+        raise ValueError("%s kernel payload gave %d bytes, its size field "
+                         "says %d" % (kind, len(out), size))
+    if out[:4] != b"\x7fELF":
+        raise ValueError("%s kernel payload is not an ELF file" % kind)
+    return out
 
 
 def in_register(params, idx):
@@ -381,10 +438,12 @@ def check_protos(mod, symbols):
             why.append("%s() is not in cifs' BTF" % fn)
         else:
             t = mod.type(proto)
-            params = [(mod.name(n), mod.abi_type(ty)) for n, ty in t[4]]
-            have = "%s %s(%s)" % (mod.abi_type(t[2]), fn, ", ".join(
-                ty + ("" if ty.endswith("*") else " ") + n
-                for n, ty in params))
+            params = [(mod.name(p), mod.abi_type(p["type_id"]))
+                      for p in t["params"]]
+            have = "%s %s(%s)" % (
+                mod.abi_type(t["ret_type_id"]), fn,
+                ", ".join(ty + ("" if ty.endswith("*") else " ") + n
+                          for n, ty in params))
         # A compiler clone (.isra, .constprop, .part) would take some of
         # the calls, with another calling convention, past the hook.
         clones = sorted(s for s in symbols
@@ -395,7 +454,8 @@ def check_protos(mod, symbols):
             ret, args = EXACT[fn]
             want = "%s %s(%s)" % (ret, fn, ", ".join(args))
             if proto is not None and \
-               (mod.abi_type(t[2]), [ty for _, ty in params]) != (ret, args):
+               (mod.abi_type(t["ret_type_id"]), [ty for _, ty in params]) \
+               != (ret, args):
                 why.append("%s() is '%s', smbvn expects '%s'" %
                            (fn, have, want))
         if fn not in OBSERVED:
@@ -422,10 +482,16 @@ def main():
     ap.add_argument("--module", required=True, help="target cifs.ko[.xz]")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    base = Btf(btf_section(a.base))
-    mod_blob = btf_section(a.module)
-    mod = Btf(mod_blob, base)
-    proto_lines, why = check_protos(mod, elf_symbols(a.module))
+    unchecked = [m for m, _, _ in FIELDS if m not in TYPES]
+    if unchecked:
+        sys.exit("btf-layout: no expected type for %s" % ", ".join(unchecked))
+    with tempfile.TemporaryDirectory() as tmp:
+        module = plain_module(a.module, tmp)
+        base = plain_base(a.base, tmp)
+        mod_blob = btf_section(module, tmp)
+        mod = Btf(bpftool_types(module, base), bpftool_types(base))
+        symbols = elf_symbols(module)
+    proto_lines, why = check_protos(mod, symbols)
     for w in why:
         print("btf-layout: warning: %s; the module will refuse to load" % w,
               file=sys.stderr)
@@ -441,14 +507,16 @@ def main():
         if want is not None and size != want:
             sys.exit("btf-layout: %s.%s has size %d, smbvn expects %d" %
                      (sname, path, size, want))
-        want = TYPES.get(macro)
+        want = TYPES[macro]
         have = mod.member_type(mod.find_struct(sname), path)
-        if want is not None and have != want:
+        if have != want:
             sys.exit("btf-layout: %s.%s is '%s', smbvn expects '%s'" %
                      (sname, path, have, want))
         lines.append("#define SMBVN_OFF_%s %d" % (macro, off))
         if bit is not None:
             lines.append("#define SMBVN_BIT_%s %d" % (macro, bit))
+        if macro not in SIZES:
+            lines.append("#define SMBVN_MSIZE_%s %d" % (macro, size))
     # cifs_ses.chans is an array of struct cifs_chan, walked by index.
     chan_size = mod.size(mod.find_struct("cifs_chan"))
     chans_bytes = mod.member(mod.find_struct("cifs_ses"), "chans")[2]
@@ -467,7 +535,8 @@ def main():
         lines.append("#define SMBVN_SIZE_%s %d" %
                      (macro, mod.size(mod.find_struct(sname))))
     lines.append("#define SMBVN_LEN_SES_CHANS %d" % (chans_bytes // chan_size))
-    lines += ["", "/* Argument index of each argument read at function entry */"]
+    lines += ["",
+              "/* Argument index of each argument read at function entry */"]
     lines += proto_lines
     reason = "; ".join(why).replace("\\", "\\\\").replace('"', '\\"')
     lines += ["", "#define SMBVN_PROTO_OK %d" % (not why),

@@ -12,7 +12,7 @@ mkdir -p "$cache/deb" "$cache/k"
 
 pkgs=(qemu-system-x86 samba smbclient cifs-utils busybox-static dwarves python3
       python3-cryptography cpio kmod xz-utils zstd binutils gcc make bc
-      flex bison libelf-dev libssl-dev)
+      flex bison libelf-dev libssl-dev bzip2 lz4 lzop bpftool)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
