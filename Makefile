@@ -12,6 +12,9 @@
 #                       with per-user keyring credentials (VM)
 # make checkpatch       checkpatch.pl --strict over every source file
 # make mainline         fetch Debian sid's newest 7.2 kernel into .cache/k/
+# make matrix           W=1 build and e2e on every Debian kernel a user runs
+#                       (Debian 12 and 13, generic/cloud/rt, sid); writes
+#                       docs/matrix.md (MATRIX_KERNELS= picks releases)
 # make install          modules_install + depmod, modprobe.d, man page
 # make check-debug      VM suites on a KASAN/lockdep/kmemleak kernel built
 #                       from linux-source-6.12 (slow; not part of make test)
@@ -97,6 +100,11 @@ mainline:
 
 check-debug:
 	bash scripts/check-debug.sh
+
+matrix:
+	bash scripts/matrix.sh
+
+.PHONY: matrix
 
 .PHONY: check-debug
 
