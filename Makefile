@@ -17,6 +17,9 @@
 #                       kernels; default KROOT, else CI's Debian kernels)
 # make deb              smbvn-dkms_<version>_all.deb (debhelper, dh-dkms)
 # make mainline         fetch Debian sid's newest 7.2 kernel into .cache/k/
+# make matrix           W=1 build and e2e on every Debian kernel a user runs
+#                       (Debian 12 and 13, generic/cloud/rt, sid); writes
+#                       docs/matrix.md (MATRIX_KERNELS= picks releases)
 # make install          modules_install + depmod, modprobe.d, man page
 # make check-debug      VM suites on a KASAN/lockdep/kmemleak kernel built
 #                       from linux-source-6.12 (slow; not part of make test)
@@ -224,6 +227,11 @@ mainline:
 
 check-debug:
 	bash scripts/check-debug.sh
+
+matrix:
+	bash scripts/matrix.sh
+
+.PHONY: matrix
 
 .PHONY: check-debug
 

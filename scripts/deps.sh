@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Install the host packages the test suite needs and unpack the two Debian
+# Install the host packages the test suite needs and unpack the CI's Debian
 # kernels (image, headers, headers-common, kbuild) into .cache/k/<release>.
 # Nothing is installed into /boot or /lib/modules: the kernels only ever run
 # inside qemu, so a private unpacked tree is enough and keeps the host clean.
@@ -28,49 +28,25 @@ fi
 # the tests start their own instances on high ports.
 systemctl stop smbd nmbd samba-ad-dc 2>/dev/null || true
 
-# The 6.12 kernel is the highest linux-image-6.12.*+deb12-amd64-unsigned;
-# the 6.1 kernel is the one linux-image-amd64 depends on.
-newest_612() {
-	apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' |
-		awk '{print $1}' | sed 's/^linux-image-//; s/-unsigned$//' |
-		sort -V | tail -1
-}
-debian_61() {
-	apt-cache depends linux-image-amd64 2>/dev/null |
-		awk '/Depends: linux-image-6\.1/ {print $2}' |
-		sed 's/^linux-image-//; s/-unsigned$//' | head -1
-}
-
-unpack_kernel() {
-	local rel=$1 common kbuild dir
-	dir=$cache/k/$rel
-	[ -f "$dir/.done" ] && { echo "$dir"; return; }
-	common=${rel%-amd64}-common
-	case $rel in
-	6.1.*) kbuild=linux-kbuild-6.1 ;;
-	*) kbuild=linux-kbuild-${rel%-amd64} ;;
-	esac
-	local img=linux-image-$rel
-	apt-cache show "$img-unsigned" >/dev/null 2>&1 && img=$img-unsigned
-	(cd "$cache/deb" && apt-get download -qq "$img" "linux-headers-$rel" \
-		"linux-headers-$common" "$kbuild" >&2)
-	rm -rf "$dir"; mkdir -p "$dir"
-	for f in "$cache"/deb/{"$img","linux-headers-$rel","linux-headers-$common","$kbuild"}_*.deb; do
-		dpkg-deb -x "$f" "$dir"
-	done
-	# The headers Makefile includes its -common twin by absolute path.
-	sed -i "s|/usr/src/linux-headers-$common|$dir/usr/src/linux-headers-$common|" \
-		"$dir/usr/src/linux-headers-$rel/Makefile"
-	depmod -b "$dir" "$rel"
-	touch "$dir/.done"
-	echo "$dir"
-}
+# The kernels: scripts/kernels.sh finds them in the archive apt is
+# configured with and unpacks them.  Its "generic" list is Debian 12's 6.1
+# (the one linux-image-amd64 depends on), Debian 12's newest 6.12 and
+# Debian 13's newest 6.12.
+generic() { bash "$top/scripts/kernels.sh" generic; }
 
 case ${1:-all} in
-releases) echo "$(newest_612) $(debian_61)" ;;
+# The kernels every VM suite runs in CI: Debian 12's 6.12, then 6.1.
+releases) generic | awk 'NR <= 2 { r[NR] = $0 } END { print r[2], r[1] }' ;;
+# Kernels only the e2e suite adds in CI: Debian 13's 6.12 (the whole CI
+# must stay under an hour; the other suites run it through `make matrix`).
+releases-ci-extra) generic | sed -n 3p ;;
 *)
-	for r in $(newest_612) $(debian_61); do
-		unpack_kernel "$r" >/dev/null
-		echo "deps: kernel $r ready in .cache/k/$r"
-	done ;;
+	mapfile -t rels < <(generic)
+	bash "$top/scripts/kernels.sh" fetch "${rels[@]}"
+	# Debian 13's kernels are built inside a Debian 13 root.
+	for r in "${rels[@]}"; do
+		s=$(bash "$top/scripts/buildroot.sh" needs "$r")
+		[ -z "$s" ] || bash "$top/scripts/buildroot.sh" create "$s"
+	done
+	for r in "${rels[@]}"; do echo "deps: kernel $r ready in .cache/k/$r"; done ;;
 esac

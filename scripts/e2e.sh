@@ -42,22 +42,26 @@ cleanup() {
 trap cleanup EXIT
 
 bash scripts/deps.sh >/dev/null
-read -r -a kernels <<<"${E2E_KERNELS:-$(bash scripts/deps.sh releases)}"
+# The CI kernels of every suite, and Debian 13's, which only e2e runs in CI.
+read -r -a kernels <<<"${E2E_KERNELS:-$(bash scripts/deps.sh releases) $(bash scripts/deps.sh releases-ci-extra)}"
+# kbuild runs inside a build root for a kernel whose compiler the host
+# lacks (Debian 13's gcc-14), the way that distribution's DKMS builds.
+kbuild() { bash scripts/buildroot.sh run "$k" make "$@"; }
 # Besides the real module, a copy built with a wrong cifs BTF CRC: it must
 # refuse to hook (fail closed) exactly as it would against a foreign cifs.
 for k in "${kernels[@]}"; do
-	make -s KROOT=".cache/k/$k" >/dev/null
+	bash scripts/buildroot.sh module "$k" -s >/dev/null
 	bad=$work/bad-$k
 	cp -a "build/$k" "$bad"
 	sed -i 's/^#define SMBVN_CIFS_BTF_CRC .*/#define SMBVN_CIFS_BTF_CRC 0x00000000U/' \
 		"$bad/generated/smbvn_layout.h"
-	make -s -C ".cache/k/$k/usr/src/linux-headers-$k" M="$bad" modules >/dev/null
+	kbuild -s -C ".cache/k/$k/usr/src/linux-headers-$k" M="$bad" modules >/dev/null
 	mkdir -p "$work/badko-$k"
 	cp "$bad/smbvn.ko" "$work/badko-$k/smbvn-badlayout.ko"
 	# A test module that takes a cifs function before smbvn can.
 	cp -a testmod "$work/testmod-$k"
 	cp include/smbvn_kallsyms.h "$work/testmod-$k/"
-	make -s -C ".cache/k/$k/usr/src/linux-headers-$k" M="$work/testmod-$k" \
+	kbuild -s -C ".cache/k/$k/usr/src/linux-headers-$k" M="$work/testmod-$k" \
 		W=1 modules >/dev/null
 done
 

@@ -1,16 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# mainline.sh [SERIES]   (default SERIES: 7.2)
+# mainline.sh [--release] [SERIES|newest]   (default SERIES: 7.2)
 #
-# Fetch the newest Debian unstable (sid) kernel of SERIES for amd64 and
-# unpack it into .cache/k/<release> in the layout scripts/deps.sh produces,
+# Fetch the newest Debian unstable (sid) kernel of SERIES ("newest": of any
+# series) for amd64 and unpack it into .cache/k/<release> in the layout
+# scripts/deps.sh produces (--release: only print that release),
 # so that `make KROOT=.cache/k/<release>` builds smbvn for it and vm.sh and
 # mkinitramfs.sh can boot it.
 #
 # sid is never added to the host's apt sources: that could upgrade this
-# (Debian 12) host.  The .debs come straight from the pool, found through
-# sid's Packages indices and checked against their SHA256.
+# (Debian 12) host.  The .debs come straight from the pool of the archive
+# apt is configured with (scripts/kernels.sh uri), found through sid's
+# Packages indices and checked against their SHA256.
 #
 # sid's kernel is made with a newer toolchain than Debian 12 has, so two
 # things are rebuilt here rather than used as shipped:
@@ -26,8 +28,13 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=$top/.cache
+print_only=
+if [ "${1:-}" = --release ]; then
+	print_only=1
+	shift
+fi
 series=${1:-7.2}
-mirror=http://deb.debian.org/debian
+mirror=$(bash "$top/scripts/kernels.sh" uri)
 idx=$cache/mainline
 mkdir -p "$cache/deb" "$cache/k" "$idx"
 
@@ -78,9 +85,19 @@ if best:
 }
 
 # The newest release of SERIES with a generic amd64 flavour.
-rel=$(sed -n "s/^Package: linux-headers-\(${series//./\\.}\.[0-9]*+deb[0-9]*-amd64\)$/\1/p" \
+if [ "$series" = newest ]; then
+	pat='[0-9]*\.[0-9]*'
+else
+	pat=${series//./\\.}
+fi
+rel=$(sed -n "s/^Package: linux-headers-\($pat\.[0-9]*+deb[0-9]*-amd64\)$/\1/p" \
 	"$idx/linux.Packages" | sort -uV | tail -1)
 [ -n "$rel" ] || die "no linux-headers-$series.*-amd64 in sid"
+series=$(echo "$rel" | cut -d. -f1-2)
+if [ -n "$print_only" ]; then
+	echo "$rel"
+	exit 0
+fi
 dir=$cache/k/$rel
 if [ -f "$dir/.done" ]; then
 	echo "mainline: kernel $rel ready in .cache/k/$rel"
