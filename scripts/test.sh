@@ -32,11 +32,11 @@ echo "== KUnit (UML, linux-source-6.12)"
 bash scripts/kunit.sh 2>&1 | tee .cache/test/kunit.log
 add_counts .cache/test/kunit.log KUNIT
 
-echo "== packaging (DKMS against the installed 6.12 headers, make install)"
+echo "== code checks and packaging (make check, make deb, DKMS, make install)"
 bash scripts/ops-host.sh 2>&1 | grep -v '^readelf: Warning' | tee .cache/test/ops.log
 add_counts .cache/test/ops.log OPS
 
-echo "== end-to-end (qemu, both kernels, real Samba)"
+echo "== end-to-end (qemu, real Samba: Debian 12 6.12 and 6.1, Debian 13 6.12)"
 bash scripts/e2e.sh 2>&1 | tee .cache/test/e2e.log
 add_counts .cache/test/e2e.log E2E
 
