@@ -42,6 +42,7 @@ enum smbvn_stat {
 	SMBVN_STAT_DOWNGRADE_UNPROVEN,
 	SMBVN_STAT_TCON_UNSIGNED,
 	SMBVN_STAT_TCON_BAD_SIGNATURE,
+	SMBVN_STAT_HELD_BACK,
 	SMBVN_STAT_COUNT
 };
 
@@ -58,6 +59,8 @@ struct smbvn_hook {
 	const char *name;
 	void *redirect;		/* replacement function, or NULL */
 	smbvn_observe_t observe; /* pre-call observer, or NULL */
+	/* with @redirect: true when this call must go to @redirect */
+	bool (*refuse)(struct pt_regs *regs);
 	unsigned long addr;
 	bool installed;
 	struct ftrace_ops ops;

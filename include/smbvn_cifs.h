@@ -47,6 +47,10 @@ unsigned long smbvn_conn_hold_left(const void *server);
 void smbvn_conn_validated(const void *server);
 bool smbvn_conn_rsp(const void *server, struct smbvn_neg_rsp *rsp);
 u32 smbvn_conn_stamp(const void *server);
+void smbvn_conn_tree_accepted(const void *server, u32 stamp, u64 session_id,
+			      u32 tree_id);
+bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id);
+bool smbvn_request_allowed(const void *server, const u8 *pdu, size_t len);
 
 /* A validate answer is 73..136 bytes; anything far bigger is refused. */
 #define SMBVN_RSP_CAPTURE_MAX	512

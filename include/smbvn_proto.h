@@ -27,17 +27,28 @@ typedef unsigned long long u64;
 #define SMBVN_GUID_LEN		16
 #define SMBVN_SIG_LEN		16
 #define SMBVN_SIG_OFF		48
-/* MS-SMB2 2.2.1.2: SessionId in the SMB2 header */
+/* MS-SMB2 2.2.1.2: fields of the SMB2 header */
+#define SMBVN_HDR_COMMAND	12
+#define SMBVN_HDR_FLAGS		16
+#define SMBVN_HDR_TREE_ID	36
 #define SMBVN_HDR_SESSION_ID	40
+/* MS-SMB2 2.2.31: CtlCode, after StructureSize and Reserved */
+#define SMBVN_IOCTL_CTLCODE	(SMBVN_HDR_LEN + 4)
 #define SMBVN_MAX_DIALECTS	8
 #define SMBVN_VNEG_OUT_LEN	24
 /* Largest validate request: fixed 24 bytes plus the dialect array. */
 #define SMBVN_VNEG_REQ_MAX	(24 + 2 * SMBVN_MAX_DIALECTS)
 
 #define SMBVN_CMD_NEGOTIATE	0x0000
+#define SMBVN_CMD_SESSION_SETUP	0x0001
+#define SMBVN_CMD_LOGOFF	0x0002
 #define SMBVN_CMD_TREE_CONNECT	0x0003
+#define SMBVN_CMD_TREE_DISCONNECT 0x0004
 #define SMBVN_CMD_IOCTL		0x000b
+#define SMBVN_CMD_CANCEL	0x000c
+#define SMBVN_CMD_ECHO		0x000d
 #define SMBVN_FLAG_RESPONSE	0x00000001
+#define SMBVN_FLAG_RELATED	0x00000004
 #define SMBVN_FLAG_SIGNED	0x00000008
 #define SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO 0x00140204
 
@@ -146,6 +157,8 @@ enum smbvn_verdict smbvn_judge_tcon(const u8 *pdu, size_t len,
 				    enum smbvn_auth auth);
 enum smbvn_verdict smbvn_strict_downgrade(enum smbvn_verdict v,
 					  bool strict);
+bool smbvn_req_uses_tree(const u8 *pdu, size_t len, u64 *session_id,
+			 u32 *tree_id);
 const char *smbvn_verdict_name(enum smbvn_verdict v);
 const char *smbvn_action_name(enum smbvn_action a);
 const char *smbvn_dialect_name(u16 dialect);

@@ -11,7 +11,7 @@
  * missing at answer time (H1), a foreign IOCTL answer (L3), a NEGOTIATE
  * during the exchange (M5), a stale record (L9), collateral holds (M7),
  * Kerberos without a user name (L8), a decrypted answer's bounds (N2) and
- * session (L4);
+ * session (L4), requests on a tree before its validation (L6);
  * positive controls show that the bench can validate at all.
  */
 #include <linux/mutex.h>
@@ -874,6 +874,127 @@ static void interrupted_exchange_is_retryable(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, smbvn_conn_held(fc->srv));
 }
 
+/* A request cifs is about to send: header, then a zeroed body. */
+static size_t request(u8 *p, u16 cmd, u32 flags, u64 sid, u32 tid,
+		      u32 ctlcode)
+{
+	memset(p, 0, REQ_LEN);
+	kt_hdr(p, cmd, flags, 0, 7);
+	kt_put32(p + SMBVN_HDR_TREE_ID, tid);
+	kt_put32(p + SMBVN_HDR_SESSION_ID, (u32)sid);
+	kt_put32(p + SMBVN_HDR_SESSION_ID + 4, (u32)(sid >> 32));
+	kt_put32(p + SMBVN_IOCTL_CTLCODE, ctlcode);
+	return REQ_LEN;
+}
+
+#define CREATE		0x0005
+#define TID		0x11
+#define FSCTL_SET_ZERO_DATA 0x000980c8
+
+static bool may_send(void *srv, u16 cmd, u64 sid, u32 tid, u32 ctlcode)
+{
+	u8 p[REQ_LEN];
+
+	return smbvn_request_allowed(srv, p,
+				     request(p, cmd, 0, sid, tid, ctlcode));
+}
+
+/*
+ * Review L6: nothing but the exchanges validation needs may use a tree
+ * before its tree connect was accepted on the connection's current
+ * NEGOTIATE, whether its TreeId is new (an FSCTL while the validation is
+ * out) or from before a reconnect (a request built before the drop).
+ */
+static void l6_tree_waits_for_its_validation(struct kunit *test)
+{
+	static const u16 exempt[] = {
+		SMBVN_CMD_NEGOTIATE, SMBVN_CMD_SESSION_SETUP,
+		SMBVN_CMD_LOGOFF, SMBVN_CMD_TREE_CONNECT,
+		SMBVN_CMD_TREE_DISCONNECT, SMBVN_CMD_CANCEL, SMBVN_CMD_ECHO,
+	};
+	struct counts c;
+	unsigned int i;
+	u8 p[REQ_LEN];
+
+	FIELD(fc->tcon, SMBVN_OFF_TCON_TID, u32) = TID;
+	snap(&c);
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, SMBVN_CMD_IOCTL, SUID, TID,
+					  FSCTL_SET_ZERO_DATA));
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_HELD_BACK), 2);
+	for (i = 0; i < ARRAY_SIZE(exempt); i++)
+		KUNIT_EXPECT_TRUE(test, may_send(fc->srv, exempt[i], SUID,
+						 TID, 0));
+	KUNIT_EXPECT_TRUE(test,
+			  may_send(fc->srv, SMBVN_CMD_IOCTL, SUID, TID,
+				   SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO));
+	/* A compound's related member rides on the member before it. */
+	request(p, CREATE, SMBVN_FLAG_RELATED, 0, 0, 0);
+	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(fc->srv, p, REQ_LEN));
+	/* Too short to name a tree: none it names was validated. */
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(fc->srv, p, 20));
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(fc->srv, NULL, 0));
+
+	answer_echo(test, &kt_rsp_300, key_30, true);
+	KUNIT_ASSERT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, SMBVN_CMD_IOCTL, SUID, TID,
+					 FSCTL_SET_ZERO_DATA));
+	/* Another tree, or the same TreeId in another session: not yet. */
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID + 1, 0));
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID + 1, TID, 0));
+	/* A channel carries the trees of its session's primary. */
+	FIELD(fc->srv2, SMBVN_OFF_SRV_PRIMARY_SERVER, void *) = fc->srv;
+	capture_negotiate(fc->srv2, &fc->req, &kt_rsp_300);
+	KUNIT_EXPECT_TRUE(test, may_send(fc->srv2, CREATE, SUID, TID, 0));
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv2, CREATE, SUID, TID + 1, 0));
+
+	/* The primary renegotiates: every tree waits for its reconnect. */
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv2, CREATE, SUID, TID, 0));
+	KUNIT_ASSERT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+}
+
+/*
+ * A tree judged on a NEGOTIATE that has since been replaced is not let
+ * through on the new one; a refused tree connect lets nothing through;
+ * require_secure_negotiate=0 holds nothing back; a connection smbvn has no
+ * record of (negotiated before it loaded) is left to renegotiate_existing.
+ */
+static void l6_only_what_was_accepted_passes(struct kunit *test)
+{
+	bool enforce = smbvn_enforce;
+
+	FIELD(fc->tcon, SMBVN_OFF_TCON_TID, u32) = TID;
+	smbvn_conn_tree_accepted(fc->srv, smbvn_conn_stamp(fc->srv) - 1, SUID,
+				 TID);
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+	answer_echo(test, &kt_rsp_210, key_30, true);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+
+	smbvn_enforce = false;
+	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+	smbvn_enforce = enforce;
+	KUNIT_EXPECT_TRUE(test, may_send(fc->srv2, CREATE, SUID, TID, 0));
+}
+
+/* Past the trees a record holds, the connection's proof covers them all. */
+static void l6_many_trees_stay_usable(struct kunit *test)
+{
+	u32 stamp = smbvn_conn_stamp(fc->srv);
+	u32 tid;
+
+	for (tid = 1; tid <= 40; tid++) {
+		smbvn_conn_tree_accepted(fc->srv, stamp, SUID, tid);
+		KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, tid, 0));
+	}
+	for (tid = 1; tid <= 40; tid++)
+		KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, tid, 0));
+}
+
 static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(validates_signed_echo_30),
 	KUNIT_CASE(validates_signed_echo_21),
@@ -896,6 +1017,9 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(tcon_311_must_be_signed),
 	KUNIT_CASE(tcon_311_unwatched_or_guest),
 	KUNIT_CASE(tcon_311_judged_as_sent),
+	KUNIT_CASE(l6_tree_waits_for_its_validation),
+	KUNIT_CASE(l6_only_what_was_accepted_passes),
+	KUNIT_CASE(l6_many_trees_stay_usable),
 	{}
 };
 

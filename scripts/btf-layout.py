@@ -40,6 +40,7 @@ FIELDS = [
     ("SRV_TCP_SES_LIST", "TCP_Server_Info", "tcp_ses_list"),
     ("SRV_COUNT", "TCP_Server_Info", "srv_count"),
     ("SRV_SMB_SES_LIST", "TCP_Server_Info", "smb_ses_list"),
+    ("SRV_PRIMARY_SERVER", "TCP_Server_Info", "primary_server"),
     ("SES_SERVER", "cifs_ses", "server"),
     ("SES_USER_NAME", "cifs_ses", "user_name"),
     ("SES_AUTH_KEY_LEN", "cifs_ses", "auth_key.len"),
@@ -55,6 +56,7 @@ FIELDS = [
     ("CHAN_SIGNKEY", "cifs_chan", "signkey"),
     ("TCON_SES", "cifs_tcon", "ses"),
     ("TCON_TREE_NAME", "cifs_tcon", "tree_name"),
+    ("TCON_TID", "cifs_tcon", "tid"),
     ("MID_MID", "mid_q_entry", "mid"),
     ("MID_RESP_BUF", "mid_q_entry", "resp_buf"),
     ("MID_RESP_BUF_SIZE", "mid_q_entry", "resp_buf_size"),
@@ -73,6 +75,7 @@ SIZES = {
     "SRV_HOSTNAME": 8, "SRV_SSOCKET": 8, "SRV_DIALECT": 2, "SES_SERVER": 8,
     "SRV_CLIENT_GUID": 16, "SRV_TCP_SES_LIST": 16, "SRV_COUNT": 4,
     "SRV_SMB_SES_LIST": 16, "SES_SMB_SES_LIST": 16,
+    "SRV_PRIMARY_SERVER": 8, "TCON_TID": 4,
     "SES_USER_NAME": 8, "SES_AUTH_KEY_LEN": 4, "SES_AUTH_KEY_RESPONSE": 8,
     "SES_SESSION_FLAGS": 2, "TCON_SES": 8, "SES_SECTYPE": 4,
     "SES_CHAN_COUNT": 8, "SES_SUID": 8, "CHAN_SERVER": 8, "CHAN_SIGNKEY": 16,
@@ -89,6 +92,7 @@ TYPES = {
     "SRV_LOCK": "struct spinlock", "SRV_DIALECT": "u16",
     "SRV_TCP_SES_LIST": "struct list_head", "SRV_COUNT": "s32",
     "SRV_SMB_SES_LIST": "struct list_head",
+    "SRV_PRIMARY_SERVER": "struct TCP_Server_Info *", "TCON_TID": "u32",
     "SES_SMB_SES_LIST": "struct list_head",
     "SES_SERVER": "struct TCP_Server_Info *", "SES_USER_NAME": "char *",
     "SES_AUTH_KEY_LEN": "u32", "SES_AUTH_KEY_RESPONSE": "char *",
@@ -121,6 +125,13 @@ EXACT = {
                                "struct kvec *"]),
     "free_rsp_buf": ("void", ["s32", "void *"]),
     "cifs_put_tcp_session": ("void", ["struct TCP_Server_Info *", "s32"]),
+    # Gated: smbvn's stand-in returns the same ERR_PTR cifs' own does.
+    "smb2_setup_request": ("struct mid_q_entry *",
+                           ["struct cifs_ses *", "struct TCP_Server_Info *",
+                            "struct smb_rqst *"]),
+    "smb2_setup_async_request": ("struct mid_q_entry *",
+                                 ["struct TCP_Server_Info *",
+                                  "struct smb_rqst *"]),
 }
 
 # Functions smbvn observes at entry: the arguments it reads, by name and
@@ -139,6 +150,12 @@ OBSERVED = {
         ("SSR_SERVER", "server", "struct TCP_Server_Info *")],
     "cifs_crypto_secmech_release": [
         ("CSM_SERVER", "server", "struct TCP_Server_Info *")],
+    "smb2_setup_request": [
+        ("SSQ_SERVER", "server", "struct TCP_Server_Info *"),
+        ("SSQ_RQST", "rqst", "struct smb_rqst *")],
+    "smb2_setup_async_request": [
+        ("SSA_SERVER", "server", "struct TCP_Server_Info *"),
+        ("SSA_RQST", "rqst", "struct smb_rqst *")],
     "crypt_message": [
         ("CM_SERVER", "server", "struct TCP_Server_Info *"),
         ("CM_RQST", "rqst", "struct smb_rqst *"),

@@ -52,7 +52,7 @@ for k in "${kernels[@]}"; do
 	if [ "$brc" != 0 ]; then
 		e2e="no module"
 	elif [ "${MATRIX_E2E:-1}" != 0 ]; then
-		E2E_KERNELS=$k bash scripts/e2e.sh >"$res/$k.e2e.log" 2>&1 || true
+		E2E_SUITES="${E2E_SUITES:-scenarios failclosed}" E2E_KERNELS=$k bash scripts/e2e.sh >"$res/$k.e2e.log" 2>&1 || true
 		e2e=$(sed -n 's/^E2E: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \/ \2/p' \
 			"$res/$k.e2e.log")
 		[ -n "$e2e" ] || e2e="no result (.cache/matrix/$k.e2e.log)"

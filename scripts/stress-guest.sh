@@ -23,7 +23,7 @@ check() {	# check NAME STATUS DETAIL: STATUS 0 passes
 }
 
 ctr() { cat $S/"$1" 2>/dev/null || echo 0; }
-snap() { for c in validated failed not_applicable no_response validated_other_channel mismatch_guid tree_connect_verified; do eval "${c}_0=\$(ctr $c)"; done; }
+snap() { for c in validated failed not_applicable no_response validated_other_channel mismatch_guid tree_connect_verified requests_held_back; do eval "${c}_0=\$(ctr $c)"; done; }
 delta() { eval "echo \$((\$(ctr $1) - ${1}_0))"; }
 now() { cut -d' ' -f1 /proc/uptime; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -229,7 +229,7 @@ case_churn() {
 	# failed check on an honest server is a defect.
 	v=$(delta validated) f=$(delta failed) nr=$(delta no_response)
 	check churn-revalidated $([ "$v" -ge "$r" ] && [ "$f" = "$nr" ]; echo $?) \
-		"validated=$v for $r reconnects, failed=$f (no_response=$nr)"
+		"validated=$v for $r reconnects, failed=$f (no_response=$nr), requests held back: $(delta requests_held_back)"
 	timeout 60 umount /mnt/churn
 	check churn-umount $? ""
 	quiesce
@@ -266,7 +266,7 @@ case_churn_hold() {
 		"$r reconnects in $(elapsed "$t0") s; FSCTL producers (ok/tried): a: $(ioctl_summary a)b: $(ioctl_summary b)"
 	v=$(delta validated) f=$(delta failed) nr=$(delta no_response)
 	check churn-hold-revalidated $([ "$v" -ge "$r" ] && [ "$f" = "$nr" ]; echo $?) \
-		"validated=$v for $r reconnects, failed=$f (no_response=$nr)"
+		"validated=$v for $r reconnects, failed=$f (no_response=$nr), requests held back: $(delta requests_held_back)"
 	timeout 60 umount /mnt/ch
 	check churn-hold-umount $? ""
 	quiesce

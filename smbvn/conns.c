@@ -36,9 +36,25 @@
 #define SPARE_TARGET		64
 #define SPARE_MAX		256
 
+/*
+ * The trees a connection may carry requests for (security review L6):
+ * each tree connect accepted since its last NEGOTIATE, by SessionId and
+ * TreeId (a TreeId is unique only within its session).  A connection with
+ * more trees than fit stops telling them apart: every tree on it is then
+ * usable once one was accepted, as before smbvn held requests back.
+ */
+#define TREES_MAX		32
+
+struct tree_ref {
+	u64 session_id;
+	u32 tree_id;
+};
+
 struct conn_rec {
 	struct hlist_node node;
 	struct smbvn_conn c;
+	unsigned int ntrees;	/* TREES_MAX + 1: more than fit */
+	struct tree_ref trees[TREES_MAX];
 };
 
 /*
@@ -124,6 +140,7 @@ static struct smbvn_conn *conn_slot(const void *server, bool create)
 	hlist_del(&r->node);
 	spare_count--;
 	memset(&r->c, 0, sizeof(r->c));
+	r->ntrees = 0;
 	r->c.server = server;
 	hash_add(conns, &r->node, (unsigned long)server);
 	conns_count++;
@@ -220,6 +237,7 @@ void smbvn_conn_neg_req(const void *server, const u8 *pdu, size_t len)
 	c->have_req = ok;
 	c->have_rsp = false;
 	c->stamp = ++conns_clock;
+	container_of(c, struct conn_rec, c)->ntrees = 0;
 	if (ok)
 		c->req = req;
 	raw_spin_unlock(&conns_lock);
@@ -397,4 +415,74 @@ u32 smbvn_conn_stamp(const void *server)
 	stamp = c ? c->stamp : 0;
 	raw_spin_unlock(&conns_lock);
 	return stamp;
+}
+
+static bool tree_listed(const struct conn_rec *r, u64 session_id,
+			u32 tree_id)
+{
+	unsigned int i;
+
+	if (r->ntrees > TREES_MAX)
+		return true;
+	for (i = 0; i < r->ntrees; i++)
+		if (r->trees[i].session_id == session_id &&
+		    r->trees[i].tree_id == tree_id)
+			return true;
+	return false;
+}
+
+/**
+ * smbvn_conn_tree_accepted() - let requests use a tree smbvn accepted
+ * @server: struct TCP_Server_Info the tree connect went out on
+ * @stamp: the NEGOTIATE generation (smbvn_conn_stamp()) it was judged on
+ * @session_id: SessionId of the tree's session
+ * @tree_id: TreeId the server gave the tree
+ *
+ * Nothing is noted if @server renegotiated since @stamp: cifs reconnects
+ * the tree then, and that tree connect is judged afresh.
+ */
+void smbvn_conn_tree_accepted(const void *server, u32 stamp, u64 session_id,
+			      u32 tree_id)
+{
+	struct smbvn_conn *c;
+	struct conn_rec *r;
+
+	raw_spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	if (c && c->stamp == stamp) {
+		r = container_of(c, struct conn_rec, c);
+		if (!tree_listed(r, session_id, tree_id)) {
+			if (r->ntrees < TREES_MAX)
+				r->trees[r->ntrees] = (struct tree_ref) {
+					session_id, tree_id };
+			r->ntrees++;
+		}
+	}
+	raw_spin_unlock(&conns_lock);
+}
+
+/**
+ * smbvn_conn_tree_usable() - may a request on this tree go out on @server?
+ * @server: the primary struct TCP_Server_Info of the tree's session
+ * @session_id: SessionId in the request's header
+ * @tree_id: TreeId in the request's header
+ *
+ * Callable with preemption disabled (conns_lock is raw).
+ *
+ * Return: true if the tree was accepted since @server's last NEGOTIATE,
+ * or if smbvn has no record of @server (a connection negotiated before
+ * smbvn loaded, which renegotiate_existing makes it renegotiate; or one
+ * refused as negotiate-not-captured, whose tree connects fail anyway).
+ */
+bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id)
+{
+	struct smbvn_conn *c;
+	bool ok;
+
+	raw_spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	ok = !c || tree_listed(container_of(c, struct conn_rec, c), session_id,
+			       tree_id);
+	raw_spin_unlock(&conns_lock);
+	return ok;
 }

@@ -105,9 +105,14 @@ static void notrace smbvn_ftrace_cb(unsigned long ip, unsigned long parent_ip,
 		h->observe(regs);
 		return;
 	}
-	/* Our wrapper calling the original must reach the original. */
-	if (within_module(parent_ip, THIS_MODULE))
+	if (h->refuse) {
+		/* A gate: most calls pass, untouched. */
+		if (likely(!h->refuse(regs)))
+			return;
+	} else if (within_module(parent_ip, THIS_MODULE)) {
+		/* Our wrapper calling the original must reach the original. */
 		return;
+	}
 	/*
 	 * The replacement runs module code for as long as cifs blocks in it;
 	 * the reference keeps rmmod from freeing that code meanwhile.  Once

@@ -3,9 +3,11 @@
  * What runs in cifs: the observers that capture NEGOTIATE, the answers
  * smbvn waits for (its validate answer, a 3.1.1 tree connect's) and the
  * transforms they arrive in, and the release of a connection; the
- * replacement of SMB2_tcon that validates every tree connect; and the
- * table of hooks main.c installs.
+ * replacement of SMB2_tcon that validates every tree connect; the gates
+ * that hold back requests on trees not accepted yet; and the table of
+ * hooks main.c installs.
  */
+#include <linux/err.h>
 #include <linux/minmax.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -18,7 +20,7 @@
 
 enum {
 	HOOK_SEND, HOOK_SIGN, HOOK_CRYPT, HOOK_RECEIVE, HOOK_RELEASE,
-	HOOK_VALIDATE, HOOK_TCON
+	HOOK_VALIDATE, HOOK_TCON, HOOK_SETUP, HOOK_SETUP_ASYNC
 };
 
 typedef int (*smb2_tcon_t)(const unsigned int xid, void *ses,
@@ -223,8 +225,51 @@ static int smbvn_stock_validate(const unsigned int xid, void *tcon)
 	return rc;
 }
 
+/* The first kvec of a request: its SMB2 header and fixed body. */
+static bool notrace rqst_allowed(const void *server, const void *rqst)
+{
+	const struct kvec *iov = NULL;
+
+	if (rqst && FIELD(rqst, SMBVN_OFF_RQST_NVEC, unsigned int) >= 1)
+		iov = FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *);
+	return smbvn_request_allowed(server, iov ? iov->iov_base : NULL,
+				     iov ? iov->iov_len : 0);
+}
+
+/* smb2_setup_request(ses, server, rqst): every synchronous request. */
+static bool notrace refuse_setup(struct pt_regs *regs)
+{
+	return !rqst_allowed(ARG(regs, SMBVN_ARG_SSQ_SERVER, const void *),
+			     ARG(regs, SMBVN_ARG_SSQ_RQST, const void *));
+}
+
+/* smb2_setup_async_request(server, rqst): reads, writes, echoes. */
+static bool notrace refuse_setup_async(struct pt_regs *regs)
+{
+	return !rqst_allowed(ARG(regs, SMBVN_ARG_SSA_SERVER, const void *),
+			     ARG(regs, SMBVN_ARG_SSA_RQST, const void *));
+}
+
 /*
- * Installed in this order, removed in reverse.  Both redirects can sleep
+ * Stand in for a refused setup: cifs gets the error its own setup returns
+ * while the connection is down (it then unwinds the compound and retries
+ * or fails the call as it would have then), and nothing is sent.
+ */
+static void *smbvn_setup_held_back(void *ses, void *server, void *rqst)
+{
+	smbvn_redirect_leave();
+	return ERR_PTR(-EAGAIN);
+}
+
+static void *smbvn_setup_async_held_back(void *server, void *rqst)
+{
+	smbvn_redirect_leave();
+	return ERR_PTR(-EAGAIN);
+}
+
+/*
+ * Installed in this order, removed in reverse.  The gates come last: by
+ * then every tree connect smbvn lets through is one it noted as accepted.  Both redirects can sleep
  * (a network round trip); a failed init waits for them to drain
  * (smbvn_redirects_drain()) before the module may be freed.
  */
@@ -239,6 +284,12 @@ struct smbvn_hook smbvn_cifs_hooks[] = {
 	[HOOK_VALIDATE] = { .name = "smb3_validate_negotiate",
 			    .redirect = smbvn_stock_validate },
 	[HOOK_TCON] = { .name = "SMB2_tcon", .redirect = smbvn_tcon },
+	[HOOK_SETUP] = { .name = "smb2_setup_request",
+			 .refuse = refuse_setup,
+			 .redirect = smbvn_setup_held_back },
+	[HOOK_SETUP_ASYNC] = { .name = "smb2_setup_async_request",
+			       .refuse = refuse_setup_async,
+			       .redirect = smbvn_setup_async_held_back },
 };
 
 const unsigned int smbvn_cifs_nhooks = ARRAY_SIZE(smbvn_cifs_hooks);

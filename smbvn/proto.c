@@ -452,6 +452,56 @@ const char *smbvn_verdict_name(enum smbvn_verdict v)
 	return names[v];
 }
 
+/**
+ * smbvn_req_uses_tree() - must this request wait for its tree's validation?
+ * @pdu: a request as the client built it, SMB2 header first (MS-SMB2
+ *	2.2.1.2), before signing or encryption
+ * @len: bytes of @pdu that are readable
+ * @session_id: set to the header's SessionId when returning true
+ * @tree_id: set to the header's TreeId when returning true
+ *
+ * Security review L6: no request may use a tree before the tree connect
+ * that yielded its TreeId was validated on the connection's current
+ * NEGOTIATE.  Exempt are the exchanges validation itself needs or replays
+ * (NEGOTIATE, SESSION_SETUP, TREE_CONNECT, the VALIDATE_NEGOTIATE_INFO
+ * ioctl), tear-downs and probes that carry no data and take nothing from
+ * the answer (LOGOFF, TREE_DISCONNECT, ECHO, CANCEL), and the related
+ * members of a compound (3.2.4.1.4), which use the tree of the member
+ * before them, checked in its turn.  A header too short to read is not
+ * exempt: it names no tree that could have been validated.
+ *
+ * Return: true if the request needs (@session_id, @tree_id) validated.
+ */
+bool smbvn_req_uses_tree(const u8 *pdu, size_t len, u64 *session_id,
+			 u32 *tree_id)
+{
+	*session_id = 0;
+	*tree_id = 0;
+	if (!pdu || len < SMBVN_HDR_LEN)
+		return true;
+	if (smbvn_le32(pdu + SMBVN_HDR_FLAGS) & SMBVN_FLAG_RELATED)
+		return false;
+	switch (smbvn_le16(pdu + SMBVN_HDR_COMMAND)) {
+	case SMBVN_CMD_NEGOTIATE:
+	case SMBVN_CMD_SESSION_SETUP:
+	case SMBVN_CMD_LOGOFF:
+	case SMBVN_CMD_TREE_CONNECT:
+	case SMBVN_CMD_TREE_DISCONNECT:
+	case SMBVN_CMD_CANCEL:
+	case SMBVN_CMD_ECHO:
+		return false;
+	case SMBVN_CMD_IOCTL:
+		if (len >= SMBVN_IOCTL_CTLCODE + 4 &&
+		    smbvn_le32(pdu + SMBVN_IOCTL_CTLCODE) ==
+		    SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO)
+			return false;
+		break;
+	}
+	*session_id = smbvn_le64(pdu + SMBVN_HDR_SESSION_ID);
+	*tree_id = smbvn_le32(pdu + SMBVN_HDR_TREE_ID);
+	return true;
+}
+
 const char *smbvn_action_name(enum smbvn_action a)
 {
 	static const char * const names[SMBVN_A_COUNT] = {

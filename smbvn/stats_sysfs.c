@@ -34,6 +34,7 @@ static const char * const names[SMBVN_STAT_COUNT] = {
 	[SMBVN_STAT_DOWNGRADE_UNPROVEN] = "downgrade_unproven",
 	[SMBVN_STAT_TCON_UNSIGNED] = "tree_connect_unsigned",
 	[SMBVN_STAT_TCON_BAD_SIGNATURE] = "tree_connect_bad_signature",
+	[SMBVN_STAT_HELD_BACK] = "requests_held_back",
 };
 
 struct stat_attr {

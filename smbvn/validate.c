@@ -396,23 +396,8 @@ static enum smbvn_verdict verify_tcon(void *ses, u16 dialect,
 	return smbvn_judge_tcon(tc->buf, len, authenticate(tc, dialect, err));
 }
 
-/**
- * smbvn_validate_tcon() - validate the negotiation behind a tree connect
- * @xid: cifs transaction id of the tree connect
- * @ses: struct cifs_ses it belongs to
- * @tcon: struct cifs_tcon, connected by the server
- * @tc: on 3.1.1, the TREE_CONNECT answer smbvn watched for (NULL if it
- *	did not watch)
- *
- * MS-SMB2 3.2.5.5 and 3.2.5.14.12, with the strict rules of smbvn(4); on
- * 3.1.1, the signature of the TREE_CONNECT answer (3.2.5.1.3).
- *
- * Return: 0 to let the tree connect stand; -EPROTO for a refusal; -EAGAIN
- * for one that proves nothing and cifs may retry; -ENOMEM, or the crypto
- * API's error when the signing algorithm cannot be had.
- */
-int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
-			struct smbvn_answer *tc)
+static int judge_tcon(unsigned int xid, void *ses, void *tcon,
+		      struct smbvn_answer *tc, u32 *stamp)
 {
 	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
 	u16 dialect = FIELD(server, SMBVN_OFF_SRV_DIALECT, u16);
@@ -429,6 +414,7 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 	int err = 0;
 
 	have = smbvn_conn_snapshot(server, enforce, &snap, &log_disabled);
+	*stamp = snap.stamp;
 
 	/*
 	 * A record whose dialect is not the one cifs parsed from the same
@@ -523,4 +509,38 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 	else if (v == SMBVN_V_NO_RESPONSE && snap.validated)
 		r = SMBVN_R_LOST;
 	return fail_check(server, tcon, dialect, v, a, &d, t0, r);
+}
+
+/**
+ * smbvn_validate_tcon() - validate the negotiation behind a tree connect
+ * @xid: cifs transaction id of the tree connect
+ * @ses: struct cifs_ses it belongs to
+ * @tcon: struct cifs_tcon, connected by the server
+ * @tc: on 3.1.1, the TREE_CONNECT answer smbvn watched for (NULL if it
+ *	did not watch)
+ *
+ * MS-SMB2 3.2.5.5 and 3.2.5.14.12, with the strict rules of smbvn(4); on
+ * 3.1.1, the signature of the TREE_CONNECT answer (3.2.5.1.3).
+ *
+ * Return: 0 to let the tree connect stand; -EPROTO for a refusal; -EAGAIN
+ * for one that proves nothing and cifs may retry; -ENOMEM, or the crypto
+ * API's error when the signing algorithm cannot be had.
+ */
+int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
+			struct smbvn_answer *tc)
+{
+	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
+	u64 session_id = FIELD(ses, SMBVN_OFF_SES_SUID, u64);
+	u32 stamp = 0;
+	int rc = judge_tcon(xid, ses, tcon, tc, &stamp);
+
+	/*
+	 * Whatever let the tree connect stand (a validation, a knob, audit
+	 * mode), its tree may now carry requests, for as long as the
+	 * connection keeps the NEGOTIATE it was judged on (review L6).
+	 */
+	if (!rc)
+		smbvn_conn_tree_accepted(server, stamp, session_id,
+					 FIELD(tcon, SMBVN_OFF_TCON_TID, u32));
+	return rc;
 }
