@@ -42,7 +42,11 @@ trap cleanup EXIT
 say() { echo "demo: $*"; }
 
 say "host packages (scripts/deps.sh) and Debian 12's kernel"
-k=$(bash scripts/deps.sh releases 2>/dev/null | awk '{ print $1 }')
+# deps.sh says on stdout what it installs first: the releases are its last
+# line, Debian 12's 6.12 their first.
+bash scripts/deps.sh releases >"$work/deps.out" 2>"$work/deps.err" ||
+	{ cat "$work/deps.out" "$work/deps.err"; exit 1; }
+k=$(awk 'END { print $1 }' "$work/deps.out")
 [ -n "$k" ] || { say "no kernel release found"; exit 1; }
 bash scripts/kernels.sh fetch "$k" >"$work/fetch.log" 2>&1 ||
 	{ cat "$work/fetch.log"; exit 1; }
