@@ -10,6 +10,8 @@
 # unless stock cifs mounts through every tamper, smbvn refuses every one
 # (naming the expected rule) and the honest mount works.
 # DEMO_PORT_BASE (default 14800): Samba's port; the proxy takes base+10..12.
+# DEMO_KERNEL: another Debian kernel release to boot (one scripts/kernels.sh
+# can fetch and the host can build for, e.g. Debian 12's 6.1).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -46,7 +48,7 @@ say "host packages (scripts/deps.sh) and Debian 12's kernel"
 # line, Debian 12's 6.12 their first.
 bash scripts/deps.sh releases >"$work/deps.out" 2>"$work/deps.err" ||
 	{ cat "$work/deps.out" "$work/deps.err"; exit 1; }
-k=$(awk 'END { print $1 }' "$work/deps.out")
+k=${DEMO_KERNEL:-$(awk 'END { print $1 }' "$work/deps.out")}
 [ -n "$k" ] || { say "no kernel release found"; exit 1; }
 bash scripts/kernels.sh fetch "$k" >"$work/fetch.log" 2>&1 ||
 	{ cat "$work/fetch.log"; exit 1; }
