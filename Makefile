@@ -3,6 +3,8 @@
 # make                  build smbvn.ko for the running kernel
 # make KROOT=DIR        build for a Debian kernel unpacked into DIR
 #                       (linux-image, linux-headers, -common, linux-kbuild)
+# make demo             stock cifs against smbvn through a tampering proxy,
+#                       in a qemu VM of Debian 12's kernel (a few minutes)
 # make test             the whole suite (KUnit + VM scenarios, both kernels)
 # make e2e              VM scenarios only
 # make stress           load, reconnect, load/unload and stall tests (VM)
@@ -124,6 +126,9 @@ deb:
 clean:
 	rm -rf build smbvn-dkms_*.deb
 
+demo:
+	bash scripts/demo.sh
+
 test:
 	bash scripts/test.sh
 
@@ -241,7 +246,7 @@ campaign:
 
 .PHONY: campaign
 
-.PHONY: all install clean test e2e stress ksmbd checkpatch mainline
+.PHONY: all install clean demo test e2e stress ksmbd checkpatch mainline
 .PHONY: install-files dkms-src deb check check-kernel check-src check-w1
 .PHONY: check-sparse check-cocci kscripts
 

@@ -178,6 +178,23 @@ load_mods dep crypto cifs
 EOF
 	chmod 755 "$root/bin/load-cifs"
 
+	cat >"$root/bin/cifs-quiesce" <<'EOF'
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# cifs-quiesce [SECONDS]: a refused or unmounted share lets go of its TCP
+# connection asynchronously; wait (default 30 s) until cifs holds none, so
+# that one attempt's log lines and counters never land in the next one's.
+n=$((${1:-30} * 2))
+while [ $n -gt 0 ] && grep -q 'ConnectionId' /proc/fs/cifs/DebugData 2>/dev/null; do
+	sleep 0.5
+	n=$((n - 1))
+done
+grep -q 'ConnectionId' /proc/fs/cifs/DebugData 2>/dev/null || exit 0
+echo "WARN connections still open after ${1:-30} s"
+exit 1
+EOF
+	chmod 755 "$root/bin/cifs-quiesce"
+
 	cat >"$root/init" <<'EOF'
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
