@@ -21,6 +21,7 @@ base=${STRESS_PORT_BASE:-14700}
 nusers=${NUSERS:-32}
 reconnects=${RECONNECTS:-200}
 loads=${LOADS:-20}
+hold_reconnects=${HOLD_RECONNECTS:-40}
 mc_addr=${STRESS_MC_ADDR:-10.254.0.1}
 # Multichannel wants a second server address that the guests reach through
 # slirp and nothing else does.  The whole run (Samba, the proxies, qemu)
@@ -86,7 +87,7 @@ maps=() p=$((base + 1))
 	done
 	echo "TAMPER_MODES=\"$tamper\""
 	echo "MC_ADDR=$mc_addr"
-	echo "NUSERS=$nusers RECONNECTS=$reconnects LOADS=$loads"
+	echo "NUSERS=$nusers RECONNECTS=$reconnects LOADS=$loads HOLD_RECONNECTS=$hold_reconnects"
 	[ -z "${CASES:-}" ] || echo "CASES=\"$CASES\""
 	[ -z "${WAY:-}" ] || echo "WAY=$WAY"
 } >"$work/env"
