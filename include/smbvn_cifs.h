@@ -49,8 +49,13 @@ bool smbvn_conn_rsp(const void *server, struct smbvn_neg_rsp *rsp);
 u32 smbvn_conn_stamp(const void *server);
 void smbvn_conn_tree_accepted(const void *server, u32 stamp, u64 session_id,
 			      u32 tree_id);
-bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id);
-bool smbvn_request_allowed(const void *server, const u8 *pdu, size_t len);
+bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id,
+			    unsigned long now, bool *stuck);
+void smbvn_conn_multichannel(const void *server);
+bool smbvn_request_allowed(const void *ses, const void *server,
+			   const u8 *pdu, size_t len);
+void smbvn_gate_exit(void);
+void smbvn_drop_listed(const void *server);
 
 /* A validate answer is 73..136 bytes; anything far bigger is refused. */
 #define SMBVN_RSP_CAPTURE_MAX	512
@@ -97,6 +102,7 @@ struct smbvn_answer {
 void smbvn_drop_connection(void *server);
 int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 			struct smbvn_answer *tc);
+int smbvn_drop_resolve(struct module *cifs);
 int smbvn_drop_existing(struct module *cifs);
 
 int smbvn_exchange_resolve(struct module *cifs);

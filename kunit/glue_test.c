@@ -189,6 +189,11 @@ void smbvn_drop_connection(void *server)
 	fc->drops++;
 }
 
+/* gate.c's stuck-tree drop, from its work item: nothing to drop here. */
+void smbvn_drop_listed(const void *server)
+{
+}
+
 /* What hook.c resolves through kallsyms, here the fakes above. */
 unsigned long smbvn_cifs_symbol(const char *name, struct module *mod)
 {
@@ -895,7 +900,7 @@ static bool may_send(void *srv, u16 cmd, u64 sid, u32 tid, u32 ctlcode)
 {
 	u8 p[REQ_LEN];
 
-	return smbvn_request_allowed(srv, p,
+	return smbvn_request_allowed(fc->ses, srv, p,
 				     request(p, cmd, 0, sid, tid, ctlcode));
 }
 
@@ -930,10 +935,11 @@ static void l6_tree_waits_for_its_validation(struct kunit *test)
 				   SMBVN_FSCTL_VALIDATE_NEGOTIATE_INFO));
 	/* A compound's related member rides on the member before it. */
 	request(p, CREATE, SMBVN_FLAG_RELATED, 0, 0, 0);
-	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(fc->srv, p, REQ_LEN));
+	KUNIT_EXPECT_TRUE(test,
+			  smbvn_request_allowed(NULL, fc->srv, p, REQ_LEN));
 	/* Too short to name a tree: none it names was validated. */
-	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(fc->srv, p, 20));
-	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(fc->srv, NULL, 0));
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(NULL, fc->srv, p, 20));
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(NULL, fc->srv, NULL, 0));
 
 	answer_echo(test, &kt_rsp_300, key_30, true);
 	KUNIT_ASSERT_EQ(test, validate(), 0);
@@ -943,18 +949,85 @@ static void l6_tree_waits_for_its_validation(struct kunit *test)
 	/* Another tree, or the same TreeId in another session: not yet. */
 	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID + 1, 0));
 	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID + 1, TID, 0));
-	/* A channel carries the trees of its session's primary. */
-	FIELD(fc->srv2, SMBVN_OFF_SRV_PRIMARY_SERVER, void *) = fc->srv;
-	capture_negotiate(fc->srv2, &fc->req, &kt_rsp_300);
-	KUNIT_EXPECT_TRUE(test, may_send(fc->srv2, CREATE, SUID, TID, 0));
-	KUNIT_EXPECT_FALSE(test, may_send(fc->srv2, CREATE, SUID, TID + 1, 0));
-
 	/* The primary renegotiates: every tree waits for its reconnect. */
 	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
 	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
-	KUNIT_EXPECT_FALSE(test, may_send(fc->srv2, CREATE, SUID, TID, 0));
 	KUNIT_ASSERT_EQ(test, validate(), 0);
 	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+}
+
+/*
+ * A multichannel primary that reconnects while another channel is up only
+ * binds again: cifs runs no tree connect, so no tree would ever be
+ * accepted on its new NEGOTIATE (gate review F1).  Once a session on a
+ * connection has bound a channel, nothing on it is held back.  Nor is
+ * anything in audit mode, which must change nothing.
+ */
+static void l6_multichannel_and_audit_not_held(struct kunit *test)
+{
+	bool audit = smbvn_audit_only;
+	u8 p[REQ_LEN];
+
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+	smbvn_audit_only = true;
+	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+	smbvn_audit_only = audit;
+
+	/* A request on a channel: its primary is multichannel from now on. */
+	FIELD(fc->srv2, SMBVN_OFF_SRV_PRIMARY_SERVER, void *) = fc->srv;
+	capture_negotiate(fc->srv2, &fc->req, &kt_rsp_300);
+	request(p, CREATE, 0, SUID, TID, 0);
+	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(NULL, fc->srv2, p,
+						      REQ_LEN));
+	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(NULL, fc->srv, p,
+						      REQ_LEN));
+	/* Across the primary's reconnect too. */
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
+	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(NULL, fc->srv, p,
+						      REQ_LEN));
+}
+
+/* A session with two channels says so itself, before any channel sends. */
+static void l6_session_with_channels_not_held(struct kunit *test)
+{
+	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 2;
+	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 1;
+	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+}
+
+/*
+ * A tree cifs believes connected but smbvn never accepted on the current
+ * NEGOTIATE (gate review F2) is not held back for good: after 30 s of
+ * requests held back for it, its connection is to be dropped, once per
+ * 30 s; another tree starts its own count.
+ */
+static void l6_stuck_tree_gets_its_connection_dropped(struct kunit *test)
+{
+	unsigned long t = jiffies;
+	bool stuck;
+
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_tree_usable(fc->srv, SUID, TID, t,
+							&stuck));
+	KUNIT_EXPECT_FALSE(test, stuck);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_tree_usable(fc->srv, SUID, TID,
+							t + 29 * HZ, &stuck));
+	KUNIT_EXPECT_FALSE(test, stuck);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_tree_usable(fc->srv, SUID, TID,
+							t + 31 * HZ, &stuck));
+	KUNIT_EXPECT_TRUE(test, stuck);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_tree_usable(fc->srv, SUID, TID,
+							t + 40 * HZ, &stuck));
+	KUNIT_EXPECT_FALSE(test, stuck);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_tree_usable(fc->srv, SUID, TID + 1,
+							t + 62 * HZ, &stuck));
+	KUNIT_EXPECT_FALSE(test, stuck);
+	/* An accepted tree is never stuck. */
+	smbvn_conn_tree_accepted(fc->srv, smbvn_conn_stamp(fc->srv), SUID,
+				 TID);
+	KUNIT_EXPECT_TRUE(test, smbvn_conn_tree_usable(fc->srv, SUID, TID,
+						       t + 99 * HZ, &stuck));
+	KUNIT_EXPECT_FALSE(test, stuck);
 }
 
 /*
@@ -1020,6 +1093,9 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(l6_tree_waits_for_its_validation),
 	KUNIT_CASE(l6_only_what_was_accepted_passes),
 	KUNIT_CASE(l6_many_trees_stay_usable),
+	KUNIT_CASE(l6_multichannel_and_audit_not_held),
+	KUNIT_CASE(l6_session_with_channels_not_held),
+	KUNIT_CASE(l6_stuck_tree_gets_its_connection_dropped),
 	{}
 };
 

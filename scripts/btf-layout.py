@@ -151,6 +151,7 @@ OBSERVED = {
     "cifs_crypto_secmech_release": [
         ("CSM_SERVER", "server", "struct TCP_Server_Info *")],
     "smb2_setup_request": [
+        ("SSQ_SES", "ses", "struct cifs_ses *"),
         ("SSQ_SERVER", "server", "struct TCP_Server_Info *"),
         ("SSQ_RQST", "rqst", "struct smb_rqst *")],
     "smb2_setup_async_request": [

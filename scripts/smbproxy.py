@@ -166,6 +166,9 @@ MODES = {
     "stall": "validate rsp and all later server data withheld",
     "redrop": "first connection: RST both sides %g s after the validate "
               "rsp; later connections untouched" % 2.0,
+    "redropmc": "as redrop, but %g s after the validate rsp: a "
+                "multichannel mount has bound its other channels by then, "
+                "so the primary's reconnect only binds again" % 6.0,
     "reguid": "first connection as redrop; later connections as guid",
     "redropvn": "first connection as redrop; the first reconnect as reset "
                 "(its validate req RSTs both sides); later ones untouched",
@@ -245,11 +248,12 @@ CAP_EXTRA_ORDER = (0x08, 0x10, 0x20, 0x01, 0x02, 0x04, 0x40, 0x80)
 
 # Modes that drop the first connection after it validated, and treat its
 # reconnects by their own rule.
-RECONNECT_MODES = ("redrop", "reguid", "redropvn")
+RECONNECT_MODES = ("redrop", "redropmc", "reguid", "redropvn")
 
 # Reconnect modes: delay between the first validation and the forced drop,
 # long enough for the mount to complete and its first read to succeed.
 REDROP_DELAY = 2.0
+REDROPMC_DELAY = 6.0
 CHURN_DELAY = 1.0
 CHURN_MODES = ("churn", "churnhold")
 # churn: what the proxy knows of a TreeId on one connection.
@@ -1159,7 +1163,7 @@ class Connection:
         self.rule = "pass" if mode in RECONNECT_MODES else mode
         self.drop_armed = mode in CHURN_MODES
         self.drop_delay = proxy.churn_delay if mode in CHURN_MODES \
-            else REDROP_DELAY
+            else REDROPMC_DELAY if mode == "redropmc" else REDROP_DELAY
         if mode == "churnhold":
             # A mount validates IPC$ and then its share, each answer held:
             # the drop must wait for the second one, or no mount completes.

@@ -497,6 +497,19 @@ mix_channels() {	# mix_channels MOUNTPOINT I
 # session must still validate, whichever channel carries the answer.
 # Distinct handletimeout values make each mount a new tree connect on the
 # one session instead of a reuse of the first.
+# wait_channel NAME: up to 30 s for a multichannel mount's second channel;
+# check NAME-second-channel says whether and when it came.
+wait_channel() {
+	n=0
+	until grep -q 'Extra Channels: 1' /proc/fs/cifs/DebugData; do
+		n=$((n + 1))
+		[ $n -ge 60 ] && break
+		sleep 0.5
+	done
+	check "$1-second-channel" $([ $n -lt 60 ]; echo $?) \
+		"'$(grep -o 'Extra Channels: [0-9]*' /proc/fs/cifs/DebugData)' after $((n / 2)) s"
+}
+
 case_multichannel() {
 	for v in 3.0 3.02; do
 		t=mc$(echo $v | tr -d .)
@@ -509,14 +522,7 @@ case_multichannel() {
 			quiesce
 			continue
 		fi
-		n=0
-		until grep -q 'Extra Channels: 1' /proc/fs/cifs/DebugData; do
-			n=$((n + 1))
-			[ $n -ge 60 ] && break
-			sleep 0.5
-		done
-		check "$t-second-channel" $([ $n -lt 60 ]; echo $?) \
-			"'$(grep -o 'Extra Channels: [0-9]*' /proc/fs/cifs/DebugData)' after $((n / 2)) s"
+		wait_channel "$t"
 		ok=0 bad=""
 		i=1
 		while [ $i -le "${MC_TCONS:-16}" ]; do
@@ -582,10 +588,49 @@ case_multichannel_tamper() {
 	quiesce
 }
 
+# 9. Multichannel, honest, with the primary reset once its second channel
+# is up (proxy mode redropmc, 6 s after the first validation; the second
+# channel goes through a plain proxy on $MC_ADDR).  cifs then binds the
+# primary again and runs no tree connect: smbvn must not hold the
+# session's requests back for want of one (review of the L6 gate, F1).
+# Soft mount: a held-back request would fail the write.
+case_multichannel_reconnect() {
+	snap
+	mkdir -p /mnt/mr
+	o="port=$PORT_redropmc,vers=3.0,multichannel,max_channels=2,$CRED"
+	if ! timeout 120 mount -t cifs //10.0.2.2/data /mnt/mr -o "$o" \
+		>/tmp/mr.out 2>&1; then
+		check mcreconnect-mount 1 "$(tr '\n' ' ' </tmp/mr.out)"
+		quiesce
+		return
+	fi
+	wait_channel mcreconnect
+	r0=$(reconnects) t0=$(now) ok=0 bad=0 tail=0
+	mkdir -p /mnt/mr/mr
+	while [ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a < 30) }')" = 1 ]; do
+		head -c 8192 /dev/urandom >/tmp/mrw
+		if timeout 20 cp /tmp/mrw /mnt/mr/mr/f 2>/dev/null &&
+			timeout 20 cmp -s /tmp/mrw /mnt/mr/mr/f; then
+			ok=$((ok + 1)) tail=$((tail + 1))
+		else
+			bad=$((bad + 1)) tail=0
+		fi
+		sleep 1
+	done
+	r=$(($(reconnects) - r0))
+	check mcreconnect-primary-reset $([ "$r" -gt 0 ]; echo $?) \
+		"$r reconnects while writing"
+	check mcreconnect-io-resumes $([ $tail -ge 10 ]; echo $?) \
+		"$ok writes read back, $bad failed, the last $tail in a row good; requests held back: $(delta requests_held_back)"
+	timeout 60 umount /mnt/mr
+	check mcreconnect-umount $? ""
+	quiesce
+}
+
 echo "STRESS-START $(uname -r)"
 # CASES and WAY=stock exist for one-off comparisons with stock cifs.
 [ "${WAY:-}" = stock ] && rmmod smbvn
-for c in ${CASES:-parallel mixed stall reconnect_tamper churn churn_hold multichannel multichannel_tamper load_loop}; do
+for c in ${CASES:-parallel mixed stall reconnect_tamper churn churn_hold multichannel multichannel_tamper multichannel_reconnect load_loop}; do
 	case $c in
 	stall)
 		for m in stall halfstall halfdrop; do

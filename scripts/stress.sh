@@ -74,8 +74,10 @@ SAMBA_ADDRS=$mc_addr SAMBA_USERS=$nusers bash scripts/samba.sh start "$work/A" "
 share=$work/A/share
 
 tamper="guid sigflip nosupp forge caps sigzero"
-# pass: the primary channel of the tampered-second-channel case.
-modes="churn churnhold reguid stall halfstall halfdrop pass $tamper"
+# pass: the primary channel of the tampered-second-channel case;
+# redropmc: that of the case whose primary is reset once its second
+# channel is up.
+modes="churn churnhold reguid stall halfstall halfdrop pass redropmc $tamper"
 maps=() p=$((base + 1))
 {
 	echo "PORT_A=$base"
@@ -83,6 +85,7 @@ maps=() p=$((base + 1))
 		echo "PORT_$m=$p"
 		maps+=(--map "$p:$m")
 		[ "$m" != pass ] || mcport=$p
+		[ "$m" != redropmc ] || mcdropport=$p
 		p=$((p + 1))
 	done
 	echo "TAMPER_MODES=\"$tamper\""
@@ -101,7 +104,8 @@ wait_ready() {	# wait_ready OUT
 # start_proxy LOG: the tamper proxies on 127.0.0.1, and on $mc_addr, at the
 # pass port, one that flips the ServerGuid: cifs opens a multichannel
 # mount's second channel at the primary's port, so a mount through the
-# pass port gets an honest primary and a tampered second channel.
+# pass port gets an honest primary and a tampered second channel.  At the
+# redropmc port, $mc_addr passes: only the primary is reset.
 start_proxy() {
 	python3 scripts/smbproxy.py --target "127.0.0.1:$base" "${maps[@]}" \
 		--churn-delay "${CHURN_DELAY:-0.5}" --churn-hold "${CHURN_HOLD:-1}" \
@@ -109,7 +113,8 @@ start_proxy() {
 	proxy=$!
 	wait_ready "$work/proxy.out"
 	python3 scripts/smbproxy.py --target "127.0.0.1:$base" --bind "$mc_addr" \
-		--map "$mcport:guid" --log "$1.mc" >"$work/proxy-mc.out" &
+		--map "$mcport:guid" --map "$mcdropport:pass" --log "$1.mc" \
+		>"$work/proxy-mc.out" &
 	mcproxy=$!
 	wait_ready "$work/proxy-mc.out"
 }

@@ -55,7 +55,22 @@ struct conn_rec {
 	struct smbvn_conn c;
 	unsigned int ntrees;	/* TREES_MAX + 1: more than fit */
 	struct tree_ref trees[TREES_MAX];
+	/* the tree requests were last held back for, and since when */
+	struct tree_ref held;
+	unsigned long held_since;	/* jiffies; 0: none held */
+	bool multichannel;	/* a session on it has bound other channels */
 };
+
+/*
+ * cifs believes a tree connected that smbvn never saw accepted on the
+ * current NEGOTIATE when a drop marked it for reconnect just before cifs'
+ * tree connect returned (cifs then clears the mark): nothing reconnects
+ * it, and unlike stock cifs, whose next request gets NETWORK_NAME_DELETED
+ * and heals the tree, smbvn would hold it back for good.  A tree held back
+ * this long with no tree connect accepted for it has its connection
+ * dropped, which makes cifs reconnect every tree on it.
+ */
+#define HELD_STUCK		(30 * HZ)
 
 /*
  * A raw lock: it is taken inside ftrace callbacks, where a spinlock_t,
@@ -141,6 +156,8 @@ static struct smbvn_conn *conn_slot(const void *server, bool create)
 	spare_count--;
 	memset(&r->c, 0, sizeof(r->c));
 	r->ntrees = 0;
+	r->held_since = 0;
+	r->multichannel = false;
 	r->c.server = server;
 	hash_add(conns, &r->node, (unsigned long)server);
 	conns_count++;
@@ -216,6 +233,7 @@ void smbvn_conn_neg_req(const void *server, const u8 *pdu, size_t len)
 	struct smbvn_neg_req req;
 	bool ok = !smbvn_parse_neg_req(pdu, len, &req);
 	struct smbvn_conn *c;
+	struct conn_rec *r;
 
 	raw_spin_lock(&conns_lock);
 	c = conn_slot(server, true);
@@ -229,15 +247,18 @@ void smbvn_conn_neg_req(const void *server, const u8 *pdu, size_t len)
 	 * draws a new one per session, so a different GUID at the same
 	 * address is a new session in recycled memory: forget the old one.
 	 */
+	r = container_of(c, struct conn_rec, c);
 	if (!ok || memcmp(c->req.guid, req.guid, SMBVN_GUID_LEN)) {
 		c->logged_disabled = false;
 		c->validated = false;
 		c->refused_until = 0;
+		r->multichannel = false;
 	}
 	c->have_req = ok;
 	c->have_rsp = false;
 	c->stamp = ++conns_clock;
-	container_of(c, struct conn_rec, c)->ntrees = 0;
+	r->ntrees = 0;
+	r->held_since = 0;
 	if (ok)
 		c->req = req;
 	raw_spin_unlock(&conns_lock);
@@ -466,23 +487,66 @@ void smbvn_conn_tree_accepted(const void *server, u32 stamp, u64 session_id,
  * @server: the primary struct TCP_Server_Info of the tree's session
  * @session_id: SessionId in the request's header
  * @tree_id: TreeId in the request's header
+ * @now: jiffies
+ * @stuck: set when the answer is no and has been for this tree for
+ *	HELD_STUCK (then again at most once per HELD_STUCK): the caller
+ *	has the connection dropped so that cifs reconnects the tree
  *
  * Callable with preemption disabled (conns_lock is raw).
  *
- * Return: true if the tree was accepted since @server's last NEGOTIATE,
- * or if smbvn has no record of @server (a connection negotiated before
+ * Return: true if the tree was accepted since @server's last NEGOTIATE;
+ * if smbvn has no record of @server (a connection negotiated before
  * smbvn loaded, which renegotiate_existing makes it renegotiate; or one
- * refused as negotiate-not-captured, whose tree connects fail anyway).
+ * refused as negotiate-not-captured, whose tree connects fail anyway);
+ * or if a session on @server has bound other channels (see
+ * smbvn_conn_multichannel()).
  */
-bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id)
+bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id,
+			    unsigned long now, bool *stuck)
+{
+	struct tree_ref t = { session_id, tree_id };
+	struct smbvn_conn *c;
+	struct conn_rec *r;
+	bool ok = true;
+
+	*stuck = false;
+	raw_spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	r = c ? container_of(c, struct conn_rec, c) : NULL;
+	if (r && !r->multichannel && !tree_listed(r, session_id, tree_id)) {
+		ok = false;
+		if (!r->held_since || r->held.session_id != session_id ||
+		    r->held.tree_id != tree_id) {
+			r->held = t;
+			r->held_since = now ? : 1;
+		} else if (time_after(now, r->held_since + HELD_STUCK)) {
+			*stuck = true;
+			r->held_since = now ? : 1;
+		}
+	}
+	raw_spin_unlock(&conns_lock);
+	return ok;
+}
+
+/**
+ * smbvn_conn_multichannel() - note that @server carries a multichannel
+ *	session
+ * @server: the primary struct TCP_Server_Info of a session that has bound
+ *	another channel
+ *
+ * From then on no request on @server or its channels is held back.  A
+ * primary that reconnects while another channel is up only binds again:
+ * cifs runs no tree connect, so no tree of it would ever be accepted on
+ * the new NEGOTIATE.  Channels are not validated when they bind
+ * (security review M4), so holding back their requests proved little.
+ */
+void smbvn_conn_multichannel(const void *server)
 {
 	struct smbvn_conn *c;
-	bool ok;
 
 	raw_spin_lock(&conns_lock);
 	c = conn_slot(server, false);
-	ok = !c || tree_listed(container_of(c, struct conn_rec, c), session_id,
-			       tree_id);
+	if (c)
+		container_of(c, struct conn_rec, c)->multichannel = true;
 	raw_spin_unlock(&conns_lock);
-	return ok;
 }

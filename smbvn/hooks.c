@@ -226,27 +226,31 @@ static int smbvn_stock_validate(const unsigned int xid, void *tcon)
 }
 
 /* The first kvec of a request: its SMB2 header and fixed body. */
-static bool notrace rqst_allowed(const void *server, const void *rqst)
+static bool notrace rqst_allowed(const void *ses, const void *server,
+				 const void *rqst)
 {
 	const struct kvec *iov = NULL;
 
 	if (rqst && FIELD(rqst, SMBVN_OFF_RQST_NVEC, unsigned int) >= 1)
 		iov = FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *);
-	return smbvn_request_allowed(server, iov ? iov->iov_base : NULL,
+	return smbvn_request_allowed(ses, server,
+				     iov ? iov->iov_base : NULL,
 				     iov ? iov->iov_len : 0);
 }
 
 /* smb2_setup_request(ses, server, rqst): every synchronous request. */
 static bool notrace refuse_setup(struct pt_regs *regs)
 {
-	return !rqst_allowed(ARG(regs, SMBVN_ARG_SSQ_SERVER, const void *),
+	return !rqst_allowed(ARG(regs, SMBVN_ARG_SSQ_SES, const void *),
+			     ARG(regs, SMBVN_ARG_SSQ_SERVER, const void *),
 			     ARG(regs, SMBVN_ARG_SSQ_RQST, const void *));
 }
 
 /* smb2_setup_async_request(server, rqst): reads, writes, echoes. */
 static bool notrace refuse_setup_async(struct pt_regs *regs)
 {
-	return !rqst_allowed(ARG(regs, SMBVN_ARG_SSA_SERVER, const void *),
+	return !rqst_allowed(NULL,
+			     ARG(regs, SMBVN_ARG_SSA_SERVER, const void *),
 			     ARG(regs, SMBVN_ARG_SSA_RQST, const void *));
 }
 

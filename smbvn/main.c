@@ -22,6 +22,8 @@ static void unhook_cifs(void)
 
 	for (i = smbvn_cifs_nhooks; i-- > 0;)
 		smbvn_hook_remove(&smbvn_cifs_hooks[i]);
+	/* A drop the gate queued calls into cifs: done before cifs may go. */
+	smbvn_gate_exit();
 	if (cifs_mod) {
 		module_put(cifs_mod);
 		cifs_mod = NULL;
@@ -48,7 +50,7 @@ static int hook_cifs(struct module *mod, const void *btf, size_t btf_len)
 	if (!try_module_get(mod))
 		return -ENOENT;
 	cifs_mod = mod;
-	rc = smbvn_exchange_resolve(mod);
+	rc = smbvn_exchange_resolve(mod) ? : smbvn_drop_resolve(mod);
 	for (i = 0; !rc && i < smbvn_cifs_nhooks; i++)
 		rc = smbvn_hook_install(&smbvn_cifs_hooks[i], mod);
 	if (rc) {
