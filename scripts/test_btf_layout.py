@@ -183,6 +183,7 @@ struct TCP_Server_Info {
 #else
 	__u16 dialect;
 #endif
+	struct TCP_Server_Info *primary_server;
 };
 struct cifs_chan {
 	unsigned int in_reconnect;
@@ -210,6 +211,7 @@ struct cifs_ses {
 struct cifs_tcon {
 	struct list_head tcon_list;
 	struct cifs_ses *ses;
+	__u32 tid;
 #ifdef TREE_NAME_PTR
 	char *tree_name;
 #else
@@ -258,6 +260,12 @@ void free_rsp_buf(int resp_buftype, void *rsp) { }
 void cifs_put_tcp_session(struct TCP_Server_Info *server, int from_reconnect)
 { }
 void cifs_crypto_secmech_release(struct TCP_Server_Info *server) { }
+struct mid_q_entry *smb2_setup_request(struct cifs_ses *ses,
+				       struct TCP_Server_Info *server,
+				       struct smb_rqst *rqst) { return 0; }
+struct mid_q_entry *smb2_setup_async_request(struct TCP_Server_Info *server,
+					     struct smb_rqst *rqst)
+{ return 0; }
 int compound_send_recv(
 #ifdef CSR_SHIFT
 		       void *extra,
