@@ -74,10 +74,12 @@ echo "$ctl" | grep -q "^Version: $ver$" &&
 	echo "$ctl" | grep -q '^Section: kernel$' &&
 	[ "$deps" = "binutils bpftool dkms lz4 python3 xz-utils zstd " ]
 check deb-control $? "$ctl"
+# The listing read whole: "grep -q" on the pipe would cut dpkg-deb short.
+contents=$(dpkg-deb -c "$deb")
 for f in "usr/src/smbvn-$ver/dkms.conf" "usr/src/smbvn-$ver/VERSION" \
 	usr/lib/modprobe.d/smbvn.conf usr/share/man/man4/smbvn.4.gz \
 	usr/share/man/man8/smbvn-stats.8.gz usr/sbin/smbvn-stats; do
-	dpkg-deb -c "$deb" | grep -q " \./$f$"
+	grep -q " \./$f$" <<<"$contents"
 	check "deb-has-$(basename "$f")" $? "$f not in $(basename "$deb")"
 done
 lintian --pedantic "$deb" >/tmp/smbvn-lintian.log 2>&1
