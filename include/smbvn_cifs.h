@@ -52,6 +52,7 @@ void smbvn_conn_tree_accepted(const void *server, u32 stamp, u64 session_id,
 bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id,
 			    unsigned long now, bool *stuck);
 void smbvn_conn_multichannel(const void *server);
+void smbvn_conns_arm(bool armed);
 bool smbvn_request_allowed(const void *ses, const void *server,
 			   const u8 *pdu, size_t len);
 void smbvn_gate_exit(void);

@@ -281,6 +281,7 @@ static int glue_init(struct kunit *test)
 	strscpy(&FIELD(fc->tcon, SMBVN_OFF_TCON_TREE_NAME, char),
 		"\\\\fake-server\\data", 32);
 	smbvn_conns_refill();
+	smbvn_conns_arm(true);
 	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
 	return smbvn_exchange_resolve(NULL);
 }
@@ -1054,6 +1055,22 @@ static void l6_only_what_was_accepted_passes(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, may_send(fc->srv2, CREATE, SUID, TID, 0));
 }
 
+/*
+ * A NEGOTIATE seen while smbvn was still installing its hooks may be
+ * followed by a stock tree connect smbvn never judged: its trees pass (CI,
+ * stress load loop: a mount that could not read its file), and the
+ * connection's next NEGOTIATE is gated again.
+ */
+static void l6_negotiated_while_hooking_passes(struct kunit *test)
+{
+	smbvn_conns_arm(false);
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
+	smbvn_conns_arm(true);
+	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+}
+
 /* Past the trees a record holds, the connection's proof covers them all. */
 static void l6_many_trees_stay_usable(struct kunit *test)
 {
@@ -1093,6 +1110,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(l6_tree_waits_for_its_validation),
 	KUNIT_CASE(l6_only_what_was_accepted_passes),
 	KUNIT_CASE(l6_many_trees_stay_usable),
+	KUNIT_CASE(l6_negotiated_while_hooking_passes),
 	KUNIT_CASE(l6_multichannel_and_audit_not_held),
 	KUNIT_CASE(l6_session_with_channels_not_held),
 	KUNIT_CASE(l6_stuck_tree_gets_its_connection_dropped),

@@ -73,6 +73,31 @@ struct conn_rec {
 #define HELD_STUCK		(30 * HZ)
 
 /*
+ * Set once every hook is in.  A connection that negotiated while smbvn was
+ * still hooking cifs may have its tree connects run by a stock SMB2_tcon
+ * that smbvn never judged (with renegotiate_existing=0 nothing drops it):
+ * that NEGOTIATE's trees are all usable, as before the gate existed, and
+ * its next NEGOTIATE is gated like any other (CI: one mount in 135 of the
+ * stress load loop could not read its file).
+ */
+static bool gate_armed;
+
+/**
+ * smbvn_conns_arm() - start or stop holding trees back on new NEGOTIATEs
+ * @armed: true once every hook is installed, false when they are removed
+ */
+void smbvn_conns_arm(bool armed)
+{
+	WRITE_ONCE(gate_armed, armed);
+}
+
+/* What a new NEGOTIATE generation starts with: no tree, or all of them. */
+static unsigned int trees_at_negotiate(void)
+{
+	return READ_ONCE(gate_armed) ? 0 : TREES_MAX + 1;
+}
+
+/*
  * A raw lock: it is taken inside ftrace callbacks, where a spinlock_t,
  * which sleeps on PREEMPT_RT, may not be.  Nothing under it allocates,
  * frees or takes another lock.
@@ -155,7 +180,7 @@ static struct smbvn_conn *conn_slot(const void *server, bool create)
 	hlist_del(&r->node);
 	spare_count--;
 	memset(&r->c, 0, sizeof(r->c));
-	r->ntrees = 0;
+	r->ntrees = trees_at_negotiate();
 	r->held_since = 0;
 	r->multichannel = false;
 	r->c.server = server;
@@ -257,7 +282,7 @@ void smbvn_conn_neg_req(const void *server, const u8 *pdu, size_t len)
 	c->have_req = ok;
 	c->have_rsp = false;
 	c->stamp = ++conns_clock;
-	r->ntrees = 0;
+	r->ntrees = trees_at_negotiate();
 	r->held_since = 0;
 	if (ok)
 		c->req = req;

@@ -22,6 +22,7 @@ static void unhook_cifs(void)
 
 	for (i = smbvn_cifs_nhooks; i-- > 0;)
 		smbvn_hook_remove(&smbvn_cifs_hooks[i]);
+	smbvn_conns_arm(false);
 	/* A drop the gate queued calls into cifs: done before cifs may go. */
 	smbvn_gate_exit();
 	if (cifs_mod) {
@@ -57,6 +58,7 @@ static int hook_cifs(struct module *mod, const void *btf, size_t btf_len)
 		unhook_cifs();
 		return rc;
 	}
+	smbvn_conns_arm(true);
 	pr_info("smbvn: hooked cifs, require_secure_negotiate=%d\n",
 		READ_ONCE(smbvn_enforce));
 	return 0;
