@@ -950,6 +950,16 @@ static void l6_tree_waits_for_its_validation(struct kunit *test)
 	/* Another tree, or the same TreeId in another session: not yet. */
 	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID + 1, 0));
 	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID + 1, TID, 0));
+	/*
+	 * A new socket: nothing before its NEGOTIATE (6.1 sent an FSCTL
+	 * there, MessageId 0, in CI's stress churn).
+	 */
+	smbvn_conn_socket(fc->srv);
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, SMBVN_CMD_IOCTL, SUID, TID,
+					  FSCTL_SET_ZERO_DATA));
+	KUNIT_ASSERT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+
 	/* The primary renegotiates: every tree waits for its reconnect. */
 	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
 	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID, 0));

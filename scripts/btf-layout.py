@@ -150,6 +150,8 @@ OBSERVED = {
         ("SSR_SERVER", "server", "struct TCP_Server_Info *")],
     "cifs_crypto_secmech_release": [
         ("CSM_SERVER", "server", "struct TCP_Server_Info *")],
+    "generic_ip_connect": [
+        ("GIC_SERVER", "server", "struct TCP_Server_Info *")],
     "smb2_setup_request": [
         ("SSQ_SES", "ses", "struct cifs_ses *"),
         ("SSQ_SERVER", "server", "struct TCP_Server_Info *"),

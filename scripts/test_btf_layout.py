@@ -260,6 +260,7 @@ void free_rsp_buf(int resp_buftype, void *rsp) { }
 void cifs_put_tcp_session(struct TCP_Server_Info *server, int from_reconnect)
 { }
 void cifs_crypto_secmech_release(struct TCP_Server_Info *server) { }
+int generic_ip_connect(struct TCP_Server_Info *server) { return 0; }
 struct mid_q_entry *smb2_setup_request(struct cifs_ses *ses,
 				       struct TCP_Server_Info *server,
 				       struct smb_rqst *rqst) { return 0; }

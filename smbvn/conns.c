@@ -575,3 +575,29 @@ void smbvn_conn_multichannel(const void *server)
 		container_of(c, struct conn_rec, c)->multichannel = true;
 	raw_spin_unlock(&conns_lock);
 }
+
+/**
+ * smbvn_conn_socket() - note that cifs opens a new socket for @server
+ * @server: struct TCP_Server_Info being (re)connected
+ *
+ * From the generic_ip_connect() observer.  A reconnect starts a new
+ * NEGOTIATE generation at once, not only when the NEGOTIATE request goes
+ * out: on 6.1 cifs was seen sending an FSCTL (MessageId 0) on the new
+ * socket before its NEGOTIATE (CI, stress churn), with a tree accepted on
+ * the old one.  A verdict still out on the old socket becomes
+ * `renegotiated`.  The first connect of a connection has no record yet.
+ */
+void smbvn_conn_socket(const void *server)
+{
+	struct smbvn_conn *c;
+
+	raw_spin_lock(&conns_lock);
+	c = conn_slot(server, false);
+	if (c) {
+		c->stamp = ++conns_clock;
+		container_of(c, struct conn_rec, c)->ntrees =
+			trees_at_negotiate();
+		container_of(c, struct conn_rec, c)->held_since = 0;
+	}
+	raw_spin_unlock(&conns_lock);
+}

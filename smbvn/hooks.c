@@ -20,7 +20,7 @@
 
 enum {
 	HOOK_SEND, HOOK_SIGN, HOOK_CRYPT, HOOK_RECEIVE, HOOK_RELEASE,
-	HOOK_VALIDATE, HOOK_TCON, HOOK_SETUP, HOOK_SETUP_ASYNC
+	HOOK_CONNECT, HOOK_VALIDATE, HOOK_TCON, HOOK_SETUP, HOOK_SETUP_ASYNC
 };
 
 typedef int (*smb2_tcon_t)(const unsigned int xid, void *ses,
@@ -73,6 +73,15 @@ static void notrace observe_release(struct pt_regs *regs)
 
 	if (server)
 		smbvn_conn_forget(server);
+}
+
+/* generic_ip_connect(server): every connect and reconnect of a socket. */
+static void notrace observe_connect(struct pt_regs *regs)
+{
+	const void *server = ARG(regs, SMBVN_ARG_GIC_SERVER, const void *);
+
+	if (server)
+		smbvn_conn_socket(server);
 }
 
 /*
@@ -285,6 +294,8 @@ struct smbvn_hook smbvn_cifs_hooks[] = {
 			   .observe = observe_receive },
 	[HOOK_RELEASE] = { .name = "cifs_crypto_secmech_release",
 			   .observe = observe_release },
+	[HOOK_CONNECT] = { .name = "generic_ip_connect",
+			   .observe = observe_connect },
 	[HOOK_VALIDATE] = { .name = "smb3_validate_negotiate",
 			    .redirect = smbvn_stock_validate },
 	[HOOK_TCON] = { .name = "SMB2_tcon", .redirect = smbvn_tcon },
