@@ -281,10 +281,12 @@ static void *smbvn_setup_async_held_back(void *server, void *rqst)
 }
 
 /*
- * Installed in this order, removed in reverse.  The gates come last: by
- * then every tree connect smbvn lets through is one it noted as accepted.  Both redirects can sleep
- * (a network round trip); a failed init waits for them to drain
- * (smbvn_redirects_drain()) before the module may be freed.
+ * Installed in this order, removed in reverse.  The gates come last, and
+ * hold trees back only on NEGOTIATEs seen once all hooks are in
+ * (smbvn_conns_arm()).  The SMB2_tcon and smb3_validate_negotiate
+ * redirects can sleep (a network round trip); a failed init waits for
+ * every redirect to drain (smbvn_redirects_drain()) before the module may
+ * be freed.
  */
 struct smbvn_hook smbvn_cifs_hooks[] = {
 	[HOOK_SEND] = { .name = "compound_send_recv", .observe = observe_send },
