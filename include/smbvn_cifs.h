@@ -106,6 +106,14 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 			struct smbvn_answer *tc);
 int smbvn_drop_resolve(struct module *cifs);
 int smbvn_drop_existing(struct module *cifs);
+void smbvn_drop_channels(void *ses);
+int smbvn_validate_channel(unsigned int xid, void *ses, void *chan);
+int smbvn_validate_bind(unsigned int xid, void *ses, void *chan, void *ipc);
+bool smbvn_channel_signkey(const void *ses, const void *rx, u8 *key);
+typedef int (*smbvn_sess_setup_t)(const unsigned int xid, void *ses,
+				  void *server, const void *nls);
+int smbvn_channel_setup(unsigned int xid, void *ses, void *server,
+			const void *nls, smbvn_sess_setup_t setup);
 
 int smbvn_exchange_resolve(struct module *cifs);
 void *smbvn_exchange_channel(void *ses);

@@ -53,6 +53,9 @@ struct fake_cifs {
 	bool renegotiate;		/* NEGOTIATE runs during the exchange */
 	int sends;
 	int drops;			/* smbvn_drop_connection() calls */
+	int session_drops;		/* smbvn_drop_channels() calls */
+	u8 ses_signkey_at_send[16];	/* ses->smb3signingkey then */
+	int setups;			/* SMB2_sess_setup calls */
 	u32 opcode, max_out;
 	u8 body[SMBVN_VNEG_REQ_MAX];
 	size_t body_len;
@@ -164,6 +167,8 @@ static int fake_send_recv(unsigned int xid, void *ses, void *server,
 
 	kt_put32(hdr + 24, (u32)mid);
 	kt_put32(hdr + 28, (u32)(mid >> 32));
+	memcpy(fc->ses_signkey_at_send,
+	       &FIELD(fc->ses, SMBVN_OFF_SES_SIGNINGKEY, u8), 16);
 	smbvn_exchange_sent(hdr, server);
 	if (fc->renegotiate)
 		capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
@@ -192,6 +197,12 @@ void smbvn_drop_connection(void *server)
 /* gate.c's stuck-tree drop, from its work item: nothing to drop here. */
 void smbvn_drop_listed(const void *server)
 {
+}
+
+/* channel.c drops a refused session's channels; counted here. */
+void smbvn_drop_channels(void *ses)
+{
+	fc->session_drops++;
 }
 
 /* What hook.c resolves through kallsyms, here the fakes above. */
@@ -268,6 +279,8 @@ static int glue_init(struct kunit *test)
 	fc->transform_sid = SUID;
 	fc->inner_sid = SUID;
 	spin_lock_init(&FIELD(fc->ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t));
+	spin_lock_init(&FIELD(fc->ses, SMBVN_OFF_SES_SES_LOCK, spinlock_t));
+	memcpy(&FIELD(fc->ses, SMBVN_OFF_SES_SIGNINGKEY, u8), key_30, 16);
 	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 1;
 	FIELD(fc->ses, SMBVN_OFF_SES_CHANS + SMBVN_OFF_CHAN_SERVER, void *) =
 		fc->srv;
@@ -809,6 +822,157 @@ static void tcon_311_unwatched_or_guest(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
 }
 
+/* The second channel's own signing key, from its binding. */
+static const u8 key_chan2[16] = { 0x3c, 0x91, 0x0a, 0x57, 0xe2 };
+
+/*
+ * M4: the session has a second channel, srv2, whose NEGOTIATE answered
+ * @rsp; @need is cifs' chans_need_reconnect (bit 0 the primary).  The
+ * answer smbvn gets is the server's real one, signed with the key of
+ * @server, the channel being set up.
+ */
+static void two_channels(struct kunit *test, const struct smbvn_neg_rsp *rsp,
+			 unsigned long need, void *server)
+{
+	char *chan2 = &FIELD(fc->ses, SMBVN_OFF_SES_CHANS + SMBVN_SIZE_CHAN,
+			     char);
+
+	FIELD(chan2, SMBVN_OFF_CHAN_SERVER, void *) = fc->srv2;
+	memcpy(&FIELD(chan2, SMBVN_OFF_CHAN_SIGNKEY, u8), key_chan2, 16);
+	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 2;
+	FIELD(fc->ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long) =
+		need;
+	/* The primary has reconnected once; srv2 is new. */
+	FIELD(fc->srv, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) = 2;
+	FIELD(fc->srv2, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) = 1;
+	FIELD(fc->ses, SMBVN_OFF_SES_TCON_IPC, void *) = fc->tcon;
+	capture_negotiate(fc->srv2, &fc->req, rsp);
+	answer_echo(test, &kt_rsp_300,
+		    server == fc->srv2 ? key_chan2 : key_30, true);
+}
+
+/* cifs' SMB2_sess_setup: the channel's key exists once it returns. */
+static int fake_sess_setup(const unsigned int xid, void *ses, void *server,
+			   const void *nls)
+{
+	fc->setups++;
+	return 0;
+}
+
+static int setup_on(void *server)
+{
+	return smbvn_channel_setup(1, fc->ses, server, NULL, fake_sess_setup);
+}
+
+/*
+ * A new second channel binds: validated on itself, over IPC$, with its
+ * own key, which cifs would not use while the channel still counts as
+ * binding: the session's key stands in for it during the exchange only.
+ */
+static void m4_binding_channel_validated(struct kunit *test)
+{
+	struct counts c;
+
+	two_channels(test, &kt_rsp_300, BIT(1), fc->srv2);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), 0);
+	KUNIT_EXPECT_EQ(test, fc->setups, 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+	KUNIT_EXPECT_EQ(test, fc->sends, 1);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+	KUNIT_EXPECT_MEMEQ(test, fc->ses_signkey_at_send, key_chan2, 16);
+	KUNIT_EXPECT_MEMEQ(test, &FIELD(fc->ses, SMBVN_OFF_SES_SIGNINGKEY, u8),
+			   key_30, 16);
+}
+
+/*
+ * A new second channel's NEGOTIATE was tampered (another ServerGuid): its
+ * validation, answered with the real values, is refused.  cifs gives the
+ * channel up on the error: smbvn drops nothing, the primary stays.
+ */
+static void m4_tampered_channel_refused(struct kunit *test)
+{
+	struct smbvn_neg_rsp tampered = kt_rsp_300;
+	struct counts c;
+
+	tampered.guid[0] ^= 0xff;
+	two_channels(test, &tampered, BIT(1), fc->srv2);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MISMATCH_GUID), 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
+	KUNIT_EXPECT_MEMEQ(test, &FIELD(fc->ses, SMBVN_OFF_SES_SIGNINGKEY, u8),
+			   key_30, 16);
+}
+
+/*
+ * The issue's case: the primary dropped and renegotiated with another
+ * ServerGuid while the second channel stayed up.  It re-binds with no
+ * tree connect; smbvn validates it on itself, refuses it and drops every
+ * channel of the session.
+ */
+static void m4_primary_rebind_tampered_refused(struct kunit *test)
+{
+	struct smbvn_neg_rsp tampered = kt_rsp_300;
+	struct counts c;
+
+	two_channels(test, &kt_rsp_300, BIT(0), fc->srv);
+	tampered.guid[0] ^= 0xff;
+	capture_negotiate(fc->srv, &fc->req, &tampered);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MISMATCH_GUID), 1);
+	KUNIT_EXPECT_EQ(test, fc->sends, 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 1);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 1);
+	KUNIT_EXPECT_TRUE(test, smbvn_conn_held(fc->srv));
+}
+
+/* The same re-bind, honest: validated, nothing dropped. */
+static void m4_primary_rebind_validated(struct kunit *test)
+{
+	struct counts c;
+
+	two_channels(test, &kt_rsp_300, BIT(0), fc->srv);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+}
+
+/*
+ * Every channel dropped: the primary sets the session up again (its tree
+ * connects are validated then, not here); a secondary channel may not,
+ * and is told to retry without a byte sent.
+ */
+static void m4_only_primary_sets_up_session(struct kunit *test)
+{
+	two_channels(test, &kt_rsp_300, BIT(0) | BIT(1), fc->srv);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, fc->setups, 0);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), 0);
+	KUNIT_EXPECT_EQ(test, fc->setups, 1);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+}
+
+/* Nothing of this with require_secure_negotiate=0, or on 3.1.1. */
+static void m4_unchecked_off_or_311(struct kunit *test)
+{
+	two_channels(test, &kt_rsp_300, BIT(0) | BIT(1), fc->srv);
+	WRITE_ONCE(smbvn_enforce, false);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), 0);
+	FIELD(fc->ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long) =
+		BIT(1);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), 0);
+	WRITE_ONCE(smbvn_enforce, true);
+	FIELD(fc->srv2, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_311;
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), 0);
+	KUNIT_EXPECT_EQ(test, fc->setups, 3);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+}
+
 /* Another task set the session up again: new SessionId, new keys. */
 static void session_set_up_again(void)
 {
@@ -1115,6 +1279,12 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(l4_session_id_shared_proves_nothing),
 	KUNIT_CASE(interrupted_exchange_is_retryable),
 	KUNIT_CASE(tcon_311_must_be_signed),
+	KUNIT_CASE(m4_binding_channel_validated),
+	KUNIT_CASE(m4_tampered_channel_refused),
+	KUNIT_CASE(m4_primary_rebind_tampered_refused),
+	KUNIT_CASE(m4_primary_rebind_validated),
+	KUNIT_CASE(m4_only_primary_sets_up_session),
+	KUNIT_CASE(m4_unchecked_off_or_311),
 	KUNIT_CASE(tcon_311_unwatched_or_guest),
 	KUNIT_CASE(tcon_311_judged_as_sent),
 	KUNIT_CASE(l6_tree_waits_for_its_validation),

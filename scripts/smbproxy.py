@@ -61,6 +61,10 @@ CMD_READ = 0x0008
 CMD_WRITE = 0x0009
 CMD_IOCTL = 0x000B
 FILE_IO_CMDS = {CMD_CREATE: "CREATE", CMD_READ: "READ", CMD_WRITE: "WRITE"}
+# Modes that rewrite the NEGOTIATE response: file I/O on such a connection
+# means the client used a connection it had every reason to refuse (a
+# multichannel channel whose bind went unvalidated, for one).
+NEGOTIATE_TAMPER_MODES = ("guid", "caps", "signreq", "forge")
 # Every SMB2 command (MS-SMB2 2.2.1.2), for the log.
 CMD_NAMES = dict(enumerate((
     "NEGOTIATE", "SESSION_SETUP", "LOGOFF", "TREE_CONNECT", "TREE_DISCONNECT",
@@ -525,6 +529,10 @@ def process_client_pdu(mode, st, pdu):
         notes = unvalidated_requests(st, pdu)
         if notes:
             return Verdict(FORWARD, pdu, notes)
+    if mode in NEGOTIATE_TAMPER_MODES and cmd in FILE_IO_CMDS:
+        return Verdict(FORWARD, pdu, [
+            f"TAMPERED-IO {FILE_IO_CMDS[cmd]} MessageId 0x{mid(pdu):x} "
+            "on a connection whose NEGOTIATE rsp was rewritten"])
     if is_validate_request(pdu):
         max_out = u32(pdu, IOCTLREQ_MAX_OUTPUT) \
             if len(pdu) >= IOCTLREQ_MAX_OUTPUT + 4 else None

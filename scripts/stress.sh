@@ -86,6 +86,7 @@ maps=() p=$((base + 1))
 		maps+=(--map "$p:$m")
 		[ "$m" != pass ] || mcport=$p
 		[ "$m" != redropmc ] || mcdropport=$p
+		[ "$m" != reguid ] || rgport=$p
 		p=$((p + 1))
 	done
 	echo "TAMPER_MODES=\"$tamper\""
@@ -105,7 +106,8 @@ wait_ready() {	# wait_ready OUT
 # pass port, one that flips the ServerGuid: cifs opens a multichannel
 # mount's second channel at the primary's port, so a mount through the
 # pass port gets an honest primary and a tampered second channel.  At the
-# redropmc port, $mc_addr passes: only the primary is reset.
+# redropmc port, $mc_addr passes: only the primary is reset; at the reguid
+# port too: the primary is the one tampered with there.
 start_proxy() {
 	python3 scripts/smbproxy.py --target "127.0.0.1:$base" "${maps[@]}" \
 		--churn-delay "${CHURN_DELAY:-0.5}" --churn-hold "${CHURN_HOLD:-1}" \
@@ -113,8 +115,8 @@ start_proxy() {
 	proxy=$!
 	wait_ready "$work/proxy.out"
 	python3 scripts/smbproxy.py --target "127.0.0.1:$base" --bind "$mc_addr" \
-		--map "$mcport:guid" --map "$mcdropport:pass" --log "$1.mc" \
-		>"$work/proxy-mc.out" &
+		--map "$mcport:guid" --map "$mcdropport:pass" --map "$rgport:pass" \
+		--log "$1.mc" >"$work/proxy-mc.out" &
 	mcproxy=$!
 	wait_ready "$work/proxy-mc.out"
 }
@@ -135,7 +137,7 @@ result() {	# result NAME STATUS DETAIL
 
 for k in "${kernels[@]}"; do
 	echo "== stress on $k"
-	rm -rf "$share/churn" "$share/ch" "$share/rt"
+	rm -rf "$share/churn" "$share/ch" "$share/rt" "$share/mr"
 	plog=$work/proxy-$k.log
 	start_proxy "$plog"
 	log=$work/vm-$k.log
@@ -184,6 +186,11 @@ for k in "${kernels[@]}"; do
 		result proxy-second-channel-tampered "$([ "$n" -gt 0 ]; echo $?)" \
 			"$n second-channel NEGOTIATE responses with a flipped ServerGuid"
 	fi
+	# No file I/O on any connection whose NEGOTIATE was rewritten, on
+	# either address (a multichannel channel bound unvalidated, say).
+	tio=$(cat "$plog" "$plog.mc" | grep -c 'TAMPERED-IO' || true)
+	result proxy-no-io-on-tampered-connection "$([ "$tio" = 0 ]; echo $?)" \
+		"$tio file I/O requests on a connection with a rewritten NEGOTIATE"
 	# Requests on a tree before its validation reached the client, by
 	# mode, command and CtlCode: none may (security review L6).  Stock
 	# cifs sends an IOCTL without waiting for the reconnect of its tree
@@ -216,6 +223,13 @@ for k in "${kernels[@]}"; do
 		okw=$(grep -ac '^WROTE rt/' "$log" || true)
 		onsrv=$(find "$share/rt" -type f 2>/dev/null | wc -l || true)
 		result host-nothing-written-after-refusal \
+			"$([ "$okw" -gt 0 ] && [ "$onsrv" -le $((okw + 1)) ]; echo $?)" \
+			"$onsrv files on the server, $okw writes the guest saw succeed"
+	fi
+	if ran multichannel_reguid; then
+		okw=$(grep -ac '^WROTE mr/' "$log" || true)
+		onsrv=$(find "$share/mr" -type f 2>/dev/null | wc -l || true)
+		result host-mcreguid-nothing-written-after-refusal \
 			"$([ "$okw" -gt 0 ] && [ "$onsrv" -le $((okw + 1)) ]; echo $?)" \
 			"$onsrv files on the server, $okw writes the guest saw succeed"
 	fi

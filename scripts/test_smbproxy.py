@@ -297,6 +297,18 @@ class Modes(unittest.TestCase):
         v = s.client(header(sp.CMD_WRITE, MID + 2, False) + bytes(49))
         self.assertEqual(v.notes, [])
 
+    def test_guid_flags_io_on_tampered_connection(self):
+        # Even after a validate answer went through: a client that saw the
+        # real ServerGuid in it had to refuse the connection.
+        for mode, flagged in (("guid", True), ("pass", False)):
+            s = Session(mode)
+            s.negotiate()
+            s.validate()
+            v = s.client(header(sp.CMD_WRITE, MID + 2, False) + bytes(49))
+            self.assertEqual(v.action, sp.FORWARD)
+            self.assertEqual(any("TAMPERED-IO WRITE" in n for n in v.notes),
+                             flagged, mode)
+
     def churn_session(self, mode="churn", dialect=0x0300):
         s = Session(mode)
         s.negotiate(dialect=dialect)

@@ -194,13 +194,20 @@ static void passed(const void *server, const void *tcon, u16 dialect,
 			     ktime_get_ns() - t0);
 }
 
-/*
- * The signing key of channel @rx of @ses, the one cifs itself verifies
- * that channel's answers with: each channel has its own, and the primary's
- * is a copy of the session key only until a reconnect rebinds it.
- * Returns false, @key untouched, when @rx is no channel of @ses (any more).
+/**
+ * smbvn_channel_signkey() - the signing key of one channel of a session
+ * @ses: struct cifs_ses
+ * @rx: struct TCP_Server_Info of the channel
+ * @key: 16 bytes, out
+ *
+ * The key cifs itself verifies that channel's answers with: each channel
+ * has its own (MS-SMB2 3.2.5.3.1), and the primary's is a copy of the
+ * session key only until a reconnect rebinds it.  Takes chan_lock.
+ *
+ * Return: true, or false with @key untouched when @rx is no channel of
+ * @ses (any more).
  */
-static bool channel_signkey(const void *ses, const void *rx, u8 *key)
+bool smbvn_channel_signkey(const void *ses, const void *rx, u8 *key)
 {
 	spinlock_t *lock = &FIELD(ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t);
 	const char *chan = &FIELD(ses, SMBVN_OFF_SES_CHANS, const char);
@@ -324,7 +331,8 @@ static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
 	memset(d, 0, sizeof(*d));
 	if (!n)
 		return SMBVN_V_COUNT;
-	*tx = smbvn_exchange_channel(ses);
+	if (!*tx)
+		*tx = smbvn_exchange_channel(ses);
 	if (!*tx) {
 		d->received = (u32)-EIO;
 		return SMBVN_V_NO_RESPONSE;
@@ -341,7 +349,7 @@ static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
 	 */
 	in->session_id = FIELD(ses, SMBVN_OFF_SES_SUID, u64);
 	in->have_key = dialect >= SMBVN_DIALECT_300 ?
-		       channel_signkey(ses, *tx, in->key) :
+		       smbvn_channel_signkey(ses, *tx, in->key) :
 		       session_key(ses, in->key);
 	tx_stamp = smbvn_conn_stamp(*tx);
 	rc = smbvn_exchange(xid, ses, (void *)*tx, tcon, body, n, in);
@@ -385,7 +393,7 @@ static enum smbvn_verdict verify_tcon(void *ses, u16 dialect,
 		return SMBVN_V_COUNT;
 	*tx = tc->tx;
 	tc->session_id = tc->req_session_id;
-	tc->have_key = channel_signkey(ses, tc->tx, tc->key);
+	tc->have_key = smbvn_channel_signkey(ses, tc->tx, tc->key);
 	if (FIELD(ses, SMBVN_OFF_SES_SUID, u64) != tc->req_session_id ||
 	    smbvn_conn_stamp(tc->tx) != tc->tx_stamp)
 		return SMBVN_V_RENEGOTIATED;
@@ -396,10 +404,32 @@ static enum smbvn_verdict verify_tcon(void *ses, u16 dialect,
 	return smbvn_judge_tcon(tc->buf, len, authenticate(tc, dialect, err));
 }
 
-static int judge_tcon(unsigned int xid, void *ses, void *tcon,
-		      struct smbvn_answer *tc, u32 *stamp)
+/*
+ * A new channel refused at its first bind (@chan, never reconnected) is
+ * given up by cifs itself: cifs_ses_add_channel puts it on the error.
+ * Shutting its socket as well only has cifs' reconnect worker look for a
+ * channel the session no longer has (a WARNING on 6.1).  So no drop and
+ * no hold for it; the refusal stands.
+ */
+static enum smbvn_refusal unless_new_channel(const void *chan,
+					     enum smbvn_refusal r)
 {
-	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
+	if (!chan || FIELD(chan, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) != 1)
+		return r;
+	if (r == SMBVN_R_LOST || r == SMBVN_R_RETRY)
+		return SMBVN_R_RETRY;
+	return SMBVN_R_THIS_TCON;
+}
+
+/*
+ * The decision for one tree connect, or one channel binding, whose
+ * NEGOTIATE was on @server; the validation goes out on @force_tx, or on
+ * the channel cifs would pick when NULL.
+ */
+static int judge_tcon(unsigned int xid, void *ses, void *server, void *tcon,
+		      const void *force_tx, struct smbvn_answer *tc,
+		      u32 *stamp)
+{
 	u16 dialect = FIELD(server, SMBVN_OFF_SRV_DIALECT, u16);
 	struct smbvn_conn snap = {};
 	const void *tx = server;
@@ -446,9 +476,10 @@ static int judge_tcon(unsigned int xid, void *ses, void *tcon,
 		break;
 	default:
 		return fail_check(server, tcon, dialect, SMBVN_V_COUNT, a,
-				  NULL, t0, a == SMBVN_A_REFUSE_NO_RECORD &&
+				  NULL, t0, unless_new_channel(force_tx,
+				  a == SMBVN_A_REFUSE_NO_RECORD &&
 				  !snap.have_req ? SMBVN_R_UNRECORDED :
-						   SMBVN_R_THIS_TCON);
+						   SMBVN_R_THIS_TCON));
 	}
 
 	if (a == SMBVN_A_VERIFY_TCON_311) {
@@ -461,6 +492,7 @@ static int judge_tcon(unsigned int xid, void *ses, void *tcon,
 					  SMBVN_R_RETRY);
 		}
 	} else {
+		tx = force_tx;
 		v = round_trip(xid, ses, server, tcon, dialect, &snap, &d, &tx,
 			       &err);
 	}
@@ -508,7 +540,8 @@ static int judge_tcon(unsigned int xid, void *ses, void *tcon,
 		r = SMBVN_R_RETRY;
 	else if (v == SMBVN_V_NO_RESPONSE && snap.validated)
 		r = SMBVN_R_LOST;
-	return fail_check(server, tcon, dialect, v, a, &d, t0, r);
+	return fail_check(server, tcon, dialect, v, a, &d, t0,
+			  unless_new_channel(force_tx, r));
 }
 
 /**
@@ -532,7 +565,7 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
 	u64 session_id = FIELD(ses, SMBVN_OFF_SES_SUID, u64);
 	u32 stamp = 0;
-	int rc = judge_tcon(xid, ses, tcon, tc, &stamp);
+	int rc = judge_tcon(xid, ses, server, tcon, NULL, tc, &stamp);
 
 	/*
 	 * Whatever let the tree connect stand (a validation, a knob, audit
@@ -543,4 +576,24 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 		smbvn_conn_tree_accepted(server, stamp, session_id,
 					 FIELD(tcon, SMBVN_OFF_TCON_TID, u32));
 	return rc;
+}
+
+/**
+ * smbvn_validate_bind() - validate the NEGOTIATE of a channel that bound
+ * @xid: cifs transaction id of the binding session setup
+ * @ses: struct cifs_ses the channel bound
+ * @chan: struct TCP_Server_Info of the channel; the validation is sent on
+ *	it and judged against its own NEGOTIATE
+ * @ipc: struct cifs_tcon of the session's IPC$ tree, which carries it
+ *
+ * MS-SMB2 3.2.5.5 and 3.2.5.14.12 for one channel (security review M4).
+ * The caller has the channel's signing key in place (channel.c).
+ *
+ * Return: as smbvn_validate_tcon().
+ */
+int smbvn_validate_bind(unsigned int xid, void *ses, void *chan, void *ipc)
+{
+	u32 stamp;
+
+	return judge_tcon(xid, ses, chan, ipc, chan, NULL, &stamp);
 }

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Multichannel: a channel that binds a session (MS-SMB2 3.2.4.1.7, 3.2.5.3)
+ * has run a NEGOTIATE of its own, which no tree connect proves: tree
+ * connects go over whichever channel cifs picks, and a channel re-bound
+ * while the others stayed up reconnects no tree at all (security review
+ * M4).  So each binding on 3.0/3.0.2 is followed, inside cifs' session
+ * setup, by a validation sent on that channel itself.
+ */
+#include <linux/ratelimit.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include "smbvn.h"
+#include "smbvn_cifs.h"
+
+/*
+ * Exchanges @key with the session's signing key.  While a channel binds
+ * (its bit still set in chans_need_reconnect) cifs signs what goes out on
+ * it, and checks what comes back, with the session's signing key: right
+ * for the binding SESSION_SETUP, wrong for anything after it, which the
+ * server, for which the channel is bound already, checks with the
+ * channel's own key (MS-SMB2 3.2.5.3.1: derived from the binding's own
+ * authentication).  The session's key is used for nothing else meanwhile:
+ * every other channel signs with its own, and no other channel can bind
+ * because the caller holds the session_mutex.  Under ses_lock then
+ * chan_lock, where cifs reads it.
+ */
+static void swap_session_signkey(void *ses, u8 *key)
+{
+	spinlock_t *ses_lock = &FIELD(ses, SMBVN_OFF_SES_SES_LOCK, spinlock_t);
+	spinlock_t *chan_lock = &FIELD(ses, SMBVN_OFF_SES_CHAN_LOCK,
+				       spinlock_t);
+	u8 *signkey = &FIELD(ses, SMBVN_OFF_SES_SIGNINGKEY, u8);
+	u8 tmp[16];
+
+	spin_lock(ses_lock);
+	spin_lock(chan_lock);
+	memcpy(tmp, signkey, sizeof(tmp));
+	memcpy(signkey, key, sizeof(tmp));
+	memcpy(key, tmp, sizeof(tmp));
+	spin_unlock(chan_lock);
+	spin_unlock(ses_lock);
+	memzero_explicit(tmp, sizeof(tmp));
+}
+
+/**
+ * smbvn_validate_channel() - validate a channel that just bound a session
+ * @xid: cifs transaction id of the session setup
+ * @ses: struct cifs_ses the channel now belongs to
+ * @chan: struct TCP_Server_Info of the channel (3.0 or 3.0.2)
+ *
+ * The validation is sent on @chan itself, on the session's IPC$ tree, and
+ * judged against @chan's own NEGOTIATE (MS-SMB2 3.2.5.5, 3.2.5.14.12),
+ * before cifs counts the channel as up, so no other request can use it
+ * first.
+ *
+ * A channel refused when it re-binds after a reconnect is dropped with
+ * every other channel of the session: the session was in use when the
+ * tampering showed, and its channels renegotiate and are proven again.
+ * A new channel refused at its first bind (cifs has never reconnected it)
+ * is given up by cifs on the error, and the session's other channels were
+ * each proven on themselves: they stay.  Dropping them too, from inside
+ * the mount that is adding the channel, deadlocks 6.1's mount (its root
+ * inode lookup reconnects the tree and waits for the superblock the mount
+ * itself holds) and fails every mount on 6.12.  Called with the
+ * session_mutex held; sleeps.
+ *
+ * Return: 0, -EPROTO (refused), -EAGAIN (nothing proven, retry), or the
+ * error of the exchange.
+ */
+int smbvn_validate_channel(unsigned int xid, void *ses, void *chan)
+{
+	void *ipc = FIELD(ses, SMBVN_OFF_SES_TCON_IPC, void *);
+	u8 key[16];
+	int rc;
+
+	if (!ipc) {
+		/* No tree to send on: the binding is retried later. */
+		pr_warn_ratelimited("smbvn: no IPC$ tree to validate a channel on; binding refused\n");
+		return -EAGAIN;
+	}
+	if (!smbvn_channel_signkey(ses, chan, key)) {
+		/* Gone from the session already: nothing to let through. */
+		return -EAGAIN;
+	}
+	swap_session_signkey(ses, key);
+	rc = smbvn_validate_bind(xid, ses, chan, ipc);
+	swap_session_signkey(ses, key);
+	memzero_explicit(key, sizeof(key));
+	if (rc == -SMBVN_ERRNO &&
+	    FIELD(chan, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) > 1)
+		smbvn_drop_channels(ses);
+	return rc;
+}
+
+/*
+ * Is this session setup on a channel binding a session whose other
+ * channels are up?  cifs' own test (CIFS_ALL_CHANS_NEED_RECONNECT): all
+ * channels needing it means a new session, whose tree connects
+ * smbvn_tcon then validates.  The channel being set up needs it too, so
+ * @need is never 0 here.
+ */
+static bool channel_binds(void *ses)
+{
+	spinlock_t *lock = &FIELD(ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t);
+	unsigned long need, all;
+	size_t n;
+
+	spin_lock(lock);
+	need = FIELD(ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long);
+	n = FIELD(ses, SMBVN_OFF_SES_CHAN_COUNT, size_t);
+	spin_unlock(lock);
+	all = n >= BITS_PER_LONG ? ~0UL : BIT(n) - 1;
+	return need && need != all;
+}
+
+/**
+ * smbvn_channel_setup() - a session setup on one channel, checked
+ * @xid: cifs transaction id
+ * @ses: struct cifs_ses being set up or bound
+ * @server: struct TCP_Server_Info of the channel it runs on
+ * @nls: cifs' codepage (struct nls_table), passed on
+ * @setup: cifs' SMB2_sess_setup
+ *
+ * On 3.0/3.0.2, with require_secure_negotiate=1: a channel that binds
+ * (a new one, or one re-bound after a reconnect while the others stayed
+ * up, the primary included) is validated on itself right after its
+ * binding SESSION_SETUP, while cifs still counts it as needing
+ * reconnect (smbvn_validate_channel()).  A secondary channel may not
+ * establish the session on its own, which cifs does when every channel
+ * dropped: its NEGOTIATE could then only be proven by a tree connect that
+ * happens to go over it.  It gets -EAGAIN, and binds once the primary has
+ * set the session up again.
+ *
+ * Return: what @setup returned, or the refusal (-EPROTO, -EAGAIN).
+ */
+int smbvn_channel_setup(unsigned int xid, void *ses, void *server,
+			const void *nls, smbvn_sess_setup_t setup)
+{
+	u16 dialect = FIELD(server, SMBVN_OFF_SRV_DIALECT, u16);
+	bool binds = channel_binds(ses);
+	bool checked = READ_ONCE(smbvn_enforce) &&
+		(dialect == SMBVN_DIALECT_300 || dialect == SMBVN_DIALECT_302);
+	int rc;
+
+	if (checked && !binds &&
+	    server != FIELD(ses, SMBVN_OFF_SES_SERVER, void *)) {
+		pr_notice_ratelimited("smbvn: a secondary channel may only bind a session its primary set up; retried later\n");
+		return -EAGAIN;
+	}
+	rc = setup(xid, ses, server, nls);
+	if (!rc && checked && binds)
+		rc = smbvn_validate_channel(xid, ses, server);
+	return rc;
+}
