@@ -539,7 +539,7 @@ def covered(change, rec):
 
 def quirk_class(change, rec):
     """A re-signed, authentic server answer: which quirks smbvn must refuse
-    (README "The exchange works as follows", step 4)."""
+    (docs/REFERENCE.md, "The exchange", step 4)."""
     if not change.get("changed"):
         return "honest"
     q = change["quirk"]
