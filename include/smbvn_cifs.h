@@ -110,6 +110,15 @@ void smbvn_drop_channels(void *ses);
 int smbvn_validate_channel(unsigned int xid, void *ses, void *chan);
 int smbvn_validate_bind(unsigned int xid, void *ses, void *chan, void *ipc);
 bool smbvn_channel_signkey(const void *ses, const void *rx, u8 *key);
+enum smbvn_verdict smbvn_round_trip(unsigned int xid, void *ses,
+				    void *server, void *tcon, u16 dialect,
+				    const struct smbvn_conn *snap,
+				    struct smbvn_detail *d, const void **tx,
+				    int *err);
+enum smbvn_verdict smbvn_verify_tcon(void *ses, u16 dialect,
+				     struct smbvn_answer *tc,
+				     struct smbvn_detail *d, const void **tx,
+				     int *err);
 typedef int (*smbvn_sess_setup_t)(const unsigned int xid, void *ses,
 				  void *server, const void *nls);
 int smbvn_channel_setup(unsigned int xid, void *ses, void *server,
