@@ -309,6 +309,7 @@ io_stops() {
 		$([ -n "$tr" ] && [ "$okb" -gt 0 ] && [ "$late" = 0 ] && [ "$errs" -gt 0 ]; echo $?) \
 		"$okb writes ok, $late of them after the refusal, $errs failed"
 	awk '$1 == "ok" { print $3 }' /tmp/wlog | sed "s|^|WROTE $2/w|"
+	sed "s|^|WLOG $2 |" /tmp/wlog
 }
 
 # 3. A tamper on a reconnect under continuous I/O: the proxy drops the
@@ -669,12 +670,12 @@ case_multichannel_reconnect() {
 # it and drops both channels, and nothing is written after that.
 case_multichannel_reguid() {
 	snap
-	mkdir -p /mnt/mr
+	mkdir -p /mnt/mg
 	dmesg -c >/dev/null
-	if ! timeout 120 mount -t cifs //10.0.2.2/data /mnt/mr \
+	if ! timeout 120 mount -t cifs //10.0.2.2/data /mnt/mg \
 		-o "port=$PORT_reguid,vers=${MR_VERS:-3.0},multichannel,max_channels=2,$CRED" \
-		>/tmp/mr.out 2>&1; then
-		check mcreguid-mount 1 "$(tr '\n' ' ' </tmp/mr.out)"
+		>/tmp/mg.out 2>&1; then
+		check mcreguid-mount 1 "$(tr '\n' ' ' </tmp/mg.out)"
 		return
 	fi
 	chan=0
@@ -682,13 +683,13 @@ case_multichannel_reguid() {
 		second_channel_up && chan=1 && break
 		sleep 0.1
 	done
-	write_until /mnt/mr mr 30
+	write_until /mnt/mg mg 30
 	check mcreguid-second-channel-up $([ $chan = 1 ]; echo $?) \
 		"second channel up within 2 s of the mount: $chan"
 	check mcreguid-mismatch-counted $([ "$(delta mismatch_guid)" -gt 0 ]; echo $?) \
 		"mismatch_guid=$(delta mismatch_guid)"
-	io_stops mcreguid mr
-	timeout 60 umount -f /mnt/mr
+	io_stops mcreguid mg
+	timeout 60 umount -f /mnt/mg
 	check mcreguid-umount $? ""
 	sleep 11	# the refusal hold
 	quiesce
