@@ -107,8 +107,10 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 int smbvn_drop_resolve(struct module *cifs);
 int smbvn_drop_existing(struct module *cifs);
 void smbvn_drop_channels(void *ses);
-int smbvn_validate_channel(unsigned int xid, void *ses, void *chan);
-int smbvn_validate_bind(unsigned int xid, void *ses, void *chan, void *ipc);
+int smbvn_validate_channel(unsigned int xid, void *ses, void *chan,
+			   struct smbvn_answer *tc);
+int smbvn_validate_bind(unsigned int xid, void *ses, void *chan, void *ipc,
+			struct smbvn_answer *tc);
 bool smbvn_channel_signkey(const void *ses, const void *rx, u8 *key);
 enum smbvn_verdict smbvn_round_trip(unsigned int xid, void *ses,
 				    void *server, void *tcon, u16 dialect,

@@ -957,8 +957,12 @@ static void m4_only_primary_sets_up_session(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fc->sends, 0);
 }
 
-/* Nothing of this with require_secure_negotiate=0, or on 3.1.1. */
-static void m4_unchecked_off_or_311(struct kunit *test)
+/*
+ * Nothing of this with require_secure_negotiate=0; and on 3.1.1 a
+ * secondary channel may set the session up alone (its tree connects'
+ * signatures prove it then).
+ */
+static void m4_unchecked_when_off(struct kunit *test)
 {
 	two_channels(test, &kt_rsp_300, BIT(0) | BIT(1), fc->srv);
 	WRITE_ONCE(smbvn_enforce, false);
@@ -967,10 +971,122 @@ static void m4_unchecked_off_or_311(struct kunit *test)
 		BIT(1);
 	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), 0);
 	WRITE_ONCE(smbvn_enforce, true);
+	FIELD(fc->ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long) =
+		BIT(0) | BIT(1);
 	FIELD(fc->srv2, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_311;
 	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), 0);
 	KUNIT_EXPECT_EQ(test, fc->setups, 3);
 	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+}
+
+/*
+ * 3.1.1 bindings: what the final SESSION_SETUP of srv2's binding answers,
+ * signed with bind_key (NULL: unsigned), or nothing when !bind_answer.
+ */
+static const u8 *bind_key;
+static bool bind_answer;
+static struct kunit *bind_test;
+
+/* cifs' SMB2_sess_setup on 3.1.1: its last leg, as smbvn watches it. */
+static int fake_sess_setup_311(const unsigned int xid, void *ses,
+			       void *server, const void *nls)
+{
+	u8 req[SMBVN_HDR_LEN] = {}, rsp[SMBVN_HDR_LEN + 8] = {};
+	const u64 mid = 5;
+	u8 *p;
+
+	fc->setups++;
+	kt_hdr(req, SMBVN_CMD_SESSION_SETUP, SMBVN_FLAG_SIGNED, 0, mid);
+	kt_put32(req + SMBVN_HDR_SESSION_ID, (u32)SUID);
+	kt_put32(req + SMBVN_HDR_SESSION_ID + 4, (u32)(SUID >> 32));
+	smbvn_exchange_sent(req, server);
+	if (!bind_answer)
+		return 0;
+	kt_hdr(rsp, SMBVN_CMD_SESSION_SETUP,
+	       SMBVN_FLAG_RESPONSE | (bind_key ? SMBVN_FLAG_SIGNED : 0), 0,
+	       mid);
+	kt_put16(rsp + SMBVN_HDR_LEN, 9);
+	p = kt_dup(bind_test, rsp, sizeof(rsp));
+	if (bind_key)
+		kt_sign(bind_test, p, sizeof(rsp), bind_key, true);
+	deliver_cmd(server, SMBVN_CMD_SESSION_SETUP, p, sizeof(rsp), mid,
+		    false);
+	return 0;
+}
+
+/* @server binds on 3.1.1; @need as in two_channels(). */
+static int bind_311(struct kunit *test, unsigned long need, void *server,
+		    const u8 *key, bool answer)
+{
+	two_channels(test, &kt_rsp_300, need, server);
+	FIELD(fc->srv, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_311;
+	FIELD(fc->srv2, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_311;
+	bind_key = key;
+	bind_answer = answer;
+	bind_test = test;
+	return smbvn_channel_setup(1, fc->ses, server, NULL,
+				   fake_sess_setup_311);
+}
+
+/*
+ * Issue 13: a 3.1.1 channel that binds is proven by its binding's final
+ * answer, signed with the new channel's own key (derived from that
+ * channel's pre-authentication hash); nothing is sent for it.
+ */
+static void m4_311_binding_verified(struct kunit *test)
+{
+	struct counts c;
+
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(1), fc->srv2, key_chan2,
+				       true), 0);
+	KUNIT_EXPECT_EQ(test, fc->setups, 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_FAILED), 0);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+}
+
+/*
+ * An impostor on the new channel cannot sign with its key: unsigned or
+ * signed with another key (the session's, here), the binding is refused.
+ * A new channel is left to cifs: nothing dropped.
+ */
+static void m4_311_binding_forged_refused(struct kunit *test)
+{
+	struct counts c;
+
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(1), fc->srv2, NULL, true),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_BIND_UNSIGNED), 1);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(1), fc->srv2, key_30, true),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_BIND_BAD_SIGNATURE), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+}
+
+/* The primary binding again, forged: every channel of the session drops. */
+static void m4_311_rebind_forged_drops_session(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(0), fc->srv, NULL, true),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 1);
+}
+
+/* No answer caught proves nothing: retryable, nothing dropped. */
+static void m4_311_binding_uncaught_retried(struct kunit *test)
+{
+	struct counts c;
+
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(1), fc->srv2, key_chan2,
+				       false), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
+	KUNIT_EXPECT_EQ(test, fc->drops + fc->session_drops, 0);
 }
 
 /* Another task set the session up again: new SessionId, new keys. */
@@ -1284,7 +1400,11 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(m4_primary_rebind_tampered_refused),
 	KUNIT_CASE(m4_primary_rebind_validated),
 	KUNIT_CASE(m4_only_primary_sets_up_session),
-	KUNIT_CASE(m4_unchecked_off_or_311),
+	KUNIT_CASE(m4_unchecked_when_off),
+	KUNIT_CASE(m4_311_binding_verified),
+	KUNIT_CASE(m4_311_binding_forged_refused),
+	KUNIT_CASE(m4_311_rebind_forged_drops_session),
+	KUNIT_CASE(m4_311_binding_uncaught_retried),
 	KUNIT_CASE(tcon_311_unwatched_or_guest),
 	KUNIT_CASE(tcon_311_judged_as_sent),
 	KUNIT_CASE(l6_tree_waits_for_its_validation),

@@ -207,10 +207,11 @@ enum smbvn_verdict smbvn_round_trip(unsigned int xid, void *ses,
 }
 
 /**
- * smbvn_verify_tcon() - judge the 3.1.1 TREE_CONNECT answer cifs received
+ * smbvn_verify_tcon() - judge a 3.1.1 answer cifs received: a TREE_CONNECT
+ *	response, or a binding's final SESSION_SETUP response
  * @ses: struct cifs_ses
  * @dialect: the connection's dialect
- * @tc: the answer smbvn watched for, or NULL
+ * @tc: the answer smbvn watched for (@tc->cmd says which), or NULL
  * @d: its status, for the log
  * @tx: out: the struct TCP_Server_Info it arrived on
  * @err: set to the crypto API's error when the signature cannot be checked
@@ -244,5 +245,8 @@ enum smbvn_verdict smbvn_verify_tcon(void *ses, u16 dialect,
 			 !smbvn_exchange_sid_unique(ses, tc->session_id);
 	len = min_t(size_t, tc->len, RSP_CAPTURE_MAX);
 	d->status = len >= SMBVN_HDR_LEN ? smbvn_le32(tc->buf + 8) : 0;
+	if (tc->cmd == SMBVN_CMD_SESSION_SETUP)
+		return smbvn_judge_bind(tc->buf, len,
+					authenticate(tc, dialect, err));
 	return smbvn_judge_tcon(tc->buf, len, authenticate(tc, dialect, err));
 }

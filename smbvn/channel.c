@@ -5,9 +5,12 @@
  * connects go over whichever channel cifs picks, and a channel re-bound
  * while the others stayed up reconnects no tree at all (security review
  * M4).  So each binding on 3.0/3.0.2 is followed, inside cifs' session
- * setup, by a validation sent on that channel itself.
+ * setup, by a validation sent on that channel itself; on 3.1.1, which has
+ * no validation exchange, the binding's final answer must carry the new
+ * channel's signature.
  */
 #include <linux/ratelimit.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include "smbvn.h"
@@ -47,12 +50,15 @@ static void swap_session_signkey(void *ses, u8 *key)
  * smbvn_validate_channel() - validate a channel that just bound a session
  * @xid: cifs transaction id of the session setup
  * @ses: struct cifs_ses the channel now belongs to
- * @chan: struct TCP_Server_Info of the channel (3.0 or 3.0.2)
+ * @chan: struct TCP_Server_Info of the channel (3.0, 3.0.2 or 3.1.1)
+ * @tc: on 3.1.1, the binding's final SESSION_SETUP answer as smbvn caught
+ *	it (NULL when it could not watch)
  *
- * The validation is sent on @chan itself, on the session's IPC$ tree, and
- * judged against @chan's own NEGOTIATE (MS-SMB2 3.2.5.5, 3.2.5.14.12),
- * before cifs counts the channel as up, so no other request can use it
- * first.
+ * On 3.0/3.0.2 the validation is sent on @chan itself, on the session's
+ * IPC$ tree, and judged against @chan's own NEGOTIATE (MS-SMB2 3.2.5.5,
+ * 3.2.5.14.12); on 3.1.1 @tc must be signed with @chan's new signing key
+ * (3.2.5.3.1).  Either way before cifs counts the channel as up, so no
+ * other request can use it first.
  *
  * A channel refused when it re-binds after a reconnect is dropped with
  * every other channel of the session: the session was in use when the
@@ -68,14 +74,15 @@ static void swap_session_signkey(void *ses, u8 *key)
  * Return: 0, -EPROTO (refused), -EAGAIN (nothing proven, retry), or the
  * error of the exchange.
  */
-int smbvn_validate_channel(unsigned int xid, void *ses, void *chan)
+int smbvn_validate_channel(unsigned int xid, void *ses, void *chan,
+			   struct smbvn_answer *tc)
 {
 	void *ipc = FIELD(ses, SMBVN_OFF_SES_TCON_IPC, void *);
 	u8 key[16];
 	int rc;
 
 	if (!ipc) {
-		/* No tree to send on: the binding is retried later. */
+		/* No tree to send on (or name): retried later. */
 		pr_warn_ratelimited("smbvn: no IPC$ tree to validate a channel on; binding refused\n");
 		return -EAGAIN;
 	}
@@ -83,9 +90,14 @@ int smbvn_validate_channel(unsigned int xid, void *ses, void *chan)
 		/* Gone from the session already: nothing to let through. */
 		return -EAGAIN;
 	}
-	swap_session_signkey(ses, key);
-	rc = smbvn_validate_bind(xid, ses, chan, ipc);
-	swap_session_signkey(ses, key);
+	if (FIELD(chan, SMBVN_OFF_SRV_DIALECT, u16) == SMBVN_DIALECT_311) {
+		/* Nothing is sent: the session's key stays where it is. */
+		rc = smbvn_validate_bind(xid, ses, chan, ipc, tc);
+	} else {
+		swap_session_signkey(ses, key);
+		rc = smbvn_validate_bind(xid, ses, chan, ipc, NULL);
+		swap_session_signkey(ses, key);
+	}
 	memzero_explicit(key, sizeof(key));
 	if (rc == -SMBVN_ERRNO &&
 	    FIELD(chan, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) > 1)
@@ -122,11 +134,13 @@ static bool channel_binds(void *ses)
  * @nls: cifs' codepage (struct nls_table), passed on
  * @setup: cifs' SMB2_sess_setup
  *
- * On 3.0/3.0.2, with require_secure_negotiate=1: a channel that binds
- * (a new one, or one re-bound after a reconnect while the others stayed
- * up, the primary included) is validated on itself right after its
- * binding SESSION_SETUP, while cifs still counts it as needing
- * reconnect (smbvn_validate_channel()).  A secondary channel may not
+ * With require_secure_negotiate=1: a channel that binds (a new one, or
+ * one re-bound after a reconnect while the others stayed up, the primary
+ * included) is validated on itself right after its binding SESSION_SETUP,
+ * while cifs still counts it as needing reconnect
+ * (smbvn_validate_channel()); on 3.1.1 from the answer to that session
+ * setup, which smbvn watches for meanwhile.  On 3.0/3.0.2 a secondary
+ * channel may not
  * establish the session on its own, which cifs does when every channel
  * dropped: its NEGOTIATE could then only be proven by a tree connect that
  * happens to go over it.  It gets -EAGAIN, and binds once the primary has
@@ -139,17 +153,30 @@ int smbvn_channel_setup(unsigned int xid, void *ses, void *server,
 {
 	u16 dialect = FIELD(server, SMBVN_OFF_SRV_DIALECT, u16);
 	bool binds = channel_binds(ses);
-	bool checked = READ_ONCE(smbvn_enforce) &&
-		(dialect == SMBVN_DIALECT_300 || dialect == SMBVN_DIALECT_302);
+	bool enforce = READ_ONCE(smbvn_enforce);
+	bool exchange = dialect == SMBVN_DIALECT_300 ||
+			dialect == SMBVN_DIALECT_302;
+	bool watch = enforce && binds && dialect == SMBVN_DIALECT_311;
+	struct smbvn_answer *tc = NULL;
 	int rc;
 
-	if (checked && !binds &&
+	if (enforce && exchange && !binds &&
 	    server != FIELD(ses, SMBVN_OFF_SES_SERVER, void *)) {
 		pr_notice_ratelimited("smbvn: a secondary channel may only bind a session its primary set up; retried later\n");
 		return -EAGAIN;
 	}
+	if (watch) {
+		tc = kzalloc(sizeof(*tc), GFP_KERNEL);
+		if (!tc)
+			return -EAGAIN;
+		tc->cmd = SMBVN_CMD_SESSION_SETUP;
+		smbvn_exchange_watch(tc);
+	}
 	rc = setup(xid, ses, server, nls);
-	if (!rc && checked && binds)
-		rc = smbvn_validate_channel(xid, ses, server);
+	if (tc)
+		smbvn_exchange_unwatch(tc);
+	if (!rc && enforce && binds && (exchange || watch))
+		rc = smbvn_validate_channel(xid, ses, server, tc);
+	kfree_sensitive(tc);
 	return rc;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * What runs in cifs: the observers that capture NEGOTIATE, the answers
- * smbvn waits for (its validate answer, a 3.1.1 tree connect's) and the
+ * smbvn waits for (its validate answer, a 3.1.1 tree connect's or
+ * binding's) and the
  * transforms they arrive in, and the release of a connection; the
  * replacement of SMB2_tcon that validates every tree connect; the gates
  * that hold back requests on trees not accepted yet; and the table of
@@ -126,7 +127,8 @@ static void notrace observe_receive(struct pt_regs *regs)
 		return;
 	}
 	if (likely(!smbvn_exchange_pending()) ||
-	    (cmd != SMBVN_CMD_IOCTL && cmd != SMBVN_CMD_TREE_CONNECT))
+	    (cmd != SMBVN_CMD_IOCTL && cmd != SMBVN_CMD_TREE_CONNECT &&
+	     cmd != SMBVN_CMD_SESSION_SETUP))
 		return;
 	smbvn_exchange_capture(mid, server);
 }

@@ -374,15 +374,21 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
  * @chan: struct TCP_Server_Info of the channel; the validation is sent on
  *	it and judged against its own NEGOTIATE
  * @ipc: struct cifs_tcon of the session's IPC$ tree, which carries it
+ *	(on 3.1.1 named in the log line only)
+ * @tc: on 3.1.1, the binding's final SESSION_SETUP answer smbvn watched
+ *	for (NULL if it did not watch)
  *
- * MS-SMB2 3.2.5.5 and 3.2.5.14.12 for one channel (security review M4).
- * The caller has the channel's signing key in place (channel.c).
+ * MS-SMB2 3.2.5.5 and 3.2.5.14.12 for one 3.0/3.0.2 channel (security
+ * review M4), the caller having the channel's signing key in place
+ * (channel.c); on 3.1.1 the signature of the binding's final answer
+ * (3.2.5.3.1).
  *
  * Return: as smbvn_validate_tcon().
  */
-int smbvn_validate_bind(unsigned int xid, void *ses, void *chan, void *ipc)
+int smbvn_validate_bind(unsigned int xid, void *ses, void *chan, void *ipc,
+			struct smbvn_answer *tc)
 {
 	u32 stamp;
 
-	return judge_tcon(xid, ses, chan, ipc, chan, NULL, &stamp);
+	return judge_tcon(xid, ses, chan, ipc, chan, tc, &stamp);
 }
