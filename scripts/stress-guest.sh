@@ -515,7 +515,8 @@ mix_channels() {	# mix_channels MOUNTPOINT I
 	[ $(($2 % 2)) = 0 ] || stat "$1/absent-$2" >/dev/null 2>&1 || true
 }
 
-# 7. Multichannel, 3.0 and 3.0.2 (the validation exchange).  Samba also
+# 7. Multichannel, 3.0 and 3.0.2 (the validation exchange) and 3.1.1 (the
+# signed tree connects, and each binding's signed answer).  Samba also
 # listens on the host's $MC_ADDR and advertises it, so cifs binds a second
 # channel there.  cifs then sends each tree connect, and its validate
 # ioctl, on whichever channel is least busy: every tree connect of the
@@ -536,7 +537,7 @@ wait_channel() {
 }
 
 case_multichannel() {
-	for v in 3.0 3.02; do
+	for v in 3.0 3.02 3.1.1; do
 		t=mc$(echo $v | tr -d .)
 		snap
 		mkdir -p /mnt/mc0
@@ -622,6 +623,40 @@ case_multichannel_tamper() {
 	quiesce
 }
 
+# 8b. 3.1.1: the second channel's binding answer has its signature broken
+# (proxy mode bindflip on both addresses; the primary's own session setup
+# and everything else pass).  Stock cifs checks no SESSION_SETUP signature
+# and puts the channel to use; smbvn checks it with the new channel's key
+# and refuses the binding: cifs gives the channel up and the mount keeps
+# its primary, which reads as usual.
+case_multichannel_bind311() {
+	snap
+	mkdir -p /mnt/mb
+	o="port=$PORT_bindflip,vers=3.1.1,multichannel,max_channels=2,$CRED"
+	if ! timeout 120 mount -t cifs //10.0.2.2/data /mnt/mb -o "$o" \
+		>/tmp/mb.out 2>&1; then
+		check mcbind311-mount 1 "$(tr '\n' ' ' </tmp/mb.out)"
+		quiesce
+		return
+	fi
+	chan=0 n=0
+	while [ $n -lt 20 ]; do
+		second_channel_up && chan=$((chan + 1))
+		n=$((n + 1))
+		sleep 0.5
+	done
+	check mcbind311-reads $([ "$(cat /mnt/mb/hello.txt)" = smbvn-hello ]; echo $?) ""
+	check mcbind311-second-channel-never-up $([ $chan = 0 ]; echo $?) \
+		"a second channel was up (not DISCONNECTED) in $chan of 20 looks over 10 s"
+	b=$(delta session_setup_bad_signature) oc=$(delta validated_other_channel)
+	check mcbind311-refused-at-bind \
+		$([ "$b" -gt 0 ] && [ "$oc" = 0 ]; echo $?) \
+		"session_setup_bad_signature=$b validated_other_channel=$oc"
+	timeout 60 umount /mnt/mb
+	check mcbind311-umount $? ""
+	quiesce
+}
+
 # 9. Multichannel, honest, with the primary reset once its second channel
 # is up (proxy mode redropmc, 6 s after the first validation; the second
 # channel goes through a plain proxy on $MC_ADDR).  cifs then binds the
@@ -698,7 +733,7 @@ case_multichannel_reguid() {
 echo "STRESS-START $(uname -r)"
 # CASES and WAY=stock exist for one-off comparisons with stock cifs.
 [ "${WAY:-}" = stock ] && rmmod smbvn
-for c in ${CASES:-parallel mixed stall reconnect_tamper churn churn_hold multichannel multichannel_tamper multichannel_reconnect multichannel_reguid load_loop}; do
+for c in ${CASES:-parallel mixed stall reconnect_tamper churn churn_hold multichannel multichannel_tamper multichannel_bind311 multichannel_reconnect multichannel_reguid load_loop}; do
 	case $c in
 	stall)
 		for m in stall halfstall halfdrop; do

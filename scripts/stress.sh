@@ -77,7 +77,7 @@ tamper="guid sigflip nosupp forge caps sigzero"
 # pass: the primary channel of the tampered-second-channel case;
 # redropmc: that of the case whose primary is reset once its second
 # channel is up.
-modes="churn churnhold reguid stall halfstall halfdrop pass redropmc $tamper"
+modes="churn churnhold reguid stall halfstall halfdrop pass redropmc bindflip $tamper"
 maps=() p=$((base + 1))
 {
 	echo "PORT_A=$base"
@@ -87,6 +87,7 @@ maps=() p=$((base + 1))
 		[ "$m" != pass ] || mcport=$p
 		[ "$m" != redropmc ] || mcdropport=$p
 		[ "$m" != reguid ] || rgport=$p
+		[ "$m" != bindflip ] || bfport=$p
 		p=$((p + 1))
 	done
 	echo "TAMPER_MODES=\"$tamper\""
@@ -107,7 +108,8 @@ wait_ready() {	# wait_ready OUT
 # mount's second channel at the primary's port, so a mount through the
 # pass port gets an honest primary and a tampered second channel.  At the
 # redropmc port, $mc_addr passes: only the primary is reset; at the reguid
-# port too: the primary is the one tampered with there.
+# port too: the primary is the one tampered with there.  At the bindflip
+# port both break the signature of a 3.1.1 binding's answer.
 start_proxy() {
 	python3 scripts/smbproxy.py --target "127.0.0.1:$base" "${maps[@]}" \
 		--churn-delay "${CHURN_DELAY:-0.5}" --churn-hold "${CHURN_HOLD:-1}" \
@@ -116,7 +118,7 @@ start_proxy() {
 	wait_ready "$work/proxy.out"
 	python3 scripts/smbproxy.py --target "127.0.0.1:$base" --bind "$mc_addr" \
 		--map "$mcport:guid" --map "$mcdropport:pass" --map "$rgport:pass" \
-		--log "$1.mc" >"$work/proxy-mc.out" &
+		--map "$bfport:bindflip" --log "$1.mc" >"$work/proxy-mc.out" &
 	mcproxy=$!
 	wait_ready "$work/proxy-mc.out"
 }

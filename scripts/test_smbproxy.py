@@ -1151,6 +1151,48 @@ def compound(*pdus):
     return out
 
 
+def binding_request(mid, binding):
+    body = struct.pack("<HBBIIHHQ", 25, 1 if binding else 0, 1, 0, 0, 0, 0,
+                       0)
+    return header(sp.CMD_SESSION_SETUP, mid, False, signed=binding) + body
+
+
+def binding_response(mid, status=0):
+    body = struct.pack("<HHHH", 9, 0, 0, 0)
+    return header(sp.CMD_SESSION_SETUP, mid, True, status=status,
+                  signed=True) + body
+
+
+class Binding(unittest.TestCase):
+    def test_bindflip_breaks_only_a_binding_final_answer(self):
+        s = Session("bindflip")
+        s.negotiate(dialect=0x0311)
+        # The session's own setup: untouched.
+        s.client(binding_request(2, False))
+        real = binding_response(2)
+        self.assertEqual(unframe(s.server(real).pdu), real)
+        # A binding: the interim leg untouched, the final one flipped.
+        s.client(binding_request(7, True))
+        leg = binding_response(7, status=0xC0000016)
+        self.assertEqual(unframe(s.server(leg).pdu), leg)
+        s.client(binding_request(8, True))
+        real = binding_response(8)
+        v = s.server(real)
+        want = bytearray(real)
+        want[53] ^= 0x01
+        self.assertEqual(unframe(v.pdu), bytes(want))
+        self.assertIn("(binding) Status 0x00000000: Signature", v.notes[0])
+
+    def test_bindflip_not_311_untouched(self):
+        s = Session("bindflip")
+        s.negotiate(dialect=0x0300)
+        s.client(binding_request(8, True))
+        real = binding_response(8)
+        v = s.server(real)
+        self.assertEqual(unframe(v.pdu), real)
+        self.assertIn("not 3.1.1", v.notes[0])
+
+
 class TreeConnect(unittest.TestCase):
     def session(self, mode, dialect=0x0311):
         s = Session(mode)
