@@ -51,7 +51,7 @@ void smbvn_conn_tree_accepted(const void *server, u32 stamp, u64 session_id,
 			      u32 tree_id);
 bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id,
 			    unsigned long now, bool *stuck);
-void smbvn_conn_multichannel(const void *server);
+void smbvn_conn_bound(const void *server);
 void smbvn_conns_arm(bool armed);
 void smbvn_conn_socket(const void *server);
 bool smbvn_request_allowed(const void *ses, const void *server,
@@ -109,6 +109,7 @@ int smbvn_drop_existing(struct module *cifs);
 void smbvn_drop_channels(void *ses);
 int smbvn_validate_channel(unsigned int xid, void *ses, void *chan,
 			   struct smbvn_answer *tc);
+int smbvn_refuse_bind_dialect(void *ses, void *chan, void *ipc);
 int smbvn_validate_bind(unsigned int xid, void *ses, void *chan, void *ipc,
 			struct smbvn_answer *tc);
 bool smbvn_channel_signkey(const void *ses, const void *rx, u8 *key);

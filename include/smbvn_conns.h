@@ -33,7 +33,7 @@ struct conn_rec {
 	/* the tree requests were last held back for, and since when */
 	struct tree_ref held;
 	unsigned long held_since;	/* jiffies; 0: none held */
-	bool multichannel;	/* a session on it has bound other channels */
+	bool bound;	/* a binding was validated on this NEGOTIATE */
 };
 
 /* Guards every record; raw because ftrace callbacks take it. */

@@ -1250,11 +1250,12 @@ static void l6_tree_waits_for_its_validation(struct kunit *test)
 /*
  * A multichannel primary that reconnects while another channel is up only
  * binds again: cifs runs no tree connect, so no tree would ever be
- * accepted on its new NEGOTIATE (gate review F1).  Once a session on a
- * connection has bound a channel, nothing on it is held back.  Nor is
- * anything in audit mode, which must change nothing.
+ * accepted on its new NEGOTIATE (gate review F1).  Its validated binding
+ * lets its requests through instead, until its next NEGOTIATE.  Requests
+ * on a secondary channel go (it was checked when it bound); nothing is
+ * held back in audit mode, which must change nothing.
  */
-static void l6_multichannel_and_audit_not_held(struct kunit *test)
+static void l6_bound_channels_and_audit_not_held(struct kunit *test)
 {
 	bool audit = smbvn_audit_only;
 	u8 p[REQ_LEN];
@@ -1264,27 +1265,33 @@ static void l6_multichannel_and_audit_not_held(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
 	smbvn_audit_only = audit;
 
-	/* A request on a channel: its primary is multichannel from now on. */
 	FIELD(fc->srv2, SMBVN_OFF_SRV_PRIMARY_SERVER, void *) = fc->srv;
 	capture_negotiate(fc->srv2, &fc->req, &kt_rsp_300);
 	request(p, CREATE, 0, SUID, TID, 0);
 	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(NULL, fc->srv2, p,
 						      REQ_LEN));
+	/* That proves nothing about the primary's own NEGOTIATE. */
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(NULL, fc->srv, p,
+						       REQ_LEN));
+	smbvn_conn_bound(fc->srv);
 	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(NULL, fc->srv, p,
 						      REQ_LEN));
-	/* Across the primary's reconnect too. */
+	/* Its next NEGOTIATE needs a binding, or a tree connect, again. */
 	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
-	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(NULL, fc->srv, p,
-						      REQ_LEN));
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(NULL, fc->srv, p,
+						       REQ_LEN));
 }
 
-/* A session with two channels says so itself, before any channel sends. */
+/*
+ * A session with two channels says so itself, before any channel sends;
+ * back to one channel (cifs dropped the others), it is gated again.
+ */
 static void l6_session_with_channels_not_held(struct kunit *test)
 {
 	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 2;
 	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
 	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 1;
-	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
 }
 
 /*
@@ -1375,6 +1382,64 @@ static void l6_many_trees_stay_usable(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, tid, 0));
 }
 
+/*
+ * Review of the bind check, finding 1: the primary reconnects while the
+ * second channel is up, and its NEGOTIATE answer loses MULTI_CHANNEL.
+ * cifs then drops the other channels (chan_count 1) and sets the session
+ * up again without a binding and without reconnecting its trees.  Before,
+ * the session's earlier channels kept every tree usable on that unproven
+ * NEGOTIATE; now only a validated binding does, and these requests wait.
+ */
+static void m4_stripped_multichannel_held(struct kunit *test)
+{
+	u8 p[REQ_LEN];
+
+	two_channels(test, &kt_rsp_300, BIT(0), fc->srv);
+	FIELD(fc->srv2, SMBVN_OFF_SRV_PRIMARY_SERVER, void *) = fc->srv;
+	smbvn_conn_tree_accepted(fc->srv, smbvn_conn_stamp(fc->srv), SUID,
+				 TID);
+	request(p, CREATE, 0, SUID, TID, 0);
+	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(fc->ses, fc->srv2, p,
+						      REQ_LEN));
+	/* The reconnect: a new NEGOTIATE, the secondaries disabled. */
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
+	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 1;
+	FIELD(fc->ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long) =
+		BIT(0);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), 0);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(NULL, fc->srv, p,
+						       REQ_LEN));
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(fc->ses, fc->srv, p,
+						       REQ_LEN));
+}
+
+/*
+ * Finding 2: a channel whose NEGOTIATE answered 2.1 binds nothing on an
+ * honest server (MS-SMB2 3.3.5.5), and nothing could check it: refused
+ * before the binding is sent.  A new channel alone; a re-bind with the
+ * whole session.
+ */
+static void m4_binding_on_2x_refused(struct kunit *test)
+{
+	struct counts c;
+
+	two_channels(test, &kt_rsp_300, BIT(1), fc->srv2);
+	FIELD(fc->srv2, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_210;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), -EPROTO);
+	KUNIT_EXPECT_EQ(test, fc->setups, 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MISMATCH_DIALECT), 1);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+
+	FIELD(fc->ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long) =
+		BIT(0);
+	FIELD(fc->srv, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_210;
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), -EPROTO);
+	KUNIT_EXPECT_EQ(test, fc->setups, 0);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 1);
+}
+
 static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(validates_signed_echo_30),
 	KUNIT_CASE(validates_signed_echo_21),
@@ -1401,6 +1466,8 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(m4_primary_rebind_validated),
 	KUNIT_CASE(m4_only_primary_sets_up_session),
 	KUNIT_CASE(m4_unchecked_when_off),
+	KUNIT_CASE(m4_stripped_multichannel_held),
+	KUNIT_CASE(m4_binding_on_2x_refused),
 	KUNIT_CASE(m4_311_binding_verified),
 	KUNIT_CASE(m4_311_binding_forged_refused),
 	KUNIT_CASE(m4_311_rebind_forged_drops_session),
@@ -1411,7 +1478,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(l6_only_what_was_accepted_passes),
 	KUNIT_CASE(l6_many_trees_stay_usable),
 	KUNIT_CASE(l6_negotiated_while_hooking_passes),
-	KUNIT_CASE(l6_multichannel_and_audit_not_held),
+	KUNIT_CASE(l6_bound_channels_and_audit_not_held),
 	KUNIT_CASE(l6_session_with_channels_not_held),
 	KUNIT_CASE(l6_stuck_tree_gets_its_connection_dropped),
 	{}

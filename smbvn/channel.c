@@ -23,10 +23,12 @@
  * for the binding SESSION_SETUP, wrong for anything after it, which the
  * server, for which the channel is bound already, checks with the
  * channel's own key (MS-SMB2 3.2.5.3.1: derived from the binding's own
- * authentication).  The session's key is used for nothing else meanwhile:
- * every other channel signs with its own, and no other channel can bind
- * because the caller holds the session_mutex.  Under ses_lock then
- * chan_lock, where cifs reads it.
+ * authentication).  No other channel can bind meanwhile, because the
+ * caller holds the session_mutex; a channel that another task is
+ * reconnecting may verify an answer with the swapped key, which costs a
+ * logged signature error in cifs and nothing in smbvn, whose checks use
+ * each channel's own key.  Under ses_lock then chan_lock, where cifs
+ * reads it.
  */
 static void swap_session_signkey(void *ses, u8 *key)
 {
@@ -60,7 +62,9 @@ static void swap_session_signkey(void *ses, u8 *key)
  * (3.2.5.3.1).  Either way before cifs counts the channel as up, so no
  * other request can use it first.
  *
- * A channel refused when it re-binds after a reconnect is dropped with
+ * A channel validated here has its trees usable on its new NEGOTIATE (see
+ * smbvn_conn_bound()).  A channel refused when it re-binds after a
+ * reconnect is dropped with
  * every other channel of the session: the session was in use when the
  * tampering showed, and its channels renegotiate and are proven again.
  * A new channel refused at its first bind (cifs has never reconnected it)
@@ -99,8 +103,10 @@ int smbvn_validate_channel(unsigned int xid, void *ses, void *chan,
 		swap_session_signkey(ses, key);
 	}
 	memzero_explicit(key, sizeof(key));
-	if (rc == -SMBVN_ERRNO &&
-	    FIELD(chan, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) > 1)
+	if (!rc)
+		smbvn_conn_bound(chan);
+	else if (rc == -SMBVN_ERRNO &&
+		 FIELD(chan, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) > 1)
 		smbvn_drop_channels(ses);
 	return rc;
 }
@@ -164,6 +170,18 @@ int smbvn_channel_setup(unsigned int xid, void *ses, void *server,
 	    server != FIELD(ses, SMBVN_OFF_SES_SERVER, void *)) {
 		pr_notice_ratelimited("smbvn: a secondary channel may only bind a session its primary set up; retried later\n");
 		return -EAGAIN;
+	}
+	if (enforce && binds && !exchange && !watch) {
+		/* 2.x: cifs would bind it, nothing could check it. */
+		void *ipc = FIELD(ses, SMBVN_OFF_SES_TCON_IPC, void *);
+
+		if (!ipc)
+			return -EAGAIN;
+		rc = smbvn_refuse_bind_dialect(ses, server, ipc);
+		if (rc == -SMBVN_ERRNO &&
+		    FIELD(server, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) > 1)
+			smbvn_drop_channels(ses);
+		return rc ? : setup(xid, ses, server, nls);
 	}
 	if (watch) {
 		tc = kzalloc(sizeof(*tc), GFP_KERNEL);

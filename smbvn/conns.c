@@ -79,7 +79,6 @@ static struct smbvn_conn *conn_slot(const void *server, bool create)
 		return NULL;
 	memset(&r->c, 0, sizeof(r->c));
 	smbvn_trees_new_generation(r);
-	r->multichannel = false;
 	r->c.server = server;
 	hash_add(conns, &r->node, (unsigned long)server);
 	conns_count++;
@@ -169,7 +168,6 @@ void smbvn_conn_neg_req(const void *server, const u8 *pdu, size_t len)
 		c->logged_disabled = false;
 		c->validated = false;
 		c->refused_until = 0;
-		r->multichannel = false;
 	}
 	c->have_req = ok;
 	c->have_rsp = false;

@@ -45,13 +45,14 @@ void smbvn_conns_arm(bool armed)
  * smbvn_trees_new_generation() - a record's trees on a new NEGOTIATE
  * @r: the record, under smbvn_conns_lock
  *
- * No tree accepted yet, and none held back; all of them usable while
- * smbvn is not armed (still hooking cifs).
+ * No tree accepted yet, none held back, no binding validated; all trees
+ * usable while smbvn is not armed (still hooking cifs).
  */
 void smbvn_trees_new_generation(struct conn_rec *r)
 {
 	r->ntrees = READ_ONCE(gate_armed) ? 0 : TREES_MAX + 1;
 	r->held_since = 0;
+	r->bound = false;
 }
 
 static bool tree_listed(const struct conn_rec *r, u64 session_id,
@@ -110,8 +111,8 @@ void smbvn_conn_tree_accepted(const void *server, u32 stamp, u64 session_id,
  * if smbvn has no record of @server (a connection negotiated before
  * smbvn loaded, which renegotiate_existing makes it renegotiate; or one
  * refused as negotiate-not-captured, whose tree connects fail anyway);
- * or if a session on @server has bound other channels (see
- * smbvn_conn_multichannel()).
+ * or if a binding of @server was validated on its current NEGOTIATE (see
+ * smbvn_conn_bound()).
  */
 bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id,
 			    unsigned long now, bool *stuck)
@@ -123,7 +124,7 @@ bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id,
 	*stuck = false;
 	raw_spin_lock(&smbvn_conns_lock);
 	r = smbvn_conns_find(server);
-	if (r && !r->multichannel && !tree_listed(r, session_id, tree_id)) {
+	if (r && !r->bound && !tree_listed(r, session_id, tree_id)) {
 		ok = false;
 		if (!r->held_since || r->held.session_id != session_id ||
 		    r->held.tree_id != tree_id) {
@@ -139,24 +140,28 @@ bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id,
 }
 
 /**
- * smbvn_conn_multichannel() - note that @server carries a multichannel
- *	session
- * @server: the primary struct TCP_Server_Info of a session that has bound
- *	another channel
+ * smbvn_conn_bound() - a binding of @server was validated
+ * @server: struct TCP_Server_Info of a channel whose binding smbvn
+ *	validated on the connection's current NEGOTIATE (channel.c)
  *
- * From then on no request on @server or its channels is held back.  A
- * primary that reconnects while another channel is up only binds again:
- * cifs runs no tree connect, so no tree of it would ever be accepted on
- * the new NEGOTIATE.  The channels themselves are validated when they
- * bind (channel.c), before cifs sends anything else on them.
+ * A primary that reconnects while another channel is up only binds again:
+ * cifs runs no tree connect, so no tree would ever be accepted on its new
+ * NEGOTIATE, yet cifs goes on using the session's trees on it (gate review
+ * F1).  Its validated binding proves that NEGOTIATE: until the next one,
+ * no request on @server is held back.  Only a validated binding counts: a
+ * session that merely had channels once proves nothing about a later
+ * NEGOTIATE (a primary whose reconnect lost MULTI_CHANNEL has cifs drop
+ * the other channels and set the session up again without a binding or a
+ * tree connect: its requests are held until the connection is dropped
+ * and its trees reconnect).
  */
-void smbvn_conn_multichannel(const void *server)
+void smbvn_conn_bound(const void *server)
 {
 	struct conn_rec *r;
 
 	raw_spin_lock(&smbvn_conns_lock);
 	r = smbvn_conns_find(server);
 	if (r)
-		r->multichannel = true;
+		r->bound = true;
 	raw_spin_unlock(&smbvn_conns_lock);
 }

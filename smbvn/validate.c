@@ -368,6 +368,34 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 }
 
 /**
+ * smbvn_refuse_bind_dialect() - refuse a binding on a dialect that has none
+ * @ses: struct cifs_ses the channel would bind
+ * @chan: struct TCP_Server_Info of the channel, which negotiated @dialect
+ * @ipc: struct cifs_tcon of the session's IPC$ tree, named in the log line
+ *
+ * MS-SMB2 3.3.5.2.7 and 3.3.5.5: a server binds a channel only on a 3.x
+ * dialect, the session's own.  A binding on anything else comes from a
+ * NEGOTIATE someone rewrote, and neither smbvn nor cifs could check it:
+ * refused before a byte of it is sent (rule dialect-mismatch: expected
+ * the session's dialect, received the channel's).
+ *
+ * Return: -EPROTO (in audit mode 0).
+ */
+int smbvn_refuse_bind_dialect(void *ses, void *chan, void *ipc)
+{
+	void *primary = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
+	u16 dialect = FIELD(chan, SMBVN_OFF_SRV_DIALECT, u16);
+	struct smbvn_detail d = {
+		.expected = FIELD(primary, SMBVN_OFF_SRV_DIALECT, u16),
+		.received = dialect,
+	};
+
+	return fail_check(chan, ipc, dialect, SMBVN_V_MISMATCH_DIALECT,
+			  SMBVN_A_VALIDATE, &d, ktime_get_ns(),
+			  unless_new_channel(chan, SMBVN_R_EVIDENCE));
+}
+
+/**
  * smbvn_validate_bind() - validate the NEGOTIATE of a channel that bound
  * @xid: cifs transaction id of the binding session setup
  * @ses: struct cifs_ses the channel bound
