@@ -572,9 +572,16 @@ case_multichannel() {
 			$([ "$va" = $((3 + ${MC_TCONS:-16})) ] && [ "$f" = 0 ]; echo $?) \
 			"validated=$va/$((3 + ${MC_TCONS:-16})) failed=$f"
 		# Not vacuous: some answers really came on the second channel.
+		# Not on 3.1.1 with 6.1, whose SMB2_tcon always uses the
+		# primary: there the binding's check is the second channel's.
 		oc=$(delta validated_other_channel)
-		check "$t-answers-on-second-channel" $([ "$oc" -gt 0 ]; echo $?) \
-			"validated_other_channel=$oc of $va"
+		case $v/$(uname -r) in
+		3.1.1/6.1.*)
+			echo "$t-answers-on-second-channel: validated_other_channel=$oc of $va (6.1 sends tree connects on the primary)" ;;
+		*)
+			check "$t-answers-on-second-channel" $([ "$oc" -gt 0 ]; echo $?) \
+				"validated_other_channel=$oc of $va" ;;
+		esac
 		for d in /mnt/mc*; do mounted "$d" && umount "$d"; done
 		quiesce
 	done
@@ -704,6 +711,15 @@ case_multichannel_reconnect() {
 # writes on; smbvn validates the re-bind on the primary itself, refuses
 # it and drops both channels, and nothing is written after that.
 case_multichannel_reguid() {
+	# 6.1's cifs deadlocks two cifsiod workers when a multichannel
+	# session whose channels are all reconnecting is unmounted
+	# (smb2_reconnect_server puts the last session reference and waits,
+	# in cifs_put_tcp_session, for the other channel's reconnect work,
+	# which waits for the reconnect_mutex the first holds); a refused
+	# re-bind drops every channel, so this case would end in it there.
+	case $(uname -r) in
+	6.1.*) echo "mcreguid: not run on 6.1 (cifs reconnect deadlock)"; return ;;
+	esac
 	snap
 	mkdir -p /mnt/mg
 	dmesg -c >/dev/null
