@@ -51,7 +51,7 @@ void smbvn_conn_tree_accepted(const void *server, u32 stamp, u64 session_id,
 			      u32 tree_id);
 bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id,
 			    unsigned long now, bool *stuck);
-void smbvn_conn_multichannel(const void *server);
+void smbvn_conn_bound(const void *server);
 void smbvn_conns_arm(bool armed);
 void smbvn_conn_socket(const void *server);
 bool smbvn_request_allowed(const void *ses, const void *server,
@@ -106,6 +106,26 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 			struct smbvn_answer *tc);
 int smbvn_drop_resolve(struct module *cifs);
 int smbvn_drop_existing(struct module *cifs);
+void smbvn_drop_channels(void *ses);
+int smbvn_validate_channel(unsigned int xid, void *ses, void *chan,
+			   struct smbvn_answer *tc);
+int smbvn_refuse_bind_dialect(void *ses, void *chan, void *ipc);
+int smbvn_validate_bind(unsigned int xid, void *ses, void *chan, void *ipc,
+			struct smbvn_answer *tc);
+bool smbvn_channel_signkey(const void *ses, const void *rx, u8 *key);
+enum smbvn_verdict smbvn_round_trip(unsigned int xid, void *ses,
+				    void *server, void *tcon, u16 dialect,
+				    const struct smbvn_conn *snap,
+				    struct smbvn_detail *d, const void **tx,
+				    int *err);
+enum smbvn_verdict smbvn_verify_tcon(void *ses, u16 dialect,
+				     struct smbvn_answer *tc,
+				     struct smbvn_detail *d, const void **tx,
+				     int *err);
+typedef int (*smbvn_sess_setup_t)(const unsigned int xid, void *ses,
+				  void *server, const void *nls);
+int smbvn_channel_setup(unsigned int xid, void *ses, void *server,
+			const void *nls, smbvn_sess_setup_t setup);
 
 int smbvn_exchange_resolve(struct module *cifs);
 void *smbvn_exchange_channel(void *ses);

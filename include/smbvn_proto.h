@@ -96,6 +96,7 @@ enum smbvn_verdict {
 	SMBVN_V_VALIDATED,	/* signed success, every field matched */
 	SMBVN_V_ACCEPT_PRE30,	/* signed error on a 2.x dialect */
 	SMBVN_V_TCON_VERIFIED,	/* 3.1.1 tree connect answer authenticated */
+	SMBVN_V_BIND_VERIFIED,	/* 3.1.1 binding's last answer authenticated */
 	SMBVN_V_FAIL_FIRST,
 	SMBVN_V_UNSIGNED = SMBVN_V_FAIL_FIRST,
 	SMBVN_V_BAD_SIGNATURE,
@@ -112,6 +113,8 @@ enum smbvn_verdict {
 	SMBVN_V_DOWNGRADE_UNPROVEN,	/* 2.x error under strict_downgrade */
 	SMBVN_V_TCON_UNSIGNED,		/* 3.1.1 tree connect answer unsigned */
 	SMBVN_V_TCON_BAD_SIGNATURE,	/* ... signed with another key */
+	SMBVN_V_BIND_UNSIGNED,		/* 3.1.1 binding's answer unsigned */
+	SMBVN_V_BIND_BAD_SIGNATURE,	/* ... signed with another key */
 	SMBVN_V_COUNT
 };
 
@@ -153,6 +156,8 @@ enum smbvn_action smbvn_policy(bool enforce, u16 dialect, bool have_record,
 			       const struct smbvn_neg_req *req, bool guest);
 bool smbvn_verdict_ok(enum smbvn_verdict v);
 bool smbvn_offers_3x(const struct smbvn_neg_req *req);
+enum smbvn_verdict smbvn_judge_bind(const u8 *pdu, size_t len,
+				    enum smbvn_auth auth);
 enum smbvn_verdict smbvn_judge_tcon(const u8 *pdu, size_t len,
 				    enum smbvn_auth auth);
 enum smbvn_verdict smbvn_strict_downgrade(enum smbvn_verdict v,

@@ -53,6 +53,9 @@ struct fake_cifs {
 	bool renegotiate;		/* NEGOTIATE runs during the exchange */
 	int sends;
 	int drops;			/* smbvn_drop_connection() calls */
+	int session_drops;		/* smbvn_drop_channels() calls */
+	u8 ses_signkey_at_send[16];	/* ses->smb3signingkey then */
+	int setups;			/* SMB2_sess_setup calls */
 	u32 opcode, max_out;
 	u8 body[SMBVN_VNEG_REQ_MAX];
 	size_t body_len;
@@ -164,6 +167,8 @@ static int fake_send_recv(unsigned int xid, void *ses, void *server,
 
 	kt_put32(hdr + 24, (u32)mid);
 	kt_put32(hdr + 28, (u32)(mid >> 32));
+	memcpy(fc->ses_signkey_at_send,
+	       &FIELD(fc->ses, SMBVN_OFF_SES_SIGNINGKEY, u8), 16);
 	smbvn_exchange_sent(hdr, server);
 	if (fc->renegotiate)
 		capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
@@ -192,6 +197,12 @@ void smbvn_drop_connection(void *server)
 /* gate.c's stuck-tree drop, from its work item: nothing to drop here. */
 void smbvn_drop_listed(const void *server)
 {
+}
+
+/* channel.c drops a refused session's channels; counted here. */
+void smbvn_drop_channels(void *ses)
+{
+	fc->session_drops++;
 }
 
 /* What hook.c resolves through kallsyms, here the fakes above. */
@@ -268,6 +279,8 @@ static int glue_init(struct kunit *test)
 	fc->transform_sid = SUID;
 	fc->inner_sid = SUID;
 	spin_lock_init(&FIELD(fc->ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t));
+	spin_lock_init(&FIELD(fc->ses, SMBVN_OFF_SES_SES_LOCK, spinlock_t));
+	memcpy(&FIELD(fc->ses, SMBVN_OFF_SES_SIGNINGKEY, u8), key_30, 16);
 	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 1;
 	FIELD(fc->ses, SMBVN_OFF_SES_CHANS + SMBVN_OFF_CHAN_SERVER, void *) =
 		fc->srv;
@@ -809,6 +822,273 @@ static void tcon_311_unwatched_or_guest(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
 }
 
+/* The second channel's own signing key, from its binding. */
+static const u8 key_chan2[16] = { 0x3c, 0x91, 0x0a, 0x57, 0xe2 };
+
+/*
+ * M4: the session has a second channel, srv2, whose NEGOTIATE answered
+ * @rsp; @need is cifs' chans_need_reconnect (bit 0 the primary).  The
+ * answer smbvn gets is the server's real one, signed with the key of
+ * @server, the channel being set up.
+ */
+static void two_channels(struct kunit *test, const struct smbvn_neg_rsp *rsp,
+			 unsigned long need, void *server)
+{
+	char *chan2 = &FIELD(fc->ses, SMBVN_OFF_SES_CHANS + SMBVN_SIZE_CHAN,
+			     char);
+
+	FIELD(chan2, SMBVN_OFF_CHAN_SERVER, void *) = fc->srv2;
+	memcpy(&FIELD(chan2, SMBVN_OFF_CHAN_SIGNKEY, u8), key_chan2, 16);
+	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 2;
+	FIELD(fc->ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long) =
+		need;
+	/* The primary has reconnected once; srv2 is new. */
+	FIELD(fc->srv, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) = 2;
+	FIELD(fc->srv2, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) = 1;
+	FIELD(fc->ses, SMBVN_OFF_SES_TCON_IPC, void *) = fc->tcon;
+	capture_negotiate(fc->srv2, &fc->req, rsp);
+	answer_echo(test, &kt_rsp_300,
+		    server == fc->srv2 ? key_chan2 : key_30, true);
+}
+
+/* cifs' SMB2_sess_setup: the channel's key exists once it returns. */
+static int fake_sess_setup(const unsigned int xid, void *ses, void *server,
+			   const void *nls)
+{
+	fc->setups++;
+	return 0;
+}
+
+static int setup_on(void *server)
+{
+	return smbvn_channel_setup(1, fc->ses, server, NULL, fake_sess_setup);
+}
+
+/*
+ * A new second channel binds: validated on itself, over IPC$, with its
+ * own key, which cifs would not use while the channel still counts as
+ * binding: the session's key stands in for it during the exchange only.
+ */
+static void m4_binding_channel_validated(struct kunit *test)
+{
+	struct counts c;
+
+	two_channels(test, &kt_rsp_300, BIT(1), fc->srv2);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), 0);
+	KUNIT_EXPECT_EQ(test, fc->setups, 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+	KUNIT_EXPECT_EQ(test, fc->sends, 1);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+	KUNIT_EXPECT_MEMEQ(test, fc->ses_signkey_at_send, key_chan2, 16);
+	KUNIT_EXPECT_MEMEQ(test, &FIELD(fc->ses, SMBVN_OFF_SES_SIGNINGKEY, u8),
+			   key_30, 16);
+}
+
+/*
+ * A new second channel's NEGOTIATE was tampered (another ServerGuid): its
+ * validation, answered with the real values, is refused.  cifs gives the
+ * channel up on the error: smbvn drops nothing, the primary stays.
+ */
+static void m4_tampered_channel_refused(struct kunit *test)
+{
+	struct smbvn_neg_rsp tampered = kt_rsp_300;
+	struct counts c;
+
+	tampered.guid[0] ^= 0xff;
+	two_channels(test, &tampered, BIT(1), fc->srv2);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MISMATCH_GUID), 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
+	KUNIT_EXPECT_MEMEQ(test, &FIELD(fc->ses, SMBVN_OFF_SES_SIGNINGKEY, u8),
+			   key_30, 16);
+}
+
+/*
+ * The issue's case: the primary dropped and renegotiated with another
+ * ServerGuid while the second channel stayed up.  It re-binds with no
+ * tree connect; smbvn validates it on itself, refuses it and drops every
+ * channel of the session.
+ */
+static void m4_primary_rebind_tampered_refused(struct kunit *test)
+{
+	struct smbvn_neg_rsp tampered = kt_rsp_300;
+	struct counts c;
+
+	two_channels(test, &kt_rsp_300, BIT(0), fc->srv);
+	tampered.guid[0] ^= 0xff;
+	capture_negotiate(fc->srv, &fc->req, &tampered);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MISMATCH_GUID), 1);
+	KUNIT_EXPECT_EQ(test, fc->sends, 1);
+	KUNIT_EXPECT_EQ(test, fc->drops, 1);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 1);
+	KUNIT_EXPECT_TRUE(test, smbvn_conn_held(fc->srv));
+}
+
+/* The same re-bind, honest: validated, nothing dropped. */
+static void m4_primary_rebind_validated(struct kunit *test)
+{
+	struct counts c;
+
+	two_channels(test, &kt_rsp_300, BIT(0), fc->srv);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+}
+
+/*
+ * Every channel dropped: the primary sets the session up again (its tree
+ * connects are validated then, not here); a secondary channel may not,
+ * and is told to retry without a byte sent.
+ */
+static void m4_only_primary_sets_up_session(struct kunit *test)
+{
+	two_channels(test, &kt_rsp_300, BIT(0) | BIT(1), fc->srv);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, fc->setups, 0);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), 0);
+	KUNIT_EXPECT_EQ(test, fc->setups, 1);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+}
+
+/*
+ * Nothing of this with require_secure_negotiate=0; and on 3.1.1 a
+ * secondary channel may set the session up alone (its tree connects'
+ * signatures prove it then).
+ */
+static void m4_unchecked_when_off(struct kunit *test)
+{
+	two_channels(test, &kt_rsp_300, BIT(0) | BIT(1), fc->srv);
+	WRITE_ONCE(smbvn_enforce, false);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), 0);
+	FIELD(fc->ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long) =
+		BIT(1);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), 0);
+	WRITE_ONCE(smbvn_enforce, true);
+	FIELD(fc->ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long) =
+		BIT(0) | BIT(1);
+	FIELD(fc->srv2, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_311;
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), 0);
+	KUNIT_EXPECT_EQ(test, fc->setups, 3);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+}
+
+/*
+ * 3.1.1 bindings: what the final SESSION_SETUP of srv2's binding answers,
+ * signed with bind_key (NULL: unsigned), or nothing when !bind_answer.
+ */
+static const u8 *bind_key;
+static bool bind_answer;
+static struct kunit *bind_test;
+
+/* cifs' SMB2_sess_setup on 3.1.1: its last leg, as smbvn watches it. */
+static int fake_sess_setup_311(const unsigned int xid, void *ses,
+			       void *server, const void *nls)
+{
+	u8 req[SMBVN_HDR_LEN] = {}, rsp[SMBVN_HDR_LEN + 8] = {};
+	const u64 mid = 5;
+	u8 *p;
+
+	fc->setups++;
+	kt_hdr(req, SMBVN_CMD_SESSION_SETUP, SMBVN_FLAG_SIGNED, 0, mid);
+	kt_put32(req + SMBVN_HDR_SESSION_ID, (u32)SUID);
+	kt_put32(req + SMBVN_HDR_SESSION_ID + 4, (u32)(SUID >> 32));
+	smbvn_exchange_sent(req, server);
+	if (!bind_answer)
+		return 0;
+	kt_hdr(rsp, SMBVN_CMD_SESSION_SETUP,
+	       SMBVN_FLAG_RESPONSE | (bind_key ? SMBVN_FLAG_SIGNED : 0), 0,
+	       mid);
+	kt_put16(rsp + SMBVN_HDR_LEN, 9);
+	p = kt_dup(bind_test, rsp, sizeof(rsp));
+	if (bind_key)
+		kt_sign(bind_test, p, sizeof(rsp), bind_key, true);
+	deliver_cmd(server, SMBVN_CMD_SESSION_SETUP, p, sizeof(rsp), mid,
+		    false);
+	return 0;
+}
+
+/* @server binds on 3.1.1; @need as in two_channels(). */
+static int bind_311(struct kunit *test, unsigned long need, void *server,
+		    const u8 *key, bool answer)
+{
+	two_channels(test, &kt_rsp_300, need, server);
+	FIELD(fc->srv, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_311;
+	FIELD(fc->srv2, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_311;
+	bind_key = key;
+	bind_answer = answer;
+	bind_test = test;
+	return smbvn_channel_setup(1, fc->ses, server, NULL,
+				   fake_sess_setup_311);
+}
+
+/*
+ * Issue 13: a 3.1.1 channel that binds is proven by its binding's final
+ * answer, signed with the new channel's own key (derived from that
+ * channel's pre-authentication hash); nothing is sent for it.
+ */
+static void m4_311_binding_verified(struct kunit *test)
+{
+	struct counts c;
+
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(1), fc->srv2, key_chan2,
+				       true), 0);
+	KUNIT_EXPECT_EQ(test, fc->setups, 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_FAILED), 0);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+}
+
+/*
+ * An impostor on the new channel cannot sign with its key: unsigned or
+ * signed with another key (the session's, here), the binding is refused.
+ * A new channel is left to cifs: nothing dropped.
+ */
+static void m4_311_binding_forged_refused(struct kunit *test)
+{
+	struct counts c;
+
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(1), fc->srv2, NULL, true),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_BIND_UNSIGNED), 1);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(1), fc->srv2, key_30, true),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_BIND_BAD_SIGNATURE), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+}
+
+/* The primary binding again, forged: every channel of the session drops. */
+static void m4_311_rebind_forged_drops_session(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(0), fc->srv, NULL, true),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 1);
+}
+
+/* No answer caught proves nothing: retryable, nothing dropped. */
+static void m4_311_binding_uncaught_retried(struct kunit *test)
+{
+	struct counts c;
+
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(1), fc->srv2, key_chan2,
+				       false), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
+	KUNIT_EXPECT_EQ(test, fc->drops + fc->session_drops, 0);
+}
+
 /* Another task set the session up again: new SessionId, new keys. */
 static void session_set_up_again(void)
 {
@@ -970,11 +1250,12 @@ static void l6_tree_waits_for_its_validation(struct kunit *test)
 /*
  * A multichannel primary that reconnects while another channel is up only
  * binds again: cifs runs no tree connect, so no tree would ever be
- * accepted on its new NEGOTIATE (gate review F1).  Once a session on a
- * connection has bound a channel, nothing on it is held back.  Nor is
- * anything in audit mode, which must change nothing.
+ * accepted on its new NEGOTIATE (gate review F1).  Its validated binding
+ * lets its requests through instead, until its next NEGOTIATE.  Requests
+ * on a secondary channel go (it was checked when it bound); nothing is
+ * held back in audit mode, which must change nothing.
  */
-static void l6_multichannel_and_audit_not_held(struct kunit *test)
+static void l6_bound_channels_and_audit_not_held(struct kunit *test)
 {
 	bool audit = smbvn_audit_only;
 	u8 p[REQ_LEN];
@@ -984,27 +1265,33 @@ static void l6_multichannel_and_audit_not_held(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
 	smbvn_audit_only = audit;
 
-	/* A request on a channel: its primary is multichannel from now on. */
 	FIELD(fc->srv2, SMBVN_OFF_SRV_PRIMARY_SERVER, void *) = fc->srv;
 	capture_negotiate(fc->srv2, &fc->req, &kt_rsp_300);
 	request(p, CREATE, 0, SUID, TID, 0);
 	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(NULL, fc->srv2, p,
 						      REQ_LEN));
+	/* That proves nothing about the primary's own NEGOTIATE. */
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(NULL, fc->srv, p,
+						       REQ_LEN));
+	smbvn_conn_bound(fc->srv);
 	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(NULL, fc->srv, p,
 						      REQ_LEN));
-	/* Across the primary's reconnect too. */
+	/* Its next NEGOTIATE needs a binding, or a tree connect, again. */
 	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
-	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(NULL, fc->srv, p,
-						      REQ_LEN));
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(NULL, fc->srv, p,
+						       REQ_LEN));
 }
 
-/* A session with two channels says so itself, before any channel sends. */
+/*
+ * A session with two channels says so itself, before any channel sends;
+ * back to one channel (cifs dropped the others), it is gated again.
+ */
 static void l6_session_with_channels_not_held(struct kunit *test)
 {
 	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 2;
 	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
 	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 1;
-	KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
+	KUNIT_EXPECT_FALSE(test, may_send(fc->srv, CREATE, SUID, TID, 0));
 }
 
 /*
@@ -1095,6 +1382,64 @@ static void l6_many_trees_stay_usable(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test, may_send(fc->srv, CREATE, SUID, tid, 0));
 }
 
+/*
+ * Review of the bind check, finding 1: the primary reconnects while the
+ * second channel is up, and its NEGOTIATE answer loses MULTI_CHANNEL.
+ * cifs then drops the other channels (chan_count 1) and sets the session
+ * up again without a binding and without reconnecting its trees.  Before,
+ * the session's earlier channels kept every tree usable on that unproven
+ * NEGOTIATE; now only a validated binding does, and these requests wait.
+ */
+static void m4_stripped_multichannel_held(struct kunit *test)
+{
+	u8 p[REQ_LEN];
+
+	two_channels(test, &kt_rsp_300, BIT(0), fc->srv);
+	FIELD(fc->srv2, SMBVN_OFF_SRV_PRIMARY_SERVER, void *) = fc->srv;
+	smbvn_conn_tree_accepted(fc->srv, smbvn_conn_stamp(fc->srv), SUID,
+				 TID);
+	request(p, CREATE, 0, SUID, TID, 0);
+	KUNIT_EXPECT_TRUE(test, smbvn_request_allowed(fc->ses, fc->srv2, p,
+						      REQ_LEN));
+	/* The reconnect: a new NEGOTIATE, the secondaries disabled. */
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
+	FIELD(fc->ses, SMBVN_OFF_SES_CHAN_COUNT, size_t) = 1;
+	FIELD(fc->ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long) =
+		BIT(0);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), 0);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(NULL, fc->srv, p,
+						       REQ_LEN));
+	KUNIT_EXPECT_FALSE(test, smbvn_request_allowed(fc->ses, fc->srv, p,
+						       REQ_LEN));
+}
+
+/*
+ * Finding 2: a channel whose NEGOTIATE answered 2.1 binds nothing on an
+ * honest server (MS-SMB2 3.3.5.5), and nothing could check it: refused
+ * before the binding is sent.  A new channel alone; a re-bind with the
+ * whole session.
+ */
+static void m4_binding_on_2x_refused(struct kunit *test)
+{
+	struct counts c;
+
+	two_channels(test, &kt_rsp_300, BIT(1), fc->srv2);
+	FIELD(fc->srv2, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_210;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), -EPROTO);
+	KUNIT_EXPECT_EQ(test, fc->setups, 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MISMATCH_DIALECT), 1);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+
+	FIELD(fc->ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long) =
+		BIT(0);
+	FIELD(fc->srv, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_210;
+	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), -EPROTO);
+	KUNIT_EXPECT_EQ(test, fc->setups, 0);
+	KUNIT_EXPECT_EQ(test, fc->session_drops, 1);
+}
+
 static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(validates_signed_echo_30),
 	KUNIT_CASE(validates_signed_echo_21),
@@ -1115,13 +1460,25 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(l4_session_id_shared_proves_nothing),
 	KUNIT_CASE(interrupted_exchange_is_retryable),
 	KUNIT_CASE(tcon_311_must_be_signed),
+	KUNIT_CASE(m4_binding_channel_validated),
+	KUNIT_CASE(m4_tampered_channel_refused),
+	KUNIT_CASE(m4_primary_rebind_tampered_refused),
+	KUNIT_CASE(m4_primary_rebind_validated),
+	KUNIT_CASE(m4_only_primary_sets_up_session),
+	KUNIT_CASE(m4_unchecked_when_off),
+	KUNIT_CASE(m4_stripped_multichannel_held),
+	KUNIT_CASE(m4_binding_on_2x_refused),
+	KUNIT_CASE(m4_311_binding_verified),
+	KUNIT_CASE(m4_311_binding_forged_refused),
+	KUNIT_CASE(m4_311_rebind_forged_drops_session),
+	KUNIT_CASE(m4_311_binding_uncaught_retried),
 	KUNIT_CASE(tcon_311_unwatched_or_guest),
 	KUNIT_CASE(tcon_311_judged_as_sent),
 	KUNIT_CASE(l6_tree_waits_for_its_validation),
 	KUNIT_CASE(l6_only_what_was_accepted_passes),
 	KUNIT_CASE(l6_many_trees_stay_usable),
 	KUNIT_CASE(l6_negotiated_while_hooking_passes),
-	KUNIT_CASE(l6_multichannel_and_audit_not_held),
+	KUNIT_CASE(l6_bound_channels_and_audit_not_held),
 	KUNIT_CASE(l6_session_with_channels_not_held),
 	KUNIT_CASE(l6_stuck_tree_gets_its_connection_dropped),
 	{}

@@ -493,6 +493,43 @@ static void judge_tcon_truth_table(struct kunit *test)
 			   "tree-connect-unsigned");
 }
 
+/*
+ * A 3.1.1 binding's final answer: believed only when signed (a binding is
+ * never sealed), and only when it is a successful SESSION_SETUP response.
+ */
+static void judge_bind_truth_table(struct kunit *test)
+{
+	static const struct {
+		enum smbvn_auth auth;
+		enum smbvn_verdict want;
+	} rows[] = {
+		{ SMBVN_AUTH_SIGNED, SMBVN_V_BIND_VERIFIED },
+		{ SMBVN_AUTH_ENCRYPTED, SMBVN_V_BIND_UNSIGNED },
+		{ SMBVN_AUTH_NONE, SMBVN_V_BIND_UNSIGNED },
+		{ SMBVN_AUTH_BAD_SIG, SMBVN_V_BIND_BAD_SIGNATURE },
+		{ SMBVN_AUTH_NO_KEY, SMBVN_V_NO_KEY },
+	};
+	u8 pdu[SMBVN_HDR_LEN + 8] = {};
+	unsigned int i;
+
+	kt_hdr(pdu, SMBVN_CMD_SESSION_SETUP, SMBVN_FLAG_RESPONSE, 0, 9);
+	for (i = 0; i < ARRAY_SIZE(rows); i++)
+		KUNIT_EXPECT_EQ_MSG(test, smbvn_judge_bind(pdu, sizeof(pdu),
+							   rows[i].auth),
+				    rows[i].want, "row %u", i);
+	kt_hdr(pdu, SMBVN_CMD_TREE_CONNECT, SMBVN_FLAG_RESPONSE, 0, 9);
+	KUNIT_EXPECT_EQ(test, smbvn_judge_bind(pdu, sizeof(pdu),
+					       SMBVN_AUTH_SIGNED),
+			SMBVN_V_MALFORMED);
+	kt_hdr(pdu, SMBVN_CMD_SESSION_SETUP, SMBVN_FLAG_RESPONSE,
+	       SMBVN_STATUS_ACCESS_DENIED, 9);
+	KUNIT_EXPECT_EQ(test, smbvn_judge_bind(pdu, sizeof(pdu),
+					       SMBVN_AUTH_SIGNED),
+			SMBVN_V_MALFORMED);
+	KUNIT_EXPECT_STREQ(test, smbvn_verdict_name(SMBVN_V_BIND_BAD_SIGNATURE),
+			   "session-setup-bad-signature");
+}
+
 /* L4's rule on its own: both SessionIds must be the validating session's. */
 static void decrypted_auth_needs_our_session(struct kunit *test)
 {
@@ -524,11 +561,12 @@ static void verdict_ok_only_for_passing_verdicts(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, smbvn_verdict_ok(v),
 				    v == SMBVN_V_VALIDATED ||
 				    v == SMBVN_V_ACCEPT_PRE30 ||
-				    v == SMBVN_V_TCON_VERIFIED,
+				    v == SMBVN_V_TCON_VERIFIED ||
+				    v == SMBVN_V_BIND_VERIFIED,
 				    "verdict %s", smbvn_verdict_name(v));
 	KUNIT_EXPECT_FALSE(test, smbvn_verdict_ok(SMBVN_V_COUNT));
 	/* The enum promises: everything from FAIL_FIRST on fails. */
-	KUNIT_EXPECT_EQ(test, (int)SMBVN_V_FAIL_FIRST, 3);
+	KUNIT_EXPECT_EQ(test, (int)SMBVN_V_FAIL_FIRST, 4);
 }
 
 /*
@@ -574,6 +612,7 @@ static struct kunit_case smbvn_proto_cases[] = {
 	KUNIT_CASE(strict_downgrade_maps_only_pre30),
 	KUNIT_CASE(decrypted_auth_needs_our_session),
 	KUNIT_CASE(judge_tcon_truth_table),
+	KUNIT_CASE(judge_bind_truth_table),
 	KUNIT_CASE(verdict_ok_only_for_passing_verdicts),
 	KUNIT_CASE(decrypted_pdu_len_from_frame),
 	{}

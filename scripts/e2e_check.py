@@ -24,6 +24,8 @@ RULE_COUNTER = {
     "no-signing-key": "no_signing_key",
     "tree-connect-unsigned": "tree_connect_unsigned",
     "tree-connect-bad-signature": "tree_connect_bad_signature",
+    "session-setup-unsigned": "session_setup_unsigned",
+    "session-setup-bad-signature": "session_setup_bad_signature",
     # Only on a mounted row whose dialect alone does not say that smbvn
     # validated it (a "default" offer that a capped server answers with 3.0).
     "validated": "validated",

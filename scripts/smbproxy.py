@@ -61,6 +61,10 @@ CMD_READ = 0x0008
 CMD_WRITE = 0x0009
 CMD_IOCTL = 0x000B
 FILE_IO_CMDS = {CMD_CREATE: "CREATE", CMD_READ: "READ", CMD_WRITE: "WRITE"}
+# Modes that rewrite the NEGOTIATE response: file I/O on such a connection
+# means the client used a connection it had every reason to refuse (a
+# multichannel channel whose bind went unvalidated, for one).
+NEGOTIATE_TAMPER_MODES = ("guid", "caps", "signreq", "forge")
 # Every SMB2 command (MS-SMB2 2.2.1.2), for the log.
 CMD_NAMES = dict(enumerate((
     "NEGOTIATE", "SESSION_SETUP", "LOGOFF", "TREE_CONNECT", "TREE_DISCONNECT",
@@ -124,6 +128,8 @@ NEGRSP_MIN_LEN = HDR_LEN + 64
 IOCTL_CTLCODE = HDR_LEN + 4
 IOCTLREQ_MAX_OUTPUT = HDR_LEN + 44      # MaxOutputResponse (2.2.31)
 SESSREQ_SECBUF = HDR_LEN + 12           # SecurityBufferOffset, Length
+SESSREQ_FLAGS = HDR_LEN + 2             # 2.2.5 Flags (1 byte)
+SESSION_FLAG_BINDING = 0x01
 SESSRSP_FLAGS = HDR_LEN + 2             # 2.2.6
 SESSRSP_SECBUF = HDR_LEN + 4
 IOCTLRSP_OUT_OFFSET = HDR_LEN + 32
@@ -211,6 +217,12 @@ MODES = {
                   "encrypted answers are left alone and logged",
     "tcflip": "3.1.1 connections: every TREE_CONNECT rsp gets "
               "Signature[5] ^= 0x01, SIGNED kept",
+    # A channel that binds a 3.1.1 session has no tree connect: the server
+    # signs the binding's final SESSION_SETUP rsp with the new channel's
+    # key (3.3.5.5.3), which only the client can check.
+    "bindflip": "3.1.1 connections: the successful SESSION_SETUP rsp to a "
+                "request with SMB2_SESSION_FLAG_BINDING gets Signature[5] "
+                "^= 0x01, SIGNED kept; a session's own setup is untouched",
     "impostor": "no server: smbimpostor.py answers NEGOTIATE itself, "
                 "accepts any NTLMSSP login, signs nothing and serves "
                 "hello.txt = 'impostor\\n'",
@@ -320,6 +332,8 @@ class ConnState:
     # tcdelay: MessageId of each TREE_CONNECT request -> its path, so that
     # the log says which tree connect an answer held back belongs to.
     tcon_paths: dict = field(default_factory=dict)
+    # bindflip: MessageIds of SESSION_SETUP requests that bind a channel.
+    binding_mids: set = field(default_factory=set)
     # churn: TreeId -> TREE_PENDING/TREE_VALIDATED, and the TreeId each
     # validate request in flight was sent on (by MessageId).
     trees: dict = field(default_factory=dict)
@@ -514,6 +528,9 @@ def process_client_pdu(mode, st, pdu):
         return Verdict(FORWARD, pdu)
     cmd = command(pdu)
     if cmd == CMD_SESSION_SETUP:
+        if len(pdu) > SESSREQ_FLAGS and \
+                pdu[SESSREQ_FLAGS] & SESSION_FLAG_BINDING:
+            st.binding_mids.add(mid(pdu))
         return Verdict(FORWARD, pdu, note_session_setup_request(st, pdu))
     if cmd == CMD_NEGOTIATE and mode in DIALECT_REMAPS:
         new, notes = rewrite_dialects(pdu, DIALECT_REMAPS[mode])
@@ -525,6 +542,10 @@ def process_client_pdu(mode, st, pdu):
         notes = unvalidated_requests(st, pdu)
         if notes:
             return Verdict(FORWARD, pdu, notes)
+    if mode in NEGOTIATE_TAMPER_MODES and cmd in FILE_IO_CMDS:
+        return Verdict(FORWARD, pdu, [
+            f"TAMPERED-IO {FILE_IO_CMDS[cmd]} MessageId 0x{mid(pdu):x} "
+            "on a connection whose NEGOTIATE rsp was rewritten"])
     if is_validate_request(pdu):
         max_out = u32(pdu, IOCTLREQ_MAX_OUTPUT) \
             if len(pdu) >= IOCTLREQ_MAX_OUTPUT + 4 else None
@@ -1075,7 +1096,31 @@ def respond(mode, st, pdu):
         return Verdict(FORWARD, new, notes)
     if mode == "tcdelay":
         return delay_tree_connect_response(st, pdu)
+    if mode == "bindflip" and command(pdu) == CMD_SESSION_SETUP:
+        return flip_binding_response(st, pdu)
     return Verdict(FORWARD, pdu)
+
+
+def flip_binding_response(st, pdu):
+    """bindflip: break the signature of the final answer to a 3.1.1
+    channel binding (the one with a success status).  The client that
+    checks it with the new channel's signing key (MS-SMB2 3.2.5.3.1)
+    refuses the channel; stock cifs checks no SESSION_SETUP signature."""
+    m = mid(pdu)
+    if m not in st.binding_mids or is_interim(pdu):
+        return Verdict(FORWARD, pdu)
+    what = (f"SESSION_SETUP rsp MessageId 0x{m:x} (binding) "
+            f"Status 0x{u32(pdu, H_STATUS):08x}")
+    if u32(pdu, H_STATUS) != STATUS_SUCCESS:
+        return Verdict(FORWARD, pdu, [f"{what}: not final: untouched"])
+    st.binding_mids.discard(m)
+    if st.dialect != DIALECT_311:
+        return Verdict(FORWARD, pdu, [f"{what}: not 3.1.1: untouched"])
+    out = bytearray(pdu)
+    old = out[H_SIG:H_SIG + SIG_LEN].hex()
+    out[H_SIG + 5] ^= 0x01
+    return Verdict(FORWARD, bytes(out), [
+        f"{what}: Signature {old}->{out[H_SIG:H_SIG + SIG_LEN].hex()}"])
 
 
 def process_frame(mode, st, ftype, payload, from_client):

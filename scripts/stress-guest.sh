@@ -276,6 +276,42 @@ reconnects() {	# TCP reconnects cifs has done since it was loaded
 	sed -n 's/^\([0-9]*\) session [0-9]* share reconnects$/\1/p' /proc/fs/cifs/Stats
 }
 
+# write_until MOUNT DIR SECS: a small file into MOUNT/DIR every 0.2 s
+# for SECS seconds, each logged as "ok|err UPTIME N" in /tmp/wlog.
+write_until() {
+	mkdir -p "$1/$2"
+	t0=$(now)
+	: >/tmp/wlog
+	i=0
+	while [ "$(awk -v a="$t0" -v b="$(now)" -v s="$3" 'BEGIN { print (b - a < s) }')" = 1 ]; do
+		i=$((i + 1))
+		if echo "w$i" | timeout 60 dd of="$1/$2/w$i" 2>/dev/null; then
+			echo "ok $(now) $i" >>/tmp/wlog
+		else
+			echo "err $(now) $i" >>/tmp/wlog
+		fi
+		sleep 0.2
+	done
+}
+
+# io_stops NAME DIR: after write_until, the first guid-mismatch refusal
+# came, some writes went through before it, none after it, and some
+# failed; the writes that went through are listed (WROTE DIR/wN) for the
+# host to compare with what reached the server.
+io_stops() {
+	# Refusal time on the same clock as the writes (printk seconds).
+	tr=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] smbvn: refused .*rule=guid-mismatch.*/\1/p' | head -1)
+	okb=$(grep -c '^ok' /tmp/wlog)
+	late=$(awk -v t="${tr:-0}" '$1 == "ok" && $2 > t' /tmp/wlog | wc -l)
+	errs=$(grep -c '^err' /tmp/wlog)
+	check "$1-refused" $([ -n "$tr" ]; echo $?) "refusal at ${tr:-never}"
+	check "$1-io-stops" \
+		$([ -n "$tr" ] && [ "$okb" -gt 0 ] && [ "$late" = 0 ] && [ "$errs" -gt 0 ]; echo $?) \
+		"$okb writes ok, $late of them after the refusal, $errs failed"
+	awk '$1 == "ok" { print $3 }' /tmp/wlog | sed "s|^|WROTE $2/w|"
+	sed "s|^|WLOG $2 |" /tmp/wlog
+}
+
 # 3. A tamper on a reconnect under continuous I/O: the proxy drops the
 # validated connection and gives the reconnect a different ServerGuid.
 # Writes must stop succeeding once smbvn refused; nothing may continue on
@@ -289,29 +325,8 @@ case_reconnect_tamper() {
 		check reconnect-tamper-mount 1 "$(tr '\n' ' ' </tmp/rt.out)"
 		return
 	fi
-	mkdir -p /mnt/rt/rt
-	t0=$(now)
-	: >/tmp/wlog
-	i=0
-	while [ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a < 40) }')" = 1 ]; do
-		i=$((i + 1))
-		if echo "w$i" | timeout 60 dd of=/mnt/rt/rt/w$i 2>/dev/null; then
-			echo "ok $(now) $i" >>/tmp/wlog
-		else
-			echo "err $(now) $i" >>/tmp/wlog
-		fi
-		sleep 0.2
-	done
-	# Refusal time on the same clock as the writes (printk seconds).
-	tr=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] smbvn: refused .*rule=guid-mismatch.*/\1/p' | head -1)
-	okb=$(grep -c '^ok' /tmp/wlog)
-	late=$(awk -v t="${tr:-0}" '$1 == "ok" && $2 > t' /tmp/wlog | wc -l)
-	errs=$(grep -c '^err' /tmp/wlog)
-	check reconnect-tamper-refused $([ -n "$tr" ]; echo $?) "refusal at ${tr:-never}"
-	check reconnect-tamper-io-stops \
-		$([ -n "$tr" ] && [ "$okb" -gt 0 ] && [ "$late" = 0 ] && [ "$errs" -gt 0 ]; echo $?) \
-		"$okb writes ok, $late of them after the refusal, $errs failed"
-	awk '$1 == "ok" { print $3 }' /tmp/wlog | sed 's/^/WROTE rt\/w/'
+	write_until /mnt/rt rt 40
+	io_stops reconnect-tamper rt
 	timeout 60 umount -f /mnt/rt
 	check reconnect-tamper-umount $? ""
 	sleep 11	# the per-session refusal hold
@@ -486,11 +501,22 @@ case_load_loop() {
 # one channel (seen: 0 of 18 on the debug kernel).  A lookup of a name
 # that exists nowhere, one request, on every other mount shifts the
 # rotation.
+# A session with an extra channel that cifs does not mark DISCONNECTED,
+# that is, one it may send requests on (listed while it binds or after a
+# refusal, until cifs gives it up, is fine).
+second_channel_up() {
+	awk '/Extra Channels: [1-9]/ { on = 1; up = 1 }
+	     on && /DISCONNECTED/ { up = 0 }
+	     /Shares:/ { if (on && up) any = 1; on = 0 }
+	     END { exit !any }' /proc/fs/cifs/DebugData
+}
+
 mix_channels() {	# mix_channels MOUNTPOINT I
 	[ $(($2 % 2)) = 0 ] || stat "$1/absent-$2" >/dev/null 2>&1 || true
 }
 
-# 7. Multichannel, 3.0 and 3.0.2 (the validation exchange).  Samba also
+# 7. Multichannel, 3.0 and 3.0.2 (the validation exchange) and 3.1.1 (the
+# signed tree connects, and each binding's signed answer).  Samba also
 # listens on the host's $MC_ADDR and advertises it, so cifs binds a second
 # channel there.  cifs then sends each tree connect, and its validate
 # ioctl, on whichever channel is least busy: every tree connect of the
@@ -511,7 +537,7 @@ wait_channel() {
 }
 
 case_multichannel() {
-	for v in 3.0 3.02; do
+	for v in 3.0 3.02 3.1.1; do
 		t=mc$(echo $v | tr -d .)
 		snap
 		mkdir -p /mnt/mc0
@@ -539,14 +565,23 @@ case_multichannel() {
 		done
 		check "$t-tree-connects" $([ $ok = "${MC_TCONS:-16}" ]; echo $?) \
 			"$ok/${MC_TCONS:-16} mounted and read$bad"
+		# IPC$ and the first share, one per further tree connect,
+		# and the second channel's own validation when it bound.
 		va=$(delta validated) f=$(delta failed)
 		check "$t-counters" \
-			$([ "$va" = $((2 + ${MC_TCONS:-16})) ] && [ "$f" = 0 ]; echo $?) \
-			"validated=$va/$((2 + ${MC_TCONS:-16})) failed=$f"
+			$([ "$va" = $((3 + ${MC_TCONS:-16})) ] && [ "$f" = 0 ]; echo $?) \
+			"validated=$va/$((3 + ${MC_TCONS:-16})) failed=$f"
 		# Not vacuous: some answers really came on the second channel.
+		# Not on 3.1.1 with 6.1, whose SMB2_tcon always uses the
+		# primary: there the binding's check is the second channel's.
 		oc=$(delta validated_other_channel)
-		check "$t-answers-on-second-channel" $([ "$oc" -gt 0 ]; echo $?) \
-			"validated_other_channel=$oc of $va"
+		case $v/$(uname -r) in
+		3.1.1/6.1.*)
+			echo "$t-answers-on-second-channel: validated_other_channel=$oc of $va (6.1 sends tree connects on the primary)" ;;
+		*)
+			check "$t-answers-on-second-channel" $([ "$oc" -gt 0 ]; echo $?) \
+				"validated_other_channel=$oc of $va" ;;
+		esac
 		for d in /mnt/mc*; do mounted "$d" && umount "$d"; done
 		quiesce
 	done
@@ -554,9 +589,14 @@ case_multichannel() {
 
 # 8. As 7, but the second channel is tampered: the mount goes through the
 # proxy's pass port, and the same port on $MC_ADDR is a proxy that flips
-# the ServerGuid in that channel's NEGOTIATE response.  An answer arriving
-# on the second channel carries the real GUID, which does not match what
-# that channel negotiated: none may validate, some must be refused.
+# the ServerGuid in that channel's NEGOTIATE response.  smbvn validates a
+# channel when it binds, on that channel, against that channel's own
+# NEGOTIATE (review M4): the tampered channel is refused at bind, before
+# any I/O uses it, and every channel of the session is dropped: the
+# primary comes back, cifs tries the channel again and it is refused
+# again.  No answer from it may validate, no file I/O may go over it (the
+# proxy logs TAMPERED-IO), and each mount either mounts or fails as
+# refused or dropped: a tampered path is evidence, a mount may fail for it.
 case_multichannel_tamper() {
 	snap
 	o="port=$PORT_pass,vers=3.0,multichannel,max_channels=2,$CRED"
@@ -567,24 +607,60 @@ case_multichannel_tamper() {
 		if timeout 120 mount -t cifs //10.0.2.2/data /mnt/mt$i \
 			-o "$o,handletimeout=$((1000 + i))" >/tmp/mt.out 2>&1; then
 			ok=$((ok + 1))
-		elif grep -q 'error(71)' /tmp/mt.out; then
+		elif grep -q 'error(\(71\|11\|103\|112\))' /tmp/mt.out; then
+			# EPROTO: refused; EAGAIN, ECONNABORTED, EHOSTDOWN:
+			# the session's channels dropped under the mount.
 			ref=$((ref + 1))
 		else
 			other="$other $i:$(tr '\n' ' ' </tmp/mt.out)"
 		fi
-		grep -q 'Extra Channels: 1' /proc/fs/cifs/DebugData && chan=$((chan + 1))
+		second_channel_up && chan=$((chan + 1))
 		mounted /mnt/mt$i && mix_channels /mnt/mt$i $i
 		i=$((i + 1))
 	done
 	g=$(delta mismatch_guid) oc=$(delta validated_other_channel)
-	check mctamper-second-channel-up $([ $chan -gt 0 ]; echo $?) \
-		"a second channel was up after $chan of $((i)) mounts"
-	check mctamper-no-answer-from-it-validated \
+	check mctamper-second-channel-never-up $([ $chan = 0 ]; echo $?) \
+		"a second channel was up (not DISCONNECTED) after $chan of $((i)) mounts"
+	check mctamper-refused-at-bind \
 		$([ "$g" -gt 0 ] && [ "$oc" = 0 ]; echo $?) \
 		"mismatch_guid=$g validated_other_channel=$oc"
-	check mctamper-refusals-are-eproto $([ "$ref" -gt 0 ] && [ -z "$other" ]; echo $?) \
-		"$ok mounted, $ref refused with EPROTO$other"
+	check mctamper-mounts-or-refused $([ -z "$other" ]; echo $?) \
+		"$ok mounted, $ref refused or dropped$other"
 	for d in /mnt/mt*; do mounted "$d" && umount "$d"; done
+	quiesce
+}
+
+# 8b. 3.1.1: the second channel's binding answer has its signature broken
+# (proxy mode bindflip on both addresses; the primary's own session setup
+# and everything else pass).  Stock cifs checks no SESSION_SETUP signature
+# and puts the channel to use; smbvn checks it with the new channel's key
+# and refuses the binding: cifs gives the channel up and the mount keeps
+# its primary, which reads as usual.
+case_multichannel_bind311() {
+	snap
+	mkdir -p /mnt/mb
+	o="port=$PORT_bindflip,vers=3.1.1,multichannel,max_channels=2,$CRED"
+	if ! timeout 120 mount -t cifs //10.0.2.2/data /mnt/mb -o "$o" \
+		>/tmp/mb.out 2>&1; then
+		check mcbind311-mount 1 "$(tr '\n' ' ' </tmp/mb.out)"
+		quiesce
+		return
+	fi
+	chan=0 n=0
+	while [ $n -lt 20 ]; do
+		second_channel_up && chan=$((chan + 1))
+		n=$((n + 1))
+		sleep 0.5
+	done
+	check mcbind311-reads $([ "$(cat /mnt/mb/hello.txt)" = smbvn-hello ]; echo $?) ""
+	check mcbind311-second-channel-never-up $([ $chan = 0 ]; echo $?) \
+		"a second channel was up (not DISCONNECTED) in $chan of 20 looks over 10 s"
+	b=$(delta session_setup_bad_signature) oc=$(delta validated_other_channel)
+	check mcbind311-refused-at-bind \
+		$([ "$b" -gt 0 ] && [ "$oc" = 0 ]; echo $?) \
+		"session_setup_bad_signature=$b validated_other_channel=$oc"
+	timeout 60 umount /mnt/mb
+	check mcbind311-umount $? ""
 	quiesce
 }
 
@@ -627,10 +703,53 @@ case_multichannel_reconnect() {
 	quiesce
 }
 
+# 10. The primary re-binds with a tampered NEGOTIATE while the second
+# channel stays up (review M4): the mount goes through the reguid port,
+# which drops the primary 2 s after it validated and flips the ServerGuid
+# in its reconnects; the same port on $MC_ADDR passes the second channel
+# untouched.  cifs re-binds the primary with no tree connect, so stock
+# writes on; smbvn validates the re-bind on the primary itself, refuses
+# it and drops both channels, and nothing is written after that.
+case_multichannel_reguid() {
+	# 6.1's cifs deadlocks two cifsiod workers when a multichannel
+	# session whose channels are all reconnecting is unmounted
+	# (smb2_reconnect_server puts the last session reference and waits,
+	# in cifs_put_tcp_session, for the other channel's reconnect work,
+	# which waits for the reconnect_mutex the first holds); a refused
+	# re-bind drops every channel, so this case would end in it there.
+	case $(uname -r) in
+	6.1.*) echo "mcreguid: not run on 6.1 (cifs reconnect deadlock)"; return ;;
+	esac
+	snap
+	mkdir -p /mnt/mg
+	dmesg -c >/dev/null
+	if ! timeout 120 mount -t cifs //10.0.2.2/data /mnt/mg \
+		-o "port=$PORT_reguid,vers=${MR_VERS:-3.0},multichannel,max_channels=2,$CRED" \
+		>/tmp/mg.out 2>&1; then
+		check mcreguid-mount 1 "$(tr '\n' ' ' </tmp/mg.out)"
+		return
+	fi
+	chan=0
+	for _ in $(seq 20); do
+		second_channel_up && chan=1 && break
+		sleep 0.1
+	done
+	write_until /mnt/mg mg 30
+	check mcreguid-second-channel-up $([ $chan = 1 ]; echo $?) \
+		"second channel up within 2 s of the mount: $chan"
+	check mcreguid-mismatch-counted $([ "$(delta mismatch_guid)" -gt 0 ]; echo $?) \
+		"mismatch_guid=$(delta mismatch_guid)"
+	io_stops mcreguid mg
+	timeout 60 umount -f /mnt/mg
+	check mcreguid-umount $? ""
+	sleep 11	# the refusal hold
+	quiesce
+}
+
 echo "STRESS-START $(uname -r)"
 # CASES and WAY=stock exist for one-off comparisons with stock cifs.
 [ "${WAY:-}" = stock ] && rmmod smbvn
-for c in ${CASES:-parallel mixed stall reconnect_tamper churn churn_hold multichannel multichannel_tamper multichannel_reconnect load_loop}; do
+for c in ${CASES:-parallel mixed stall reconnect_tamper churn churn_hold multichannel multichannel_tamper multichannel_bind311 multichannel_reconnect multichannel_reguid load_loop}; do
 	case $c in
 	stall)
 		for m in stall halfstall halfdrop; do

@@ -77,7 +77,7 @@ tamper="guid sigflip nosupp forge caps sigzero"
 # pass: the primary channel of the tampered-second-channel case;
 # redropmc: that of the case whose primary is reset once its second
 # channel is up.
-modes="churn churnhold reguid stall halfstall halfdrop pass redropmc $tamper"
+modes="churn churnhold reguid stall halfstall halfdrop pass redropmc bindflip $tamper"
 maps=() p=$((base + 1))
 {
 	echo "PORT_A=$base"
@@ -86,6 +86,8 @@ maps=() p=$((base + 1))
 		maps+=(--map "$p:$m")
 		[ "$m" != pass ] || mcport=$p
 		[ "$m" != redropmc ] || mcdropport=$p
+		[ "$m" != reguid ] || rgport=$p
+		[ "$m" != bindflip ] || bfport=$p
 		p=$((p + 1))
 	done
 	echo "TAMPER_MODES=\"$tamper\""
@@ -105,7 +107,9 @@ wait_ready() {	# wait_ready OUT
 # pass port, one that flips the ServerGuid: cifs opens a multichannel
 # mount's second channel at the primary's port, so a mount through the
 # pass port gets an honest primary and a tampered second channel.  At the
-# redropmc port, $mc_addr passes: only the primary is reset.
+# redropmc port, $mc_addr passes: only the primary is reset; at the reguid
+# port too: the primary is the one tampered with there.  At the bindflip
+# port both break the signature of a 3.1.1 binding's answer.
 start_proxy() {
 	python3 scripts/smbproxy.py --target "127.0.0.1:$base" "${maps[@]}" \
 		--churn-delay "${CHURN_DELAY:-0.5}" --churn-hold "${CHURN_HOLD:-1}" \
@@ -113,8 +117,8 @@ start_proxy() {
 	proxy=$!
 	wait_ready "$work/proxy.out"
 	python3 scripts/smbproxy.py --target "127.0.0.1:$base" --bind "$mc_addr" \
-		--map "$mcport:guid" --map "$mcdropport:pass" --log "$1.mc" \
-		>"$work/proxy-mc.out" &
+		--map "$mcport:guid" --map "$mcdropport:pass" --map "$rgport:pass" \
+		--map "$bfport:bindflip" --log "$1.mc" >"$work/proxy-mc.out" &
 	mcproxy=$!
 	wait_ready "$work/proxy-mc.out"
 }
@@ -133,9 +137,27 @@ result() {	# result NAME STATUS DETAIL
 	fi
 }
 
+# written_after_refusal DIR NAME: compares the files with data in
+# $share/DIR with the guest's "WROTE DIR/wN" lines.
+written_after_refusal() {
+	local okw f extra=0 names="" empty=""
+
+	okw=$(grep -ac "^WROTE $1/" "$log" || true)
+	for f in "$share/$1"/*; do
+		[ -f "$f" ] || continue
+		if [ ! -s "$f" ]; then
+			empty="$empty ${f##*/}"
+		elif ! grep -aq "^WROTE $1/${f##*/}\b" "$log"; then
+			extra=$((extra + 1)) names="$names ${f##*/}"
+		fi
+	done
+	result "$2" "$([ "$okw" -gt 0 ] && [ "$extra" -le 1 ]; echo $?)" \
+		"$okw writes the guest saw succeed; on the server $extra more with data (${names# }), empty: ${empty# }"
+}
+
 for k in "${kernels[@]}"; do
 	echo "== stress on $k"
-	rm -rf "$share/churn" "$share/ch" "$share/rt"
+	rm -rf "$share/churn" "$share/ch" "$share/rt" "$share/mr" "$share/mg"
 	plog=$work/proxy-$k.log
 	start_proxy "$plog"
 	log=$work/vm-$k.log
@@ -184,6 +206,11 @@ for k in "${kernels[@]}"; do
 		result proxy-second-channel-tampered "$([ "$n" -gt 0 ]; echo $?)" \
 			"$n second-channel NEGOTIATE responses with a flipped ServerGuid"
 	fi
+	# No file I/O on any connection whose NEGOTIATE was rewritten, on
+	# either address (a multichannel channel bound unvalidated, say).
+	tio=$(cat "$plog" "$plog.mc" | grep -c 'TAMPERED-IO' || true)
+	result proxy-no-io-on-tampered-connection "$([ "$tio" = 0 ]; echo $?)" \
+		"$tio file I/O requests on a connection with a rewritten NEGOTIATE"
 	# Requests on a tree before its validation reached the client, by
 	# mode, command and CtlCode: none may (security review L6).  Stock
 	# cifs sends an IOCTL without waiting for the reconnect of its tree
@@ -209,15 +236,17 @@ for k in "${kernels[@]}"; do
 			"$holds validate answers held ${CHURN_HOLD:-1} s"
 	fi
 
-	# Writes that landed on the server through the reconnect-tamper mount
-	# must be the ones the guest saw succeed (plus at most the one in
-	# flight when the proxy dropped the connection).
+	# Data that landed on the server through a mount that was refused
+	# must be what the guest saw written, plus at most the one write in
+	# flight when the refusal came.  A file the server holds empty got
+	# its CREATE through but none of its data (the write in flight, or a
+	# CREATE the channel still up carried before the refusal): listed,
+	# not counted.
 	if ran reconnect_tamper; then
-		okw=$(grep -ac '^WROTE rt/' "$log" || true)
-		onsrv=$(find "$share/rt" -type f 2>/dev/null | wc -l || true)
-		result host-nothing-written-after-refusal \
-			"$([ "$okw" -gt 0 ] && [ "$onsrv" -le $((okw + 1)) ]; echo $?)" \
-			"$onsrv files on the server, $okw writes the guest saw succeed"
+		written_after_refusal rt host-nothing-written-after-refusal
+	fi
+	if ran multichannel_reguid && [[ $k != 6.1.* ]]; then
+		written_after_refusal mg host-mcreguid-nothing-written-after-refusal
 	fi
 done
 

@@ -177,6 +177,7 @@ struct TCP_Server_Info {
 	struct socket *ssocket;
 	struct mutex _srv_mutex;
 	__u8 client_guid[16];
+	unsigned int reconnect_instance;
 	char pad1[3];
 #ifdef DIALECT_U32
 	__u32 dialect;
@@ -200,6 +201,9 @@ struct cifs_ses {
 	struct session_key auth_key;
 	enum securityEnum sectype;
 	__u16 session_flags;
+	spinlock_t ses_lock;
+	__u8 smb3signingkey[16];
+	struct cifs_tcon *tcon_ipc;
 	spinlock_t chan_lock;
 	struct cifs_chan chans[16];
 #ifdef CHAN_COUNT_SIGNED
@@ -207,6 +211,7 @@ struct cifs_ses {
 #else
 	size_t chan_count;
 #endif
+	unsigned long chans_need_reconnect;
 };
 struct cifs_tcon {
 	struct list_head tcon_list;
@@ -267,6 +272,9 @@ struct mid_q_entry *smb2_setup_request(struct cifs_ses *ses,
 struct mid_q_entry *smb2_setup_async_request(struct TCP_Server_Info *server,
 					     struct smb_rqst *rqst)
 { return 0; }
+int SMB2_sess_setup(const unsigned int xid, struct cifs_ses *ses,
+		    struct TCP_Server_Info *server,
+		    const struct nls_table *nls_cp) { return 0; }
 int compound_send_recv(
 #ifdef CSR_SHIFT
 		       void *extra,

@@ -297,6 +297,18 @@ class Modes(unittest.TestCase):
         v = s.client(header(sp.CMD_WRITE, MID + 2, False) + bytes(49))
         self.assertEqual(v.notes, [])
 
+    def test_guid_flags_io_on_tampered_connection(self):
+        # Even after a validate answer went through: a client that saw the
+        # real ServerGuid in it had to refuse the connection.
+        for mode, flagged in (("guid", True), ("pass", False)):
+            s = Session(mode)
+            s.negotiate()
+            s.validate()
+            v = s.client(header(sp.CMD_WRITE, MID + 2, False) + bytes(49))
+            self.assertEqual(v.action, sp.FORWARD)
+            self.assertEqual(any("TAMPERED-IO WRITE" in n for n in v.notes),
+                             flagged, mode)
+
     def churn_session(self, mode="churn", dialect=0x0300):
         s = Session(mode)
         s.negotiate(dialect=dialect)
@@ -1137,6 +1149,48 @@ def compound(*pdus):
             struct.pack_into("<I", p, sp.H_NEXT, len(p))
         out += p
     return out
+
+
+def binding_request(mid, binding):
+    body = struct.pack("<HBBIIHHQ", 25, 1 if binding else 0, 1, 0, 0, 0, 0,
+                       0)
+    return header(sp.CMD_SESSION_SETUP, mid, False, signed=binding) + body
+
+
+def binding_response(mid, status=0):
+    body = struct.pack("<HHHH", 9, 0, 0, 0)
+    return header(sp.CMD_SESSION_SETUP, mid, True, status=status,
+                  signed=True) + body
+
+
+class Binding(unittest.TestCase):
+    def test_bindflip_breaks_only_a_binding_final_answer(self):
+        s = Session("bindflip")
+        s.negotiate(dialect=0x0311)
+        # The session's own setup: untouched.
+        s.client(binding_request(2, False))
+        real = binding_response(2)
+        self.assertEqual(unframe(s.server(real).pdu), real)
+        # A binding: the interim leg untouched, the final one flipped.
+        s.client(binding_request(7, True))
+        leg = binding_response(7, status=0xC0000016)
+        self.assertEqual(unframe(s.server(leg).pdu), leg)
+        s.client(binding_request(8, True))
+        real = binding_response(8)
+        v = s.server(real)
+        want = bytearray(real)
+        want[53] ^= 0x01
+        self.assertEqual(unframe(v.pdu), bytes(want))
+        self.assertIn("(binding) Status 0x00000000: Signature", v.notes[0])
+
+    def test_bindflip_not_311_untouched(self):
+        s = Session("bindflip")
+        s.negotiate(dialect=0x0300)
+        s.client(binding_request(8, True))
+        real = binding_response(8)
+        v = s.server(real)
+        self.assertEqual(unframe(v.pdu), real)
+        self.assertIn("not 3.1.1", v.notes[0])
 
 
 class TreeConnect(unittest.TestCase):

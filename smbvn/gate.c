@@ -72,9 +72,10 @@ void smbvn_gate_exit(void)
  * @len: bytes of @pdu (the first kvec of the request)
  *
  * A tree belongs to the session's primary connection, where smbvn judged
- * its tree connect.  Requests of a session with other channels are not
- * held back (see smbvn_conn_multichannel()).  Runs in cifs' send path with
- * preemption disabled: takes only raw locks.
+ * its tree connect.  Requests on a secondary channel, or of a session that
+ * has one now, are not held back: channels are checked when they bind
+ * (channel.c; see smbvn_conn_bound() for the primary binding again).
+ * Runs in cifs' send path with preemption disabled: takes only raw locks.
  *
  * Return: true to let cifs send, always with require_secure_negotiate=0
  * or audit_only=1; false if the request uses a tree not accepted since the
@@ -95,10 +96,8 @@ bool smbvn_request_allowed(const void *ses, const void *server,
 	primary = FIELD(server, SMBVN_OFF_SRV_PRIMARY_SERVER, const void *);
 	channels = ses ? READ_ONCE(FIELD(ses, SMBVN_OFF_SES_CHAN_COUNT,
 					 size_t)) : 1;
-	if (primary || channels > 1) {
-		smbvn_conn_multichannel(primary ?: server);
+	if (primary || channels > 1)
 		return true;
-	}
 	if (smbvn_conn_tree_usable(server, session_id, tree_id, jiffies,
 				   &stuck))
 		return true;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * What runs in cifs: the observers that capture NEGOTIATE, the answers
- * smbvn waits for (its validate answer, a 3.1.1 tree connect's) and the
+ * smbvn waits for (its validate answer, a 3.1.1 tree connect's or
+ * binding's) and the
  * transforms they arrive in, and the release of a connection; the
  * replacement of SMB2_tcon that validates every tree connect; the gates
  * that hold back requests on trees not accepted yet; and the table of
@@ -20,7 +21,8 @@
 
 enum {
 	HOOK_SEND, HOOK_SIGN, HOOK_CRYPT, HOOK_RECEIVE, HOOK_RELEASE,
-	HOOK_CONNECT, HOOK_VALIDATE, HOOK_TCON, HOOK_SETUP, HOOK_SETUP_ASYNC
+	HOOK_CONNECT, HOOK_VALIDATE, HOOK_SESS_SETUP, HOOK_TCON, HOOK_SETUP,
+	HOOK_SETUP_ASYNC
 };
 
 typedef int (*smb2_tcon_t)(const unsigned int xid, void *ses,
@@ -125,7 +127,8 @@ static void notrace observe_receive(struct pt_regs *regs)
 		return;
 	}
 	if (likely(!smbvn_exchange_pending()) ||
-	    (cmd != SMBVN_CMD_IOCTL && cmd != SMBVN_CMD_TREE_CONNECT))
+	    (cmd != SMBVN_CMD_IOCTL && cmd != SMBVN_CMD_TREE_CONNECT &&
+	     cmd != SMBVN_CMD_SESSION_SETUP))
 		return;
 	smbvn_exchange_capture(mid, server);
 }
@@ -281,10 +284,27 @@ static void *smbvn_setup_async_held_back(void *server, void *rqst)
 }
 
 /*
+ * Replaces SMB2_sess_setup, cifs_setup_session's sess_setup op, with
+ * smbvn_channel_setup(): the original plus the check of a channel that
+ * binds (security review M4).
+ */
+static int smbvn_sess_setup(const unsigned int xid, void *ses, void *server,
+			    const void *nls)
+{
+	int rc = smbvn_channel_setup(xid, ses, server, nls,
+				     (smbvn_sess_setup_t)
+				     smbvn_cifs_hooks[HOOK_SESS_SETUP].addr);
+
+	smbvn_redirect_leave();
+	return rc;
+}
+
+/*
  * Installed in this order, removed in reverse.  The gates come last, and
  * hold trees back only on NEGOTIATEs seen once all hooks are in
  * (smbvn_conns_arm()).  The SMB2_tcon and smb3_validate_negotiate
- * redirects can sleep (a network round trip); a failed init waits for
+ * redirects can sleep (a network round trip), SMB2_sess_setup's for the
+ * whole authentication, a Kerberos upcall included; a failed init waits for
  * every redirect to drain (smbvn_redirects_drain()) before the module may
  * be freed.
  */
@@ -300,6 +320,8 @@ struct smbvn_hook smbvn_cifs_hooks[] = {
 			   .observe = observe_connect },
 	[HOOK_VALIDATE] = { .name = "smb3_validate_negotiate",
 			    .redirect = smbvn_stock_validate },
+	[HOOK_SESS_SETUP] = { .name = "SMB2_sess_setup",
+			      .redirect = smbvn_sess_setup },
 	[HOOK_TCON] = { .name = "SMB2_tcon", .redirect = smbvn_tcon },
 	[HOOK_SETUP] = { .name = "smb2_setup_request",
 			 .refuse = refuse_setup,

@@ -418,10 +418,49 @@ enum smbvn_verdict smbvn_judge_tcon(const u8 *pdu, size_t len,
 	}
 }
 
+/**
+ * smbvn_judge_bind() - the verdict on the last answer of a 3.1.1 binding
+ * @pdu: the final SESSION_SETUP response of a channel binding a session,
+ *	SMB2 header first (MS-SMB2 2.2.6)
+ * @len: bytes of @pdu
+ * @auth: how it was authenticated with the new channel's signing key
+ *
+ * A channel that binds a 3.1.1 session derives its signing key from its
+ * own pre-authentication hash, and the server signs the final
+ * SESSION_SETUP response with that key (MS-SMB2 3.3.5.5.3; the client
+ * checks it, 3.2.5.3.1).  No tree connect follows a binding, so that
+ * signature is the only proof that the peer on the new channel holds the
+ * session key and saw the NEGOTIATE the client sent there.  Only a
+ * successful answer gets here: cifs fails the binding on any other.
+ *
+ * Return: SMBVN_V_BIND_VERIFIED for a signed answer; SMBVN_V_NO_KEY when
+ * there was no key to check with; SMBVN_V_BIND_UNSIGNED,
+ * SMBVN_V_BIND_BAD_SIGNATURE, or SMBVN_V_MALFORMED for anything that is
+ * not a SESSION_SETUP response with a success status.
+ */
+enum smbvn_verdict smbvn_judge_bind(const u8 *pdu, size_t len,
+				    enum smbvn_auth auth)
+{
+	if (!hdr_ok(pdu, len, SMBVN_CMD_SESSION_SETUP, true) ||
+	    smbvn_le32(pdu + 8) != SMBVN_STATUS_SUCCESS)
+		return SMBVN_V_MALFORMED;
+	switch (auth) {
+	case SMBVN_AUTH_SIGNED:
+		return SMBVN_V_BIND_VERIFIED;
+	case SMBVN_AUTH_NO_KEY:
+		return SMBVN_V_NO_KEY;
+	case SMBVN_AUTH_BAD_SIG:
+		return SMBVN_V_BIND_BAD_SIGNATURE;
+	default:
+		/* Sealed included: a binding is never encrypted. */
+		return SMBVN_V_BIND_UNSIGNED;
+	}
+}
+
 bool smbvn_verdict_ok(enum smbvn_verdict v)
 {
 	return v == SMBVN_V_VALIDATED || v == SMBVN_V_ACCEPT_PRE30 ||
-	       v == SMBVN_V_TCON_VERIFIED;
+	       v == SMBVN_V_TCON_VERIFIED || v == SMBVN_V_BIND_VERIFIED;
 }
 
 const char *smbvn_verdict_name(enum smbvn_verdict v)
@@ -445,6 +484,9 @@ const char *smbvn_verdict_name(enum smbvn_verdict v)
 		[SMBVN_V_TCON_VERIFIED] = "tree-connect-verified",
 		[SMBVN_V_TCON_UNSIGNED] = "tree-connect-unsigned",
 		[SMBVN_V_TCON_BAD_SIGNATURE] = "tree-connect-bad-signature",
+		[SMBVN_V_BIND_VERIFIED] = "session-setup-verified",
+		[SMBVN_V_BIND_UNSIGNED] = "session-setup-unsigned",
+		[SMBVN_V_BIND_BAD_SIGNATURE] = "session-setup-bad-signature",
 	};
 
 	if ((unsigned int)v >= SMBVN_V_COUNT)

@@ -60,6 +60,10 @@ enum smbvn_stat smbvn_stat_of_verdict(enum smbvn_verdict v)
 		return SMBVN_STAT_TCON_UNSIGNED;
 	case SMBVN_V_TCON_BAD_SIGNATURE:
 		return SMBVN_STAT_TCON_BAD_SIGNATURE;
+	case SMBVN_V_BIND_UNSIGNED:
+		return SMBVN_STAT_BIND_UNSIGNED;
+	case SMBVN_V_BIND_BAD_SIGNATURE:
+		return SMBVN_STAT_BIND_BAD_SIGNATURE;
 	default:
 		return SMBVN_STAT_COUNT;
 	}

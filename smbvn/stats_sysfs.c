@@ -34,6 +34,8 @@ static const char * const names[SMBVN_STAT_COUNT] = {
 	[SMBVN_STAT_DOWNGRADE_UNPROVEN] = "downgrade_unproven",
 	[SMBVN_STAT_TCON_UNSIGNED] = "tree_connect_unsigned",
 	[SMBVN_STAT_TCON_BAD_SIGNATURE] = "tree_connect_bad_signature",
+	[SMBVN_STAT_BIND_UNSIGNED] = "session_setup_unsigned",
+	[SMBVN_STAT_BIND_BAD_SIGNATURE] = "session_setup_bad_signature",
 	[SMBVN_STAT_HELD_BACK] = "requests_held_back",
 };
 

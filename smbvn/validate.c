@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The decision for one SMB2 tree connect: whether to validate, the round
- * trip, the verdict on its answer (the pure rules of proto.c), and what a
- * refusal does: the errno, the log line, the counters, and to the
- * connection.  cifs structures are read at offsets generated from the
- * target cifs.ko's BTF (smbvn_layout.h), checked at load time.
+ * The decision for one SMB2 tree connect (or channel binding): whether to
+ * validate, the verdict (answer.c), and what a refusal does: the errno,
+ * the log line, the counters, and to the connection.  cifs structures are
+ * read at offsets generated from the target cifs.ko's BTF (smbvn_layout.h),
+ * checked at load time.
  */
 #include <linux/ratelimit.h>
 #include <linux/sched.h>
@@ -18,7 +18,6 @@
 /* MS-SMB2 2.2.6: SessionFlags */
 #define SESSION_FLAG_IS_GUEST	0x0001
 #define SESSION_FLAG_IS_NULL	0x0002
-#define RSP_CAPTURE_MAX		SMBVN_RSP_CAPTURE_MAX
 
 /* A copy of the connection's host name, for log lines and the trace. */
 struct host_name {
@@ -195,211 +194,31 @@ static void passed(const void *server, const void *tcon, u16 dialect,
 }
 
 /*
- * The signing key of channel @rx of @ses, the one cifs itself verifies
- * that channel's answers with: each channel has its own, and the primary's
- * is a copy of the session key only until a reconnect rebinds it.
- * Returns false, @key untouched, when @rx is no channel of @ses (any more).
+ * A new channel refused at its first bind (@chan, never reconnected) is
+ * given up by cifs itself: cifs_ses_add_channel puts it on the error.
+ * Shutting its socket as well only has cifs' reconnect worker look for a
+ * channel the session no longer has (a WARNING on 6.1).  So no drop and
+ * no hold for it; the refusal stands.
  */
-static bool channel_signkey(const void *ses, const void *rx, u8 *key)
+static enum smbvn_refusal unless_new_channel(const void *chan,
+					     enum smbvn_refusal r)
 {
-	spinlock_t *lock = &FIELD(ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t);
-	const char *chan = &FIELD(ses, SMBVN_OFF_SES_CHANS, const char);
-	bool found = false;
-	size_t i, n;
-
-	spin_lock(lock);
-	n = min_t(size_t, FIELD(ses, SMBVN_OFF_SES_CHAN_COUNT, size_t),
-		  SMBVN_LEN_SES_CHANS);
-	for (i = 0; i < n; i++, chan += SMBVN_SIZE_CHAN) {
-		if (FIELD(chan, SMBVN_OFF_CHAN_SERVER, const void *) == rx) {
-			memcpy(key, &FIELD(chan, SMBVN_OFF_CHAN_SIGNKEY, u8),
-			       16);
-			found = true;
-			break;
-		}
-	}
-	spin_unlock(lock);
-	return found;
+	if (!chan || FIELD(chan, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) != 1)
+		return r;
+	if (r == SMBVN_R_LOST || r == SMBVN_R_RETRY)
+		return SMBVN_R_RETRY;
+	return SMBVN_R_THIS_TCON;
 }
 
 /*
- * The 2.0.2/2.1 signing key: the first 16 bytes of the session key.  cifs
- * frees it and sets it NULL at the start of every session setup, so it
- * may well be absent while a tree connect waits for its answer.
+ * The decision for one tree connect, or one channel binding, whose
+ * NEGOTIATE was on @server; the validation goes out on @force_tx, or on
+ * the channel cifs would pick when NULL.
  */
-static bool session_key(const void *ses, u8 *key)
+static int judge_tcon(unsigned int xid, void *ses, void *server, void *tcon,
+		      const void *force_tx, struct smbvn_answer *tc,
+		      u32 *stamp)
 {
-	const u8 *resp = FIELD(ses, SMBVN_OFF_SES_AUTH_KEY_RESPONSE,
-			       const u8 *);
-
-	if (!resp ||
-	    FIELD(ses, SMBVN_OFF_SES_AUTH_KEY_LEN, unsigned int) < 16)
-		return false;
-	memcpy(key, resp, 16);
-	return true;
-}
-
-/*
- * How the captured answer is authenticated.  Without a usable key nothing
- * is verified (SMBVN_AUTH_NO_KEY): a zero-filled key would be a public
- * one.  *@err is set when the signing algorithm cannot be had.
- */
-static enum smbvn_auth authenticate(struct smbvn_answer *in, u16 dialect,
-				    int *err)
-{
-	bool cmac = dialect >= SMBVN_DIALECT_300;
-	size_t len = min_t(size_t, in->len, RSP_CAPTURE_MAX);
-	int ok = 0;
-
-	if (in->decrypted) {
-		enum smbvn_auth auth = smbvn_decrypted_auth(in->buf, len,
-							    in->decrypted_known,
-							    in->decrypted_sid,
-							    in->session_id);
-
-		/* Whose keys cifs decrypted with cannot be told. */
-		if (auth == SMBVN_AUTH_ENCRYPTED && in->sid_shared)
-			return SMBVN_AUTH_NO_KEY;
-		return auth;
-	}
-	if (in->len > RSP_CAPTURE_MAX)
-		return smbvn_auth_of(in->buf, len, false, false);
-	if (!smbvn_key_usable(in->have_key ? in->key : NULL, sizeof(in->key)))
-		return SMBVN_AUTH_NO_KEY;
-	if (smbvn_le32(in->buf + 16) & SMBVN_FLAG_SIGNED) {
-		ok = smbvn_sig_verify(in->buf, len, in->key, cmac);
-		if (ok < 0)
-			*err = ok;
-	}
-	return smbvn_auth_of(in->buf, len, false, ok > 0);
-}
-
-/*
- * The verdict on a captured answer.  One that came on another channel of
- * the session also vouches for that channel's NEGOTIATE, so it must match
- * what was captured there as well; SMBVN_V_COUNT when smbvn never saw that
- * channel negotiate.
- */
-static enum smbvn_verdict judge_answer(struct smbvn_answer *in,
-				       const void *server, u16 dialect,
-				       const struct smbvn_neg_rsp *neg,
-				       struct smbvn_detail *d, int *err)
-{
-	size_t len = min_t(size_t, in->len, RSP_CAPTURE_MAX);
-	enum smbvn_auth auth = authenticate(in, dialect, err);
-	struct smbvn_neg_rsp rx_rsp;
-	bool strict = READ_ONCE(smbvn_strict_downgrade_knob);
-	enum smbvn_verdict v = smbvn_judge(in->buf, len, auth, neg, d);
-
-	v = smbvn_strict_downgrade(v, strict);
-	if (!smbvn_verdict_ok(v) || in->tx == server)
-		return v;
-	if (!smbvn_conn_rsp(in->tx, &rx_rsp))
-		return SMBVN_V_COUNT;
-	return smbvn_strict_downgrade(smbvn_judge(in->buf, len, auth, &rx_rsp,
-						  d), strict);
-}
-
-/*
- * The round trip and the verdict on its answer.  @snap is what the
- * primary's NEGOTIATE was when the tree connect finished.  An answer is
- * judged only against NEGOTIATEs that are still current when it is in: if
- * the primary, or the channel the request went out on, negotiated again
- * meanwhile, the answer may describe the new negotiation while smbvn holds
- * the old one, so the verdict is SMBVN_V_RENEGOTIATED (retryable).
- */
-static enum smbvn_verdict round_trip(unsigned int xid, void *ses,
-				     void *server, void *tcon, u16 dialect,
-				     const struct smbvn_conn *snap,
-				     struct smbvn_detail *d, const void **tx,
-				     int *err)
-{
-	u8 body[SMBVN_VNEG_REQ_MAX];
-	size_t n = smbvn_build_vneg_req(&snap->req, body, sizeof(body));
-	struct smbvn_answer *in;
-	enum smbvn_verdict v;
-	u32 tx_stamp;
-	int rc;
-
-	memset(d, 0, sizeof(*d));
-	if (!n)
-		return SMBVN_V_COUNT;
-	*tx = smbvn_exchange_channel(ses);
-	if (!*tx) {
-		d->received = (u32)-EIO;
-		return SMBVN_V_NO_RESPONSE;
-	}
-	in = kzalloc(sizeof(*in), GFP_KERNEL);
-	if (!in) {
-		*err = -ENOMEM;
-		return SMBVN_V_COUNT;
-	}
-	/*
-	 * The key is taken now, while the session that sends the request is
-	 * the one just set up: cifs frees a session key at the start of any
-	 * later session setup, with no lock smbvn could take (review L5).
-	 */
-	in->session_id = FIELD(ses, SMBVN_OFF_SES_SUID, u64);
-	in->have_key = dialect >= SMBVN_DIALECT_300 ?
-		       channel_signkey(ses, *tx, in->key) :
-		       session_key(ses, in->key);
-	tx_stamp = smbvn_conn_stamp(*tx);
-	rc = smbvn_exchange(xid, ses, (void *)*tx, tcon, body, n, in);
-	if (rc == -ENOMEM) {
-		*err = rc;
-		v = SMBVN_V_COUNT;
-	} else if (!in->got) {
-		/* Withheld or lost, renegotiated meanwhile or not. */
-		d->received = rc;
-		v = SMBVN_V_NO_RESPONSE;
-	} else if (smbvn_conn_stamp(server) != snap->stamp ||
-		   smbvn_conn_stamp(*tx) != tx_stamp) {
-		v = SMBVN_V_RENEGOTIATED;
-	} else {
-		in->sid_shared = in->decrypted &&
-				 !smbvn_exchange_sid_unique(ses, in->session_id);
-		v = judge_answer(in, server, dialect, &snap->rsp, d, err);
-	}
-	kfree_sensitive(in);
-	return v;
-}
-
-/*
- * 3.1.1: the verdict on the TREE_CONNECT answer cifs received, checked
- * with the signing key of the channel it came on, or its decryption.
- * SMBVN_V_COUNT when it was not caught (no evidence either way).  The key
- * is read only now, so it must still belong to the session the request
- * went out under, on the same NEGOTIATE: a session setup or a
- * renegotiation by another task meanwhile makes the answer unjudgeable
- * (SMBVN_V_RENEGOTIATED), not forged.
- */
-static enum smbvn_verdict verify_tcon(void *ses, u16 dialect,
-				      struct smbvn_answer *tc,
-				      struct smbvn_detail *d, const void **tx,
-				      int *err)
-{
-	size_t len;
-
-	memset(d, 0, sizeof(*d));
-	if (!tc || !tc->got)
-		return SMBVN_V_COUNT;
-	*tx = tc->tx;
-	tc->session_id = tc->req_session_id;
-	tc->have_key = channel_signkey(ses, tc->tx, tc->key);
-	if (FIELD(ses, SMBVN_OFF_SES_SUID, u64) != tc->req_session_id ||
-	    smbvn_conn_stamp(tc->tx) != tc->tx_stamp)
-		return SMBVN_V_RENEGOTIATED;
-	tc->sid_shared = tc->decrypted &&
-			 !smbvn_exchange_sid_unique(ses, tc->session_id);
-	len = min_t(size_t, tc->len, RSP_CAPTURE_MAX);
-	d->status = len >= SMBVN_HDR_LEN ? smbvn_le32(tc->buf + 8) : 0;
-	return smbvn_judge_tcon(tc->buf, len, authenticate(tc, dialect, err));
-}
-
-static int judge_tcon(unsigned int xid, void *ses, void *tcon,
-		      struct smbvn_answer *tc, u32 *stamp)
-{
-	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
 	u16 dialect = FIELD(server, SMBVN_OFF_SRV_DIALECT, u16);
 	struct smbvn_conn snap = {};
 	const void *tx = server;
@@ -446,13 +265,14 @@ static int judge_tcon(unsigned int xid, void *ses, void *tcon,
 		break;
 	default:
 		return fail_check(server, tcon, dialect, SMBVN_V_COUNT, a,
-				  NULL, t0, a == SMBVN_A_REFUSE_NO_RECORD &&
+				  NULL, t0, unless_new_channel(force_tx,
+				  a == SMBVN_A_REFUSE_NO_RECORD &&
 				  !snap.have_req ? SMBVN_R_UNRECORDED :
-						   SMBVN_R_THIS_TCON);
+						   SMBVN_R_THIS_TCON));
 	}
 
 	if (a == SMBVN_A_VERIFY_TCON_311) {
-		v = verify_tcon(ses, dialect, tc, &d, &tx, &err);
+		v = smbvn_verify_tcon(ses, dialect, tc, &d, &tx, &err);
 		/* Not watched (a knob flip) or not caught: proves nothing. */
 		if (v == SMBVN_V_COUNT && !err) {
 			d.received = (u32)-ENODATA;
@@ -461,8 +281,9 @@ static int judge_tcon(unsigned int xid, void *ses, void *tcon,
 					  SMBVN_R_RETRY);
 		}
 	} else {
-		v = round_trip(xid, ses, server, tcon, dialect, &snap, &d, &tx,
-			       &err);
+		tx = force_tx;
+		v = smbvn_round_trip(xid, ses, server, tcon, dialect, &snap,
+				     &d, &tx, &err);
 	}
 	if (err) {
 		/* No verdict at all: no evidence either way. */
@@ -508,7 +329,8 @@ static int judge_tcon(unsigned int xid, void *ses, void *tcon,
 		r = SMBVN_R_RETRY;
 	else if (v == SMBVN_V_NO_RESPONSE && snap.validated)
 		r = SMBVN_R_LOST;
-	return fail_check(server, tcon, dialect, v, a, &d, t0, r);
+	return fail_check(server, tcon, dialect, v, a, &d, t0,
+			  unless_new_channel(force_tx, r));
 }
 
 /**
@@ -532,7 +354,7 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 	void *server = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
 	u64 session_id = FIELD(ses, SMBVN_OFF_SES_SUID, u64);
 	u32 stamp = 0;
-	int rc = judge_tcon(xid, ses, tcon, tc, &stamp);
+	int rc = judge_tcon(xid, ses, server, tcon, NULL, tc, &stamp);
 
 	/*
 	 * Whatever let the tree connect stand (a validation, a knob, audit
@@ -543,4 +365,58 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 		smbvn_conn_tree_accepted(server, stamp, session_id,
 					 FIELD(tcon, SMBVN_OFF_TCON_TID, u32));
 	return rc;
+}
+
+/**
+ * smbvn_refuse_bind_dialect() - refuse a binding on a dialect that has none
+ * @ses: struct cifs_ses the channel would bind
+ * @chan: struct TCP_Server_Info of the channel, which negotiated @dialect
+ * @ipc: struct cifs_tcon of the session's IPC$ tree, named in the log line
+ *
+ * MS-SMB2 3.3.5.2.7 and 3.3.5.5: a server binds a channel only on a 3.x
+ * dialect, the session's own.  A binding on anything else comes from a
+ * NEGOTIATE someone rewrote, and neither smbvn nor cifs could check it:
+ * refused before a byte of it is sent (rule dialect-mismatch: expected
+ * the session's dialect, received the channel's).
+ *
+ * Return: -EPROTO (in audit mode 0).
+ */
+int smbvn_refuse_bind_dialect(void *ses, void *chan, void *ipc)
+{
+	void *primary = FIELD(ses, SMBVN_OFF_SES_SERVER, void *);
+	u16 dialect = FIELD(chan, SMBVN_OFF_SRV_DIALECT, u16);
+	struct smbvn_detail d = {
+		.expected = FIELD(primary, SMBVN_OFF_SRV_DIALECT, u16),
+		.received = dialect,
+	};
+
+	return fail_check(chan, ipc, dialect, SMBVN_V_MISMATCH_DIALECT,
+			  SMBVN_A_VALIDATE, &d, ktime_get_ns(),
+			  unless_new_channel(chan, SMBVN_R_EVIDENCE));
+}
+
+/**
+ * smbvn_validate_bind() - validate the NEGOTIATE of a channel that bound
+ * @xid: cifs transaction id of the binding session setup
+ * @ses: struct cifs_ses the channel bound
+ * @chan: struct TCP_Server_Info of the channel; the validation is sent on
+ *	it and judged against its own NEGOTIATE
+ * @ipc: struct cifs_tcon of the session's IPC$ tree, which carries it
+ *	(on 3.1.1 named in the log line only)
+ * @tc: on 3.1.1, the binding's final SESSION_SETUP answer smbvn watched
+ *	for (NULL if it did not watch)
+ *
+ * MS-SMB2 3.2.5.5 and 3.2.5.14.12 for one 3.0/3.0.2 channel (security
+ * review M4), the caller having the channel's signing key in place
+ * (channel.c); on 3.1.1 the signature of the binding's final answer
+ * (3.2.5.3.1).
+ *
+ * Return: as smbvn_validate_tcon().
+ */
+int smbvn_validate_bind(unsigned int xid, void *ses, void *chan, void *ipc,
+			struct smbvn_answer *tc)
+{
+	u32 stamp;
+
+	return judge_tcon(xid, ses, chan, ipc, chan, tc, &stamp);
 }
