@@ -31,6 +31,7 @@
 # DISTRO_VM_TIMEOUT (default 2400 s) bounds one qemu run; DISTRO_MEM (MiB,
 # default 2048).  Logs stay in .cache/distro/SUITE/last/.
 set -euo pipefail
+shopt -s extglob
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 cache=$top/.cache/distro
@@ -42,23 +43,16 @@ say() { echo "distro-test: $*"; }
 
 # The image's packages besides the minbase variant.  linux-headers-amd64
 # brings the suite's compiler (the kernel's linux-compiler-gcc-N-x86).
-# dbus: systemctl reboot and poweroff go through logind.
+# dbus: systemctl reboot and poweroff go through logind.  openssl: DKMS
+# makes its machine owner key with it (without, it builds unsigned).
 pkgs="linux-image-amd64 linux-headers-amd64 dkms cifs-utils systemd
-	systemd-sysv udev dbus kmod iproute2 procps man-db initramfs-tools"
+	systemd-sysv udev dbus kmod iproute2 procps man-db initramfs-tools
+	openssl"
 
-# in_root ROOT CMD...: CMD chrooted with /dev and /proc, mounts private to
-# a namespace that dies with it.
+# in_root ROOT CMD...: CMD chrooted, /dev, /proc and /sys mounted for it
+# only.
 in_root() {
-	unshare -m --propagation private /bin/sh -e -c '
-		root=$1
-		shift
-		mount --rbind /dev "$root/dev"
-		mount -t proc proc "$root/proc"
-		mount -t sysfs sys "$root/sys"
-		exec chroot "$root" /usr/bin/env -i HOME=/root \
-			PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-			DEBIAN_FRONTEND=noninteractive "$@"
-	' sh "$@"
+	DEBIAN_FRONTEND=noninteractive bash "$top/scripts/buildroot.sh" chroot "$@"
 }
 
 # The unit that runs the guest half at every boot, from the payload disk a
@@ -132,7 +126,8 @@ image() {
 	rm -f "$root"/tmp/smbvn-dkms_*.deb
 	: >"$root/etc/resolv.conf"
 
-	echo "smbvn-$suite" >"$root/etc/hostname"
+	# Not "smbvn-...": the host name is in every journal line the guest greps.
+	echo "debian-$suite" >"$root/etc/hostname"
 	echo "/dev/vda / ext4 defaults 0 0" >"$root/etc/fstab"
 	# A machine id makes this not a first boot: systemd-firstboot would
 	# otherwise ask for a locale on the console.
@@ -235,6 +230,18 @@ check() {
 	if eval "$2"; then pass "$1" "$3"; else fail "$1" "$3"; fi
 }
 
+# hexid TEXT: a serial as bare upper-case hex without leading zeros, from
+# modinfo's "5A:0B:.." or openssl's "serial=5A0B.."; empty if not hex.
+hexid() {
+	local h=${1#serial=}
+	h=${h//:/}
+	[[ $h =~ ^[0-9A-Fa-f]+$ ]] || return 0
+	h=${h^^}
+	echo "${h##+(0)}"
+}
+
+# The checks are strings for eval: $(g ...) is meant to run there.
+# shellcheck disable=SC2016
 judge() {
 	local suite=$1 ver v cc ko
 	res=$work/results.log
@@ -273,6 +280,8 @@ judge() {
 		"smbvn.ko under /lib/modules: '$(g left-ko)', dkms status: '$(g left-dkms)'"
 	check "$suite/no-rule-left" 'has left-rule && [ -z "$(g left-rule)" ] && [ "$(g left-modprobe-c)" = 0 ]' \
 		"modprobe.d files naming smbvn: '$(g left-rule)', modprobe -c lines: $(g left-modprobe-c)"
+	check "$suite/module-signed" '[ -n "$(hexid "$(g sig-key)")" ] && [ "$(hexid "$(g sig-key)")" = "$(hexid "$(g mok-serial)")" ]' \
+		"signer '$(g modinfo-signer)', sig_key '$(g sig-key)', /var/lib/dkms/mok.pub $(g mok-serial)"
 	check "$suite/kernel-clean" '[ "$(g kernel-problems1)" = 0 ] && [ "$(g kernel-problems2)" = 0 ]' \
 		"Oops/BUG/WARNING/Call Trace lines in journalctl -k: boot 1 '$(g kernel-problems1)', boot 2 '$(g kernel-problems2)'"
 	check "$suite/finished" 'has done' "the guest reached its end"
@@ -296,17 +305,23 @@ run_suite() {
 	say "$suite: done in $(($(date +%s) - t0)) s"
 }
 
-mkdir -p "$cache"
-case ${1:-} in
-image)
-	[ -n "${2:-}" ] || die "usage: $0 image SUITE"
+# One function, called on the last line: bash reads a script as it runs it,
+# and the journey is long enough for someone to edit this file meanwhile.
+main() {
+	mkdir -p "$cache"
+	case ${1:-} in
+	image)
+		[ -n "${2:-}" ] || die "usage: $0 image SUITE"
+		build_deb
+		image "$2" "$deb"
+		exit 0 ;;
+	esac
 	build_deb
-	image "$2" "$deb"
-	exit 0 ;;
-esac
-build_deb
-# shellcheck disable=SC2206 # a list of suite names
-suites=(${@:-${DISTRO_SUITES:-trixie}})
-for s in "${suites[@]}"; do run_suite "$s"; done
-echo "DISTRO: $npass passed, $nfail failed"
-[ "$nfail" = 0 ]
+	# shellcheck disable=SC2206 # a list of suite names
+	suites=(${@:-${DISTRO_SUITES:-trixie}})
+	for s in "${suites[@]}"; do run_suite "$s"; done
+	echo "DISTRO: $npass passed, $nfail failed"
+	[ "$nfail" = 0 ]
+}
+
+main "$@"; exit
