@@ -7,6 +7,10 @@
 #                       in a qemu VM of Debian 12's kernel (a few minutes)
 # make test             the whole suite (KUnit + VM scenarios, both kernels)
 # make e2e              VM scenarios only
+# make distro-test      an administrator's journey on a real Debian 13 (and
+#                       12: DISTRO_SUITES="trixie bookworm") booted under
+#                       qemu: apt install the .deb, fstab mounts at boot,
+#                       the tools, apt remove (scripts/distro-test.sh)
 # make stress           load, reconnect, load/unload and stall tests (VM)
 # make ksmbd            the VM scenarios against ksmbd instead of Samba
 # make kerberos         sec=krb5 mounts against a loopback Samba AD DC (VM)
@@ -134,6 +138,11 @@ test:
 
 e2e:
 	bash scripts/e2e.sh
+
+distro-test:
+	bash scripts/distro-test.sh
+
+.PHONY: distro-test
 
 stress:
 	bash scripts/stress.sh

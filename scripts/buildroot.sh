@@ -9,6 +9,8 @@
 #                                  REL's suite
 # buildroot.sh needs REL           print the suite whose root REL needs, or
 #                                  nothing when the host can build for it
+# buildroot.sh chroot ROOT CMD...  CMD chrooted into ROOT (any root, e.g.
+#                                  scripts/distro-test.sh's images)
 # buildroot.sh module REL [MAKEARG...]
 #                                  `make KROOT=.cache/k/REL` of this project:
 #                                  the cifs layout is generated on the host
@@ -36,13 +38,15 @@ say() { echo "buildroot: $*" >&2; }
 root_pkgs="gcc-14 make perl python3 kmod libelf-dev bc flex bison libssl-dev
 	binutils libc6-dev dwarves"
 
-# in_root ROOT CMD...: CMD chrooted, with /dev and /proc, mounts private.
+# in_root ROOT CMD...: CMD chrooted, with /dev, /proc and /sys (a kernel's
+# postinst runs update-initramfs), mounts private.
 in_root() {
 	unshare -m --propagation private /bin/sh -e -c '
 		root=$1
 		shift
 		mount --rbind /dev "$root/dev"
 		mount -t proc proc "$root/proc"
+		mount -t sysfs sys "$root/sys"
 		exec chroot "$root" /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
 	' sh "$@"
 }
@@ -134,9 +138,10 @@ module() {
 
 case ${1:-} in
 module) shift; module "$@" ;;
+chroot) shift; in_root "$@" ;;
 create) create "${2:-trixie}" ;;
 needs) needs "$2" ;;
 run) shift; run "$@" ;;
-*) echo "usage: $0 create [SUITE] | needs REL | run REL CMD... | module REL [MAKEARG...]" >&2
+*) echo "usage: $0 create [SUITE] | needs REL | run REL CMD... | module REL [MAKEARG...] | chroot ROOT CMD..." >&2
 	exit 2 ;;
 esac
