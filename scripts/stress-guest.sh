@@ -285,18 +285,22 @@ write_until() {
 	i=0
 	while [ "$(awk -v a="$t0" -v b="$(now)" -v s="$3" 'BEGIN { print (b - a < s) }')" = 1 ]; do
 		i=$((i + 1))
+		# Logged with the time the write started: one in flight when
+		# the refusal comes may still complete (on a channel that was
+		# proven), one started after it must not.
+		ts=$(now)
 		if echo "w$i" | timeout 60 dd of="$1/$2/w$i" 2>/dev/null; then
-			echo "ok $(now) $i" >>/tmp/wlog
+			echo "ok $ts $i" >>/tmp/wlog
 		else
-			echo "err $(now) $i" >>/tmp/wlog
+			echo "err $ts $i" >>/tmp/wlog
 		fi
 		sleep 0.2
 	done
 }
 
 # io_stops NAME DIR: after write_until, the first guid-mismatch refusal
-# came, some writes went through before it, none after it, and some
-# failed; the writes that went through are listed (WROTE DIR/wN) for the
+# came, some writes went through before it, none started after it
+# succeeded, and some failed; the writes that went through are listed (WROTE DIR/wN) for the
 # host to compare with what reached the server.
 io_stops() {
 	# Refusal time on the same clock as the writes (printk seconds).
@@ -307,7 +311,7 @@ io_stops() {
 	check "$1-refused" $([ -n "$tr" ]; echo $?) "refusal at ${tr:-never}"
 	check "$1-io-stops" \
 		$([ -n "$tr" ] && [ "$okb" -gt 0 ] && [ "$late" = 0 ] && [ "$errs" -gt 0 ]; echo $?) \
-		"$okb writes ok, $late of them after the refusal, $errs failed"
+		"$okb writes ok, $late started after the refusal, $errs failed"
 	awk '$1 == "ok" { print $3 }' /tmp/wlog | sed "s|^|WROTE $2/w|"
 	sed "s|^|WLOG $2 |" /tmp/wlog
 }
