@@ -48,6 +48,19 @@ static void swap_session_signkey(void *ses, u8 *key)
 	memzero_explicit(tmp, sizeof(tmp));
 }
 
+/*
+ * A refused re-bind (the channel has reconnected since cifs created it)
+ * takes every channel of the session down; a refused first bind is left
+ * to cifs, which gives the channel up.  Returns @rc.
+ */
+static int after_refusal(void *ses, void *chan, int rc)
+{
+	if (rc == -SMBVN_ERRNO &&
+	    FIELD(chan, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) > 1)
+		smbvn_drop_channels(ses);
+	return rc;
+}
+
 /**
  * smbvn_validate_channel() - validate a channel that just bound a session
  * @xid: cifs transaction id of the session setup
@@ -105,10 +118,7 @@ int smbvn_validate_channel(unsigned int xid, void *ses, void *chan,
 	memzero_explicit(key, sizeof(key));
 	if (!rc)
 		smbvn_conn_bound(chan);
-	else if (rc == -SMBVN_ERRNO &&
-		 FIELD(chan, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) > 1)
-		smbvn_drop_channels(ses);
-	return rc;
+	return after_refusal(ses, chan, rc);
 }
 
 /*
@@ -177,10 +187,8 @@ int smbvn_channel_setup(unsigned int xid, void *ses, void *server,
 
 		if (!ipc)
 			return -EAGAIN;
-		rc = smbvn_refuse_bind_dialect(ses, server, ipc);
-		if (rc == -SMBVN_ERRNO &&
-		    FIELD(server, SMBVN_OFF_SRV_RECONNECT_INSTANCE, u32) > 1)
-			smbvn_drop_channels(ses);
+		rc = after_refusal(ses, server,
+				   smbvn_refuse_bind_dialect(ses, server, ipc));
 		return rc ? : setup(xid, ses, server, nls);
 	}
 	if (watch) {
