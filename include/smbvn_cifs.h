@@ -107,6 +107,8 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 int smbvn_drop_resolve(struct module *cifs);
 int smbvn_drop_existing(struct module *cifs);
 void smbvn_drop_channels(void *ses);
+int smbvn_drop_channels_resolve(struct module *cifs);
+void smbvn_drop_channels_flush(void);
 int smbvn_validate_channel(unsigned int xid, void *ses, void *chan,
 			   struct smbvn_answer *tc);
 int smbvn_refuse_bind_dialect(void *ses, void *chan, void *ipc);

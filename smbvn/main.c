@@ -25,6 +25,7 @@ static void unhook_cifs(void)
 	smbvn_conns_arm(false);
 	/* A drop the gate queued calls into cifs: done before cifs may go. */
 	smbvn_gate_exit();
+	smbvn_drop_channels_flush();
 	if (cifs_mod) {
 		module_put(cifs_mod);
 		cifs_mod = NULL;
@@ -170,6 +171,8 @@ static void teardown(void)
 	 * reference); after a failed init one may be asleep in a round trip.
 	 */
 	smbvn_redirects_drain();
+	/* One of them may have refused a re-bind since unhook_cifs(). */
+	smbvn_drop_channels_flush();
 	/*
 	 * A replacement that dropped its module reference may still be on
 	 * its way out of our text; tasks-RCU waits until every task has
