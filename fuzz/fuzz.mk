@@ -6,7 +6,7 @@
 #   make fuzz                 every libFuzzer harness for FUZZ_SECONDS (60)
 #                             each, one after another (scripts/fuzz.sh)
 #   make fuzz FUZZ_HARNESS=judge          one harness only
-#   make fuzz-cov             llvm-cov line coverage of smbvn/proto.c
+#   make fuzz-cov             llvm-cov line coverage of smbvn/proto.c, judge.c
 #   make fuzz-regress         sanitizer regression checks (fuzz/regress.c)
 #   make fuzz-corpus          recapture fuzz/corpus/ from a private smbd
 #
@@ -31,7 +31,8 @@ fuzz-regress:
 	$(FUZZ_CLANG) -g -O1 -Wall -Wextra -Werror -I$(FUZZ_TOP)/include \
 		-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-o $(FUZZ_TOP)/.cache/fuzz/regress \
-		$(FUZZ_TOP)/fuzz/regress.c $(FUZZ_TOP)/smbvn/proto.c
+		$(FUZZ_TOP)/fuzz/regress.c $(FUZZ_TOP)/smbvn/proto.c \
+		$(FUZZ_TOP)/smbvn/judge.c
 	$(FUZZ_TOP)/.cache/fuzz/regress
 
 fuzz-corpus:

@@ -29,8 +29,8 @@ KUNIT_KO_ARGS ?=
 KUNIT_LAYOUT ?= $(KUNIT_TOP)/.cache/kunit/smbvn_layout.h
 KUNIT_KO_SRCS = $(KUNIT_TOP)/kunit/Kbuild $(wildcard $(KUNIT_TOP)/kunit/*.c \
 		$(KUNIT_TOP)/kunit/*.h) \
-		$(addprefix $(KUNIT_TOP)/smbvn/,proto.c sign.c validate.c \
-			conns.c exchange.c stats.c params.c) \
+		$(addprefix $(KUNIT_TOP)/smbvn/,$(shell sed -n \
+			's/^UNDER_TEST=(\(.*\))$$/\1/p' $(KUNIT_TOP)/scripts/kunit.sh)) \
 		$(wildcard $(KUNIT_TOP)/include/*.h) $(KUNIT_LAYOUT)
 
 kunit:

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Build and run the smbvn libFuzzer harnesses (fuzz/fuzz_*.c) against
-# smbvn/proto.c compiled unchanged with ASan + UBSan.
+# smbvn/proto.c and smbvn/judge.c compiled unchanged with ASan + UBSan.
 #
 #   scripts/fuzz.sh [HARNESS...]        run each for $FUZZ_SECONDS (60)
-#   scripts/fuzz.sh --cov [HARNESS...]  llvm-cov line coverage of proto.c
+#   scripts/fuzz.sh --cov [HARNESS...]  llvm-cov line coverage of proto.c and judge.c
 #                                       over the seeds + grown corpora
 #
 # Harnesses run one after another (one core each; these machines are
@@ -23,6 +23,8 @@ ALL=(neg_req neg_rsp vneg_roundtrip judge)
 CFLAGS=(-g -O1 -Wall -Wextra -Werror -I"$TOP/include")
 # shellcheck disable=SC2054 # the commas belong to one clang option
 SAN=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
+# The pure protocol logic, compiled as the module compiles it.
+PURE=("$TOP/smbvn/proto.c" "$TOP/smbvn/judge.c")
 
 die() {
 	echo "fuzz.sh: $*" >&2
@@ -52,6 +54,7 @@ build() {
 	mkdir -p "$OUT/bin/$kind"
 	if [ "$bin" -nt "$TOP/fuzz/fuzz_$h.c" ] &&
 	   [ "$bin" -nt "$TOP/smbvn/proto.c" ] &&
+	   [ "$bin" -nt "$TOP/smbvn/judge.c" ] &&
 	   [ "$bin" -nt "$TOP/include/smbvn_proto.h" ] &&
 	   [ "$bin" -nt "$TOP/fuzz/fuzz_common.h" ]; then
 		return 0
@@ -59,10 +62,10 @@ build() {
 	if [ "$kind" = cov ]; then
 		"$CC" "${CFLAGS[@]}" -fsanitize=fuzzer \
 			-fprofile-instr-generate -fcoverage-mapping \
-			-o "$bin" "$TOP/fuzz/fuzz_$h.c" "$TOP/smbvn/proto.c"
+			-o "$bin" "$TOP/fuzz/fuzz_$h.c" "${PURE[@]}"
 	else
 		"$CC" "${CFLAGS[@]}" "${SAN[@]}" \
-			-o "$bin" "$TOP/fuzz/fuzz_$h.c" "$TOP/smbvn/proto.c"
+			-o "$bin" "$TOP/fuzz/fuzz_$h.c" "${PURE[@]}"
 	fi || die "building fuzz_$h failed"
 }
 
@@ -111,10 +114,10 @@ coverage() {
 	llvm-profdata merge -o "$prof/all.profdata" "$prof"/*.profraw ||
 		die "llvm-profdata failed"
 	llvm-cov report "${objs[@]}" -instr-profile="$prof/all.profdata" \
-		"$TOP/smbvn/proto.c"
+		"${PURE[@]}"
 	llvm-cov show "${objs[@]}" -instr-profile="$prof/all.profdata" \
-		"$TOP/smbvn/proto.c" > "$prof/proto.c.txt"
-	echo "fuzz.sh: annotated source in $prof/proto.c.txt"
+		"${PURE[@]}" > "$prof/pure.txt"
+	echo "fuzz.sh: annotated source in $prof/pure.txt"
 }
 
 main() {

@@ -107,7 +107,7 @@ extract_tree() {
 }
 
 # The module's files the suites link with.
-UNDER_TEST=(proto.c sign.c validate.c conns.c exchange.c stats.c params.c gate.c channel.c trees.c pool.c answer.c drop_channels.c)
+UNDER_TEST=(proto.c judge.c sign.c validate.c conns.c exchange.c stats.c params.c gate.c channel.c trees.c pool.c answer.c drop_channels.c)
 
 # The glue suite lays out fake cifs objects at the offsets of Debian's
 # newest 6.12 cifs.ko (scripts/deps.sh unpacks it).  Written only when it
