@@ -99,49 +99,93 @@ count() {	# count CHECKER-OUTPUT: add its closing line to the totals
 	total_p=$((total_p + ${p:-0}))
 	total_f=$((total_f + ${f:-1}))
 }
-# E2E_SUITES picks suites: "scenarios" (the scenario table and lifecycle
-# checks) and "failclosed" (scripts/failclosed-guest.sh); default both.
-# Debian 13's kernel, there for CI's kernel coverage, runs the scenarios
-# only, unless E2E_SUITES names failclosed itself: the CI hour has no room
-# for it (make matrix runs whatever E2E_SUITES it is given).
-extra=" $(bash scripts/deps.sh releases-ci-extra) "
-for k in "${kernels[@]}"; do
-	suites=" ${E2E_SUITES:-scenarios failclosed} "
-	[ -n "${E2E_SUITES:-}" ] || [[ "$extra" != *" $k "* ]] ||
-		suites=" scenarios "
-	mkdir -p .cache/e2e
-	case $suites in *" scenarios "*)
-	log=$work/vm-$k.log
-	rc=0
+
+# One boot of the scenario table (and lifecycle checks) on kernel $1; its
+# checker's report goes to $work/out-scenarios-$1.
+run_scenarios() {
+	local k=$1 log=$work/vm-$1.log rc=0
 	VM_LOG=$log VM_TIMEOUT=${E2E_VM_TIMEOUT:-1500} bash scripts/vm.sh "$k" \
 		scripts/e2e-guest.sh "build/$k/smbvn.ko" "$work/scenarios" \
 		"$work/env" packaging/smbvn-modprobe.conf scripts/smbvn-stats \
 		"$work/badko-$k/smbvn-badlayout.ko" \
 		>/dev/null 2>&1 || rc=$?
 	cp "$log" ".cache/e2e/vm-$k.log"
-	out=$(python3 scripts/e2e_check.py --scenarios scripts/e2e-scenarios.txt \
-		--log "$log" --kernel "$k" --vm-rc "$rc" || true)
-	echo "$out" | grep -v '^[0-9]* passed'
-	# grep stops at 40 by itself: a "| head" would close the pipe early and
-	# pipefail would end the script there.
-	{ grep -h -m 40 'smbvn: refused' "$log" || true; } | sed 's/^/  kernel-log: /'
-	count "$out"
-	;; esac
+	{
+		python3 scripts/e2e_check.py --scenarios scripts/e2e-scenarios.txt \
+			--log "$log" --kernel "$k" --vm-rc "$rc" || true
+		# grep stops at 40 by itself: a "| head" would close the pipe
+		# early and pipefail would end the script there.
+		{ grep -h -m 40 'smbvn: refused' "$log" || true; } |
+			sed 's/^/  kernel-log: /'
+	} >"$work/out-scenarios-$k"
+}
 
-	# Fail closed as installed: a second boot, clean module state.
-	case $suites in *" failclosed "*)
-	log=$work/failclosed-$k.log
-	rc=0
+# Fail closed as installed: a second boot, clean module state.
+run_failclosed() {
+	local k=$1 log=$work/failclosed-$1.log rc=0
 	VM_LOG=$log VM_TIMEOUT=${E2E_VM_TIMEOUT:-1500} bash scripts/vm.sh "$k" \
 		scripts/failclosed-guest.sh "build/$k/smbvn.ko" "$work/env" \
 		packaging/smbvn-modprobe.conf "$work/badko-$k/smbvn-badlayout.ko" \
 		"$work/testmod-$k/cifs_squatter.ko" >/dev/null 2>&1 || rc=$?
 	cp "$log" ".cache/e2e/failclosed-$k.log"
-	out=$(python3 scripts/e2e_check.py --checks-only --scenarios /dev/null \
-		--log "$log" --kernel "$k" --vm-rc "$rc" || true)
-	echo "$out" | grep -v '^[0-9]* passed' | sed 's/check\//failclosed\//'
-	count "$out"
-	;; esac
+	python3 scripts/e2e_check.py --checks-only --scenarios /dev/null \
+		--log "$log" --kernel "$k" --vm-rc "$rc" |
+		sed 's/check\//failclosed\//' >"$work/out-failclosed-$k" || true
+}
+
+# E2E_SUITES picks suites: "scenarios" (the scenario table and lifecycle
+# checks) and "failclosed" (scripts/failclosed-guest.sh); default both.
+# Debian 13's kernel, there for CI's kernel coverage, runs the scenarios
+# only, unless E2E_SUITES names failclosed itself: the CI hour has no room
+# for it (make matrix runs whatever E2E_SUITES it is given).
+extra=" $(bash scripts/deps.sh releases-ci-extra) "
+jobs=()
+for k in "${kernels[@]}"; do
+	suites=" ${E2E_SUITES:-scenarios failclosed} "
+	[ -n "${E2E_SUITES:-}" ] || [[ "$extra" != *" $k "* ]] ||
+		suites=" scenarios "
+	case $suites in *" scenarios "*) jobs+=("scenarios $k") ;; esac
+	case $suites in *" failclosed "*) jobs+=("failclosed $k") ;; esac
+done
+mkdir -p .cache/e2e
+
+# Two VMs at a time (E2E_LANES=1 for one): each TCG VM keeps one host core
+# busy, so two lanes on the two cores take about half the time.  The
+# failclosed boots share one lane, since they write the same file on the
+# same share; scenario boots, which only read, fill the other, and the last
+# ones move over while that evens the lanes out (a scenario boot takes
+# about twice a failclosed one).
+lane_a=() lane_b=() wa=0 wb=0
+for j in "${jobs[@]}"; do
+	case $j in
+	failclosed*) lane_b+=("$j") wb=$((wb + 1)) ;;
+	*) lane_a+=("$j") wa=$((wa + 2)) ;;
+	esac
+done
+if [ "${E2E_LANES:-2}" = 1 ]; then
+	lane_a+=("${lane_b[@]}") lane_b=()
+fi
+while [ ${#lane_a[@]} -gt 1 ] && [ ${#lane_b[@]} -gt 0 ] &&
+	[ $((wb + 2)) -le $((wa - 2)) ]; do
+	lane_b+=("${lane_a[-1]}")
+	unset 'lane_a[-1]'
+	wa=$((wa - 2)) wb=$((wb + 2))
+done
+run_lane() {	# run_lane JOB...: "SUITE KERNEL" each, one after the other
+	local j
+	for j in "$@"; do "run_${j% *}" "${j#* }"; done
+}
+run_lane "${lane_b[@]}" &
+lane_b_pid=$!
+pids+=("$lane_b_pid")
+run_lane "${lane_a[@]}"
+wait "$lane_b_pid" || true
+
+for j in "${jobs[@]}"; do
+	out=$(cat "$work/out-${j% *}-${j#* }" 2>/dev/null ||
+		echo "e2e.sh: ${j% *} on ${j#* } left no report")
+	echo "$out" | grep -v '^[0-9]* passed' || true
+	count "$(echo "$out" | grep '^[0-9]* passed' || true)"
 done
 echo "E2E: $total_p passed, $total_f failed"
 [ "$total_f" = 0 ]
