@@ -10,7 +10,7 @@
  * changes is the kernel's mount path, not the helper's option parsing).
  *
  * Output is one whitespace-separated record per line, prefixed with
- * "BENCH", for scripts/bench-report.py to parse from the console log.
+ * "BENCH", for scripts/bench/bench-report.py to parse from the console log.
  *
  *   benchtool now
  *   benchtool mount TAG N SRC DIR OPTS       N x (mount(2), umount(2))

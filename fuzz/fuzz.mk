@@ -4,7 +4,7 @@
 # "make -f fuzz/fuzz.mk TARGET"):
 #
 #   make fuzz                 every libFuzzer harness for FUZZ_SECONDS (60)
-#                             each, one after another (scripts/fuzz.sh)
+#                             each, one after another (scripts/tests/fuzz.sh)
 #   make fuzz FUZZ_HARNESS=judge          one harness only
 #   make fuzz-cov             llvm-cov line coverage of smbvn/proto.c, judge.c
 #   make fuzz-regress         sanitizer regression checks (fuzz/regress.c)
@@ -21,10 +21,10 @@ FUZZ_CLANG ?= clang
 
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(FUZZ_CLANG) \
-		bash $(FUZZ_TOP)/scripts/fuzz.sh $(FUZZ_HARNESS)
+		bash $(FUZZ_TOP)/scripts/tests/fuzz.sh $(FUZZ_HARNESS)
 
 fuzz-cov:
-	CLANG=$(FUZZ_CLANG) bash $(FUZZ_TOP)/scripts/fuzz.sh --cov $(FUZZ_HARNESS)
+	CLANG=$(FUZZ_CLANG) bash $(FUZZ_TOP)/scripts/tests/fuzz.sh --cov $(FUZZ_HARNESS)
 
 fuzz-regress:
 	mkdir -p $(FUZZ_TOP)/.cache/fuzz
