@@ -956,6 +956,21 @@ static void m4_primary_rebind_tampered_refused(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, smbvn_conn_held(fc->srv));
 }
 
+/*
+ * Many refusals before the work item runs: every reference still goes
+ * back from it, none from the refusing task (a fixed-size queue once put
+ * the overflow back at once, under the session_mutex).
+ */
+static void m4_many_drops_all_deferred(struct kunit *test)
+{
+	int i;
+
+	two_channels(test, &kt_rsp_300, BIT(0), fc->srv);
+	for (i = 0; i < 40; i++)
+		smbvn_drop_channels(fc->ses);
+	KUNIT_EXPECT_EQ(test, channels_dropped(test), 80);
+}
+
 /* The same re-bind, honest: validated, nothing dropped. */
 static void m4_primary_rebind_validated(struct kunit *test)
 {
@@ -1490,6 +1505,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(m4_tampered_channel_refused),
 	KUNIT_CASE(m4_primary_rebind_tampered_refused),
 	KUNIT_CASE(m4_primary_rebind_validated),
+	KUNIT_CASE(m4_many_drops_all_deferred),
 	KUNIT_CASE(m4_only_primary_sets_up_session),
 	KUNIT_CASE(m4_unchecked_when_off),
 	KUNIT_CASE(m4_stripped_multichannel_held),

@@ -8,10 +8,13 @@
  * cifs_put_tcp_session() waits for the connection's reconnect work, and
  * that work takes the same session_mutex to set the session up again.
  * So the sockets go down at once and the references are given back later,
- * from a work item (security review, M4 follow-up finding 4).
+ * from a work item (security review, M4 follow-up finding 4), every one
+ * of them: cifs may give up the session's own reference to a channel
+ * meanwhile, so none of ours is known not to be the last.
  */
+#include <linux/llist.h>
 #include <linux/minmax.h>
-#include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include "smbvn.h"
@@ -19,56 +22,33 @@
 
 /* cifsglob.h: CIFS_MAX_CHANNELS */
 #define MAX_CHANNELS	16
-/*
- * References waiting to be given back.  Each refused re-bind adds one per
- * channel, and the work item empties the list within milliseconds; past
- * this many, references are given back at once (see queue_puts()).
- */
-#define MAX_PENDING	(4 * MAX_CHANNELS)
 
 static spinlock_t *cifs_var_conn_list_lock;
 static void (*cifs_fn_put_conn)(void *server, int from_reconnect);
 
-static DEFINE_SPINLOCK(pending_lock);
-static void *pending[MAX_PENDING];
-static unsigned int npending;
+/* One refusal's references, waiting for the work item. */
+struct pending_puts {
+	struct llist_node node;
+	unsigned int n;
+	void *servers[MAX_CHANNELS];
+};
+
+static LLIST_HEAD(pending);
 
 static void put_pending_fn(struct work_struct *work)
 {
-	void *batch[MAX_PENDING];
-	unsigned int n, i;
+	struct llist_node *all = llist_del_all(&pending);
+	struct pending_puts *p, *next;
+	unsigned int i;
 
-	spin_lock(&pending_lock);
-	n = npending;
-	memcpy(batch, pending, n * sizeof(*batch));
-	npending = 0;
-	spin_unlock(&pending_lock);
-	for (i = 0; i < n; i++)
-		cifs_fn_put_conn(batch[i], 0);
+	llist_for_each_entry_safe(p, next, all, node) {
+		for (i = 0; i < p->n; i++)
+			cifs_fn_put_conn(p->servers[i], 0);
+		kfree(p);
+	}
 }
 
 static DECLARE_WORK(put_work, put_pending_fn);
-
-/*
- * Hands @n references to the work item.  Those that do not fit are given
- * back here: that needs more than MAX_PENDING channels refused at once,
- * and then each of them is still on its session, which holds a reference
- * of its own, so this one is not the last.
- */
-static void queue_puts(void **servers, unsigned int n)
-{
-	unsigned int queued, i;
-
-	spin_lock(&pending_lock);
-	queued = min(n, MAX_PENDING - npending);
-	memcpy(&pending[npending], servers, queued * sizeof(*servers));
-	npending += queued;
-	spin_unlock(&pending_lock);
-	if (queued)
-		schedule_work(&put_work);
-	for (i = queued; i < n; i++)
-		cifs_fn_put_conn(servers[i], 0);
-}
 
 /**
  * smbvn_drop_channels_resolve() - find what smbvn_drop_channels() calls
@@ -102,10 +82,18 @@ void smbvn_drop_channels(void *ses)
 {
 	spinlock_t *chan_lock = &FIELD(ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t);
 	const char *chan = &FIELD(ses, SMBVN_OFF_SES_CHANS, const char);
-	void *servers[MAX_CHANNELS];
-	unsigned int n = 0, i, count;
+	struct pending_puts *p;
+	unsigned int i, count;
 
-	if (!cifs_var_conn_list_lock)
+	if (WARN_ON_ONCE(!cifs_var_conn_list_lock))
+		return;
+	/*
+	 * Without memory nothing is taken and nothing dropped: the refused
+	 * channel goes down with the refusal itself, and each other channel
+	 * was proven on its own when it bound.
+	 */
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
 		return;
 	spin_lock(cifs_var_conn_list_lock);
 	spin_lock(chan_lock);
@@ -117,13 +105,19 @@ void smbvn_drop_channels(void *ses)
 		if (!server)
 			continue;
 		FIELD(server, SMBVN_OFF_SRV_COUNT, int)++;
-		servers[n++] = server;
+		p->servers[p->n++] = server;
 	}
 	spin_unlock(chan_lock);
 	spin_unlock(cifs_var_conn_list_lock);
-	for (i = 0; i < n; i++)
-		smbvn_drop_connection(servers[i]);
-	queue_puts(servers, n);
+	for (i = 0; i < p->n; i++)
+		smbvn_drop_connection(p->servers[i]);
+	llist_add(&p->node, &pending);
+	/*
+	 * system_long_wq: a put that turns out to be the last one waits
+	 * for the connection's reconnect work, i.e. until the caller has
+	 * let go of the session_mutex.
+	 */
+	queue_work(system_long_wq, &put_work);
 }
 
 /**

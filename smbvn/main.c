@@ -171,8 +171,6 @@ static void teardown(void)
 	 * reference); after a failed init one may be asleep in a round trip.
 	 */
 	smbvn_redirects_drain();
-	/* One of them may have refused a re-bind since unhook_cifs(). */
-	smbvn_drop_channels_flush();
 	/*
 	 * A replacement that dropped its module reference may still be on
 	 * its way out of our text; tasks-RCU waits until every task has

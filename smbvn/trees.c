@@ -44,8 +44,10 @@ void smbvn_conns_arm(bool armed)
 /**
  * smbvn_conns_armed() - is every hook installed?
  *
- * Until it is, a load may still fail and leave cifs stock: the redirects
- * installed so far then behave as cifs would (security review L2).
+ * Set once the last hook is in, cleared once every hook is out again.
+ * Until it is set, a load may still fail and leave cifs stock: the
+ * redirects installed so far then behave as cifs would (security review
+ * L2).
  */
 bool smbvn_conns_armed(void)
 {
