@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * benchtool - the guest-side timing helper of scripts/bench.sh.
+ * benchtool - the guest-side timing helper of scripts/bench/bench.sh.
  *
  * The guest userland is busybox, whose date has no %N and whose stat, rm
  * and dd are separate processes: under qemu TCG a fork+exec costs

@@ -13,7 +13,7 @@
 #
 # Every figure leaves as one "BENCH ..." (or "TRACE"/"PDUS") line on the
 # console; scripts/bench/bench-report.py turns the log into numbers.  /extra/benv
-# holds the ports and cycle counts chosen by scripts/bench.sh.
+# holds the ports and cycle counts chosen by scripts/bench/bench.sh.
 #
 # dash has no pipefail; -e still ends the run at the first unchecked
 # failure, and every expected failure is tested explicitly.

@@ -5,7 +5,7 @@
 # /extra/scenarios lists "name port share vers opts" lines resolved by the
 # host.  Every scenario is mounted under smbvn=1, smbvn=0 and stock cifs;
 # each attempt prints one "E2E name way outcome ..." line that the host
-# compares with scripts/e2e-scenarios.txt.  Lifecycle checks print "CHECK".
+# compares with scripts/tests/e2e-scenarios.txt.  Lifecycle checks print "CHECK".
 KO=/extra/smbvn.ko
 KNOB=/sys/module/smbvn/parameters/require_secure_negotiate
 MNT=/mnt/smb

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Compare one VM's console log with scripts/e2e-scenarios.txt.
+"""Compare one VM's console log with scripts/tests/e2e-scenarios.txt.
 
 Prints one PASS/FAIL line per scenario and way, one per lifecycle CHECK,
 an outcome matrix, and finally "N passed, N failed" for this kernel.

@@ -111,7 +111,7 @@ for lib in $(ldd "$tools" | awk '$2 == "=>" { print $3 }'); do
 	cp -L "$lib" "$work/bin/"
 done
 
-# The same account and share content as scripts/samba.sh.
+# The same account and share content as scripts/vm/samba.sh.
 printf '[global]\n\tnetbios name = X\n' >"$work/bootstrap.conf"
 ln -sf "$top/$tools" "$work/ksmbd.adduser"
 "$work/ksmbd.adduser" -a smbvn -p smbvnpass -i "$work/ksmbdpwd.db" \

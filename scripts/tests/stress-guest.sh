@@ -450,7 +450,7 @@ case_load_loop() {
 		# Without dropping the mounters' connections at every load:
 		# on 6.1 a drop that meets a mount in its umount hit cifs'
 		# "Dentry ... still in use" WARNING (a panic here).  The drop
-		# itself is tested by scripts/failclosed-guest.sh.
+		# itself is tested by scripts/tests/failclosed-guest.sh.
 		insmod $KO renegotiate_existing=0 || fails=$((fails + 1))
 		sleep 0.$((it % 7 + 1))
 		rmmod smbvn 2>/dev/null || { busy=$((busy + 1)); rmmod_wait smbvn || fails=$((fails + 1)); }
