@@ -33,13 +33,21 @@ for t in "${targets[@]}"; do letters+=("${t%%|*}"); done
 
 pids=()
 cleanup() {
+	local f
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	# A VM still running (interrupted, or the other lane failed): qemu
+	# runs under timeout in a process group of its own, out of reach of
+	# the kill of its lane, so by its pid file.
+	for f in "$work"/qemu-*.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+	done
 	for l in "${letters[@]}"; do
 		bash scripts/vm/samba.sh stop "$work/$l" >/dev/null 2>&1 || true
 	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 bash scripts/build/deps.sh >/dev/null
 # The CI kernels of every suite, and Debian 13's, which only e2e runs in CI.
@@ -104,11 +112,13 @@ count() {	# count CHECKER-OUTPUT: add its closing line to the totals
 # checker's report goes to $work/out-scenarios-$1.
 run_scenarios() {
 	local k=$1 log=$work/vm-$1.log rc=0
+	VM_PIDFILE=$work/qemu-scenarios-$k.pid \
 	VM_LOG=$log VM_TIMEOUT=${E2E_VM_TIMEOUT:-1500} bash scripts/vm/vm.sh "$k" \
 		scripts/tests/e2e-guest.sh "build/$k/smbvn.ko" "$work/scenarios" \
 		"$work/env" packaging/smbvn-modprobe.conf tools/smbvn-stats \
 		"$work/badko-$k/smbvn-badlayout.ko" \
 		>/dev/null 2>&1 || rc=$?
+	rm -f "$work/qemu-scenarios-$k.pid"
 	cp "$log" ".cache/e2e/vm-$k.log"
 	{
 		python3 scripts/tests/e2e_check.py --scenarios scripts/tests/e2e-scenarios.txt \
@@ -123,10 +133,12 @@ run_scenarios() {
 # Fail closed as installed: a second boot, clean module state.
 run_failclosed() {
 	local k=$1 log=$work/failclosed-$1.log rc=0
+	VM_PIDFILE=$work/qemu-failclosed-$k.pid \
 	VM_LOG=$log VM_TIMEOUT=${E2E_VM_TIMEOUT:-1500} bash scripts/vm/vm.sh "$k" \
 		scripts/tests/failclosed-guest.sh "build/$k/smbvn.ko" "$work/env" \
 		packaging/smbvn-modprobe.conf "$work/badko-$k/smbvn-badlayout.ko" \
 		"$work/testmod-$k/cifs_squatter.ko" >/dev/null 2>&1 || rc=$?
+	rm -f "$work/qemu-failclosed-$k.pid"
 	cp "$log" ".cache/e2e/failclosed-$k.log"
 	python3 scripts/tests/e2e_check.py --checks-only --scenarios /dev/null \
 		--log "$log" --kernel "$k" --vm-rc "$rc" |
@@ -180,12 +192,13 @@ lane_b_pid=$!
 pids+=("$lane_b_pid")
 run_lane "${lane_a[@]}"
 wait "$lane_b_pid" || true
+unset 'pids[-1]'
 
 for j in "${jobs[@]}"; do
 	out=$(cat "$work/out-${j% *}-${j#* }" 2>/dev/null ||
 		echo "e2e.sh: ${j% *} on ${j#* } left no report")
-	echo "$out" | grep -v '^[0-9]* passed' || true
-	count "$(echo "$out" | grep '^[0-9]* passed' || true)"
+	echo "$out" | grep -Ev '^[0-9]+ passed, [0-9]+ failed$' || true
+	count "$(echo "$out" | grep -E -m1 '^[0-9]+ passed, [0-9]+ failed$' || true)"
 done
 echo "E2E: $total_p passed, $total_f failed"
 [ "$total_f" = 0 ]
