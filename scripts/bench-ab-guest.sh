@@ -43,17 +43,8 @@ loaded() {
 	[ -d /sys/module/smbvn ]
 }
 
-# smbvn drops connections made before it loaded, so that they renegotiate
-# under it: on the data-path tests, whose mount stays up, the first request
-# after a load waits for that.  It is made here, outside the timed window,
-# for the A/A quads as for the others.
 load() {	# load 1|0
-	if ! loaded; then
-		insmod $KO || fail "insmod smbvn"
-		if grep -q " $MNT cifs " /proc/mounts; then
-			ls $MNT >/dev/null || fail "reconnect after insmod"
-		fi
-	fi
+	loaded || insmod $KO || fail "insmod smbvn"
 	echo "$1" >$KNOB || fail "knob write"
 }
 
@@ -101,6 +92,11 @@ turn() {
 
 # quad FIGURE KIND ROUND CMD...: the ABBA quad; CMD is benchtool's mode and
 # arguments, with @ replaced by the slot number (for per-slot file names).
+# With QMOUNT set, each slot mounts with those options before its timed
+# window and unmounts after it: every slot starts from an empty cache, and
+# smbvn is never loaded under a live mount (it would drop the connection
+# to have it renegotiate, and the first request would wait for that).
+QMOUNT=
 quad() {
 	qf=$1 qk=$2 qr=$3
 	shift 3
@@ -112,8 +108,14 @@ quad() {
 		# Only the ab record goes to the console: the console is slow
 		# under emulation, and the mode's own record says nothing new.
 		# shellcheck disable=SC2046
+		if [ -n "$QMOUNT" ]; then
+			mount -t cifs $SRC $MNT -o "$QMOUNT" || fail "mount $qf $qk $qr $qs"
+		fi
 		qo=$($B ab "$qf:$qk:$qr:$qs" $(echo "$*" | sed "s/@/$qs/g")) ||
 			fail "$qf $qk $qr $qs: $qo"
+		if [ -n "$QMOUNT" ]; then
+			umount $MNT || fail "umount $qf $qk $qr $qs"
+		fi
 		echo "$qo" | grep '^BENCH ab '
 	done
 }
@@ -156,12 +158,13 @@ while [ $r -lt "$MOUNT_ROUNDS" ]; do
 done
 
 # --- small files: create, stat, unlink --------------------------------------
-# One mount; the module is loaded and unloaded under it (smbvn acts at tree
-# connect, its hooks on every PDU).  Each slot works on its own files.
+# Each slot has its own directory and its own mount (see quad).
 if [ "$META_ROUNDS" -gt 0 ]; then
 	mount -t cifs $SRC $MNT -o "$(opts_of 3.0)" || fail "mount meta"
 	rm -rf $MNT/$WD
 	mkdir $MNT/$WD $MNT/$WD/1 $MNT/$WD/2 $MNT/$WD/3 $MNT/$WD/4
+	umount $MNT || fail "umount meta"
+	QMOUNT=$(opts_of 3.0)
 	r=0
 	while [ $r -lt "$META_ROUNDS" ]; do
 		for k in $(turn $r stock smbvn1); do
@@ -171,25 +174,30 @@ if [ "$META_ROUNDS" -gt 0 ]; then
 		done
 		r=$((r + 1))
 	done
+	QMOUNT=
+	mount -t cifs $SRC $MNT -o "$(opts_of 3.0)" || fail "mount meta"
 	rmdir $MNT/$WD/1 $MNT/$WD/2 $MNT/$WD/3 $MNT/$WD/4 $MNT/$WD
 	umount $MNT || fail "umount meta"
 	check_dmesg
 fi
 
 # --- sequential write and read ----------------------------------------------
+# cache=none: every read and write goes to the server, where the hooks are.
 if [ "$IO_ROUNDS" -gt 0 ]; then
-	mount -t cifs $SRC $MNT -o "$(opts_of 3.0 cache=none)" || fail "mount io"
+	QMOUNT=$(opts_of 3.0 cache=none)
 	r=0
 	while [ $r -lt "$IO_ROUNDS" ]; do
 		for k in $(turn $r stock smbvn1); do
 			for op in write read; do
 				quad $op $k $r $op x $MNT/$WD-io-@ 0 "$IO_MIB"
 			done
+			mount -t cifs $SRC $MNT -o "$QMOUNT" || fail "mount io"
 			rm -f $MNT/$WD-io-1 $MNT/$WD-io-2 $MNT/$WD-io-3 $MNT/$WD-io-4
+			umount $MNT || fail "umount io"
 		done
 		r=$((r + 1))
 	done
-	umount $MNT || fail "umount io"
+	QMOUNT=
 	check_dmesg
 fi
 
