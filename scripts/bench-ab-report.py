@@ -13,7 +13,10 @@ A figure whose A/A median lies outside 1.00 +- AA_TOL gets no verdict.
 Otherwise the verdict says whether the interval of smbvn's ratio lies
 above 1 (costs more), below 1 (costs less) or includes 1 (no difference
 resolved).  Ratios are of time: above 1 means smbvn takes longer, for
-rates as well as latencies.
+rates as well as latencies.  "delta us" is the median per quad of the
+difference per unit of work (B slot minus A slot), in microseconds of the
+chosen clock: under -icount shift=0 a guest microsecond is a thousand
+guest instructions.
 """
 
 import argparse
@@ -30,15 +33,22 @@ NAMES = {"mount-dg": "mount-2.1-after-downgrade", "mount-3.02": "mount-3.0.2"}
 METRIC_INDEX = {"wall": 0, "busy": 1}
 
 
-def parse(path):
-    """{figure: {kind: {round: {slot: (wall, busy)}}}} from the log."""
-    data = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            m = RECORD.search(line)
-            if m:
-                fig, kind, rnd, slot, wall, busy = m.groups()
-                data[fig][kind][int(rnd)][int(slot)] = (int(wall), int(busy))
+def parse(paths):
+    """{figure: {kind: {round: {slot: (wall, busy)}}}} from the logs.
+
+    A figure found in a later log replaces the earlier log's samples of
+    it whole: a figure re-run on its own never mixes two boots.
+    """
+    data = {}
+    for path in paths:
+        one = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                m = RECORD.search(line)
+                if m:
+                    fig, kind, rnd, slot, wall, busy = m.groups()
+                    one[fig][kind][int(rnd)][int(slot)] = (int(wall), int(busy))
+        data.update(one)
     return data
 
 
@@ -52,6 +62,13 @@ def quad_ratios(rounds, metric):
         if a > 0:
             out.append((q[2][i] + q[3][i]) / a)
     return out
+
+
+def quad_deltas(rounds, metric):
+    """Per quad, (B slots - A slots) / 2 in microseconds: the absolute cost."""
+    i = METRIC_INDEX[metric]
+    return [(q[2][i] + q[3][i] - q[1][i] - q[4][i]) / 2e3
+            for q in rounds.values() if len(q) == 4]
 
 
 def boot_median_ci(xs, n=4000):
@@ -97,16 +114,20 @@ def table(data, metric):
             if kind not in data[fig]:
                 continue
             ab = summarize(quad_ratios(data[fig][kind], metric))
-            rows.append((NAMES.get(fig, fig), kind, ab, aa, verdict(aa, ab)))
+            d = quad_deltas(data[fig][kind], metric)
+            delta = statistics.median(d) if d else float("nan")
+            rows.append((NAMES.get(fig, fig), kind, ab, aa, verdict(aa, ab),
+                         delta))
     return rows
 
 
 def render(rows, metric):
-    hdr = ("figure", "kind/stock", "ratio [95% CI]", "A/A [95% CI]", "n", "verdict")
-    lines = ["%-27s %-11s %-24s %-24s %3s  %s" % hdr]
-    for fig, kind, ab, aa, v in rows:
-        lines.append("%-27s %-11s %-24s %-24s %3s  %s" % (
-            fig, kind, fmt(ab), fmt(aa), ab[3] if ab else 0, v))
+    hdr = ("figure", "kind/stock", "ratio [95% CI]", "A/A [95% CI]", "n",
+           "delta us", "verdict")
+    lines = ["%-27s %-11s %-24s %-24s %3s %9s  %s" % hdr]
+    for fig, kind, ab, aa, v, delta in rows:
+        lines.append("%-27s %-11s %-24s %-24s %3s %9.1f  %s" % (
+            fig, kind, fmt(ab), fmt(aa), ab[3] if ab else 0, delta, v))
     return lines
 
 
@@ -148,7 +169,8 @@ def plot(data, metric, png, title):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kernel", required=True)
-    ap.add_argument("--log", required=True)
+    ap.add_argument("--log", required=True, action="append",
+                    help="console log; repeat to let a later one's figures replace")
     ap.add_argument("--metric", choices=METRIC_INDEX, default="busy")
     ap.add_argument("--qemu", default="")
     ap.add_argument("--table")
@@ -157,7 +179,7 @@ def main():
 
     data = parse(a.log)
     if not data:
-        print("bench-ab-report: no samples in %s" % a.log)
+        print("bench-ab-report: no samples in %s" % " ".join(a.log))
         return 1
     other = "wall" if a.metric == "busy" else "busy"
     rows = table(data, a.metric)
