@@ -141,9 +141,13 @@ def plot(data, metric, png, title):
         return
     i = METRIC_INDEX[metric]
     figs = sorted(data, key=lambda f: (not f.startswith("mount"), f))
-    fig, axes = plt.subplots(1, len(figs), figsize=(2.4 * len(figs), 4),
+    cols = min(5, len(figs))
+    nrows = (len(figs) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(2.6 * cols, 3.2 * nrows),
                              squeeze=False)
-    for ax, f in zip(axes[0], figs):
+    for ax in axes.flat[len(figs):]:
+        ax.set_visible(False)
+    for ax, f in zip(axes.flat, figs):
         # Per-slot times, stock slots of every quad against the B slots.
         groups, labels = [], []
         stock = [q[s][i] / 1e6 for k in data[f].values() for q in k.values()
