@@ -9,10 +9,11 @@ the cost of KIND against stock.  Per figure and kind the table gives the
 median of the quad ratios and a 95 % bootstrap interval of that median.
 KIND "stock" is the A/A: stock against stock, run the same way.
 
-A figure whose A/A median lies outside 1.00 +- AA_TOL gets no verdict.
-Otherwise the verdict says whether the interval of smbvn's ratio lies
-above 1 (costs more), below 1 (costs less) or includes 1 (no difference
-resolved).  Ratios are of time: above 1 means smbvn takes longer, for
+A figure whose A/A median lies outside 1.00 +- AA_TOL, or that has fewer
+than MIN_QUADS quads, gets no verdict.  Otherwise the verdict says whether
+the interval of smbvn's ratio lies wholly above both 1 and the A/A's
+interval (costs more), wholly below both (costs less), or neither (no
+difference resolved).  Ratios are of time: above 1 means smbvn takes longer, for
 rates as well as latencies.  "delta us" is the median per quad of the
 difference per unit of work (B slot minus A slot), in microseconds of the
 chosen clock: under -icount shift=0 a guest microsecond is a thousand
@@ -27,6 +28,8 @@ import sys
 from collections import defaultdict
 
 AA_TOL = 0.02
+# Below this a bootstrap interval of a median says little.
+MIN_QUADS = 4
 RECORD = re.compile(r"BENCH ab (\S+):(\S+):(\d+):([1-4]) (\d+) (\d+)")
 KINDS = ("smbvn1", "smbvn0")
 NAMES = {"mount-dg": "mount-2.1-after-downgrade", "mount-3.02": "mount-3.0.2"}
@@ -89,13 +92,16 @@ def summarize(xs):
 
 
 def verdict(aa, ab):
+    """A difference counts only beyond both 1 and the A/A's interval."""
     if aa is None or ab is None:
         return "no samples"
+    if min(aa[3], ab[3]) < MIN_QUADS:
+        return "fewer than %d quads: no verdict" % MIN_QUADS
     if abs(aa[0] - 1) > AA_TOL:
         return "A/A outside 1.00+-%.2f: no verdict" % AA_TOL
-    if ab[1] > 1:
+    if ab[1] > max(1, aa[2]):
         return "costs more (+%.1f %%)" % ((ab[0] - 1) * 100)
-    if ab[2] < 1:
+    if ab[2] < min(1, aa[1]):
         return "costs less (%.1f %%)" % ((ab[0] - 1) * 100)
     return "no difference resolved"
 
