@@ -1,8 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make bench     performance of stock cifs vs smbvn (=1 and =0), both Debian
-#                kernels, one qemu boot each: see scripts/bench/bench.sh for what is
-#                measured and the BENCH_* variables that size it.
+# make bench     what smbvn costs against stock cifs (=1 and =0), both Debian
+#                kernels, one qemu -icount boot each, every ratio calibrated
+#                by an A/A in the same boot: scripts/bench/bench-ab.sh has the
+#                BENCH_* variables, docs/BENCHMARK.md the method.
+# make bench-legacy
+#                the earlier wall-clock benchmark (scripts/bench/bench.sh); still
+#                the home of the hook micro-benchmark (bench/hookcost),
+#                requests per mount and module memory.
 #
 # Included from the top Makefile.  Whatever the include's position, the
 # default goal stays the top Makefile's own first target: the goal is saved
@@ -11,7 +16,10 @@
 bench_saved_goal := $(.DEFAULT_GOAL)
 
 bench:
+	bash scripts/bench/bench-ab.sh
+
+bench-legacy:
 	bash scripts/bench/bench.sh
 
 .DEFAULT_GOAL := $(bench_saved_goal)
-.PHONY: bench
+.PHONY: bench bench-legacy

@@ -20,6 +20,9 @@
  *                                            that step on files FIRST..+N
  *   benchtool write|read TAG FILE OFF MIB    MIB MiB sequential I/O at OFF MiB
  *   benchtool calib TAG N                    N empty indirect calls (best of 15)
+ *   benchtool ab TAG MODE ARGS...            one of the modes above (mount
+ *                                            with N=1), bracketed by a
+ *                                            "BENCH ab TAG WALL BUSY" record
  *
  * Built statically on the host (gcc -static) so it needs nothing from the
  * initramfs.
@@ -54,6 +57,32 @@ static void cpu_ns(unsigned long long *user, unsigned long long *sys)
 	getrusage(RUSAGE_SELF, &ru);
 	*user = ru.ru_utime.tv_sec * 1000000000ULL + ru.ru_utime.tv_usec * 1000ULL;
 	*sys = ru.ru_stime.tv_sec * 1000000000ULL + ru.ru_stime.tv_usec * 1000ULL;
+}
+
+/*
+ * Guest CPU time spent in tasks other than the idle tasks, all CPUs, in ns:
+ * the seventh number of each "cpuN" line of /proc/schedstat (the run time
+ * the scheduler charges at every context switch).  Under qemu -icount the
+ * guest clock advances per executed instruction, so this counts the guest
+ * instructions the work took, whatever the host's load did to wall time.
+ */
+static unsigned long long busy_ns(void)
+{
+	unsigned long long sum = 0, v[7];
+	char line[512];
+	FILE *f = fopen("/proc/schedstat", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "cpu", 3) || line[3] < '0' || line[3] > '9')
+			continue;
+		if (sscanf(line, "%*s %llu %llu %llu %llu %llu %llu %llu",
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]) == 7)
+			sum += v[6];
+	}
+	fclose(f);
+	return sum;
 }
 
 static long count_arg(const char *s)
@@ -262,10 +291,24 @@ static int do_calib(const char *tag, long n)
 
 int main(int argc, char **argv)
 {
+	unsigned long long w0 = 0, b0 = 0;
+	const char *ab_tag = NULL;
 	int rc = 2;
 
 	/* Records must reach the console in order with the shell's lines. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/*
+	 * ab: one unit of work for an interleaved comparison, timed as wall
+	 * time and as guest CPU time; both readings are taken in this process
+	 * so that no fork or exec falls inside the window.
+	 */
+	if (argc >= 4 && !strcmp(argv[1], "ab")) {
+		ab_tag = argv[2];
+		argc -= 2;
+		argv += 2;
+		b0 = busy_ns();
+		w0 = now_ns();
+	}
 	if (argc == 2 && !strcmp(argv[1], "now")) {
 		printf("%llu\n", now_ns());
 		rc = 0;
@@ -288,6 +331,11 @@ int main(int argc, char **argv)
 		rc = do_calib(argv[2], count_arg(argv[3]));
 	} else {
 		fprintf(stderr, "usage: see the comment at the top of benchtool.c\n");
+	}
+	if (ab_tag && !rc) {
+		unsigned long long w1 = now_ns(), b1 = busy_ns();
+
+		printf("BENCH ab %s %llu %llu\n", ab_tag, w1 - w0, b1 - b0);
 	}
 	return rc;
 }

@@ -19,6 +19,8 @@
 # twice ended a run in "Oops: int3" (at boot in sched_clock_cpu, and at an
 # ftrace call site in cifs while smbvn unloaded).  A stress run on 6.12
 # took 352 s single-threaded against about 370 s multi-threaded.
+# $VM_QEMU_OPTS adds qemu options (word-split), e.g. "-icount shift=0" for
+# make bench, whose guest then counts time in executed instructions.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -52,6 +54,7 @@ boot() {
 	timeout -k 10 "$timeout" qemu-system-x86_64 \
 		-accel "tcg,thread=${VM_TCG_THREAD:-single}" -cpu max -m "${VM_MEM:-1024}" -smp "${VM_SMP:-2}" \
 		${VM_PIDFILE:+-pidfile "$VM_PIDFILE"} \
+		${VM_QEMU_OPTS:-} \
 		-nographic -no-reboot \
 		-kernel "$kernel" -initrd "$work/initrd.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic" \
