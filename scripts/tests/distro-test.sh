@@ -11,24 +11,27 @@
 # configured with (scripts/build/kernels.sh uri), holding the suite's own kernel
 # (linux-image-amd64), its headers, dkms, cifs-utils, systemd and man-db.
 # Everything is fetched on the host, including the packages smbvn-dkms
-# depends on, which are only downloaded (into the image's apt cache), so
-# that the guest's apt resolves the package's Depends offline and a missing
-# one fails the build.  The image is cached as .cache/distro/SUITE/root.img,
-# keyed by what went into it; qemu's snapshot mode keeps a run's writes out
-# of it, so a run never sees what an earlier one left behind.
+# depends on and a second kernel (the suite's cloud flavour and its
+# headers), which are only downloaded (into the image's apt cache), so
+# that the guest's apt resolves them offline and a missing one fails the
+# build.  The image is cached as .cache/distro/SUITE/root.img, keyed by
+# what went into it; a run writes to a qcow2 overlay it deletes, so a run
+# never sees what an earlier one left behind.
 #
 # The run builds the .deb (make deb), starts Samba on 127.0.0.1 and the
 # tampering proxy (smbproxy.py mode guid) in front of it, and boots the
 # image's own kernel and initramfs under qemu.  A unit in the image runs
 # scripts/tests/distro-guest.sh from a second, read-only disk; it writes what it
 # finds to the second serial port.  The guest installs the .deb, writes two
-# _netdev lines to /etc/fstab, reboots, and reports the boot-time mounts,
-# the journal, the tools and what "apt remove" leaves.  This script judges
+# _netdev lines to /etc/fstab, reboots, reports the boot-time mounts, the
+# journal and the tools, installs the second kernel and powers off.  A
+# second qemu run boots that kernel on the same overlay; the guest reports
+# the same mounts there and what "apt remove" leaves.  This script judges
 # those reports: one "PASS name detail" or "FAIL name detail" line per
 # check, then "DISTRO: N passed, N failed"; it exits 1 on any failure.
 #
 # DISTRO_PORT_BASE (default 21600): Samba's port, the proxy takes base+10.
-# DISTRO_VM_TIMEOUT (default 2400 s) bounds one qemu run; DISTRO_MEM (MiB,
+# DISTRO_VM_TIMEOUT (default 2400 s) bounds each qemu run; DISTRO_MEM (MiB,
 # default 2048).  Logs stay in .cache/distro/SUITE/last/.
 set -euo pipefail
 shopt -s extglob
