@@ -367,6 +367,7 @@ run_suite() {
 	chmod 755 "$work"
 	servers
 	payload "$suite"
+	command -v qemu-img >/dev/null || apt-get install -y -qq qemu-utils >/dev/null
 	qemu-img create -q -f qcow2 -b "$cache/$suite/root.img" -F raw \
 		"$work/overlay.qcow2"
 	boot "$suite" 1 "$(cat "$cache/$suite/release")"
