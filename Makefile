@@ -10,7 +10,9 @@
 # make distro-test      an administrator's journey on a real Debian 13 (and
 #                       12: DISTRO_SUITES="trixie bookworm") booted under
 #                       qemu: apt install the .deb, fstab mounts at boot,
-#                       the tools, apt remove (scripts/tests/distro-test.sh)
+#                       the tools, a second kernel (DKMS builds, boot keeps
+#                       the protection), apt remove
+#                       (scripts/tests/distro-test.sh)
 # make stress           load, reconnect, load/unload and stall tests (VM)
 # make ksmbd            the VM scenarios against ksmbd instead of Samba
 # make kerberos         sec=krb5 mounts against a loopback Samba AD DC (VM)

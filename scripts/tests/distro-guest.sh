@@ -10,7 +10,11 @@
 # Boot 1 installs the package the way an administrator does, writes two
 # _netdev cifs lines to /etc/fstab (Samba itself, and the proxy that
 # changes the ServerGuid) and reboots; boot 2 reports what the boot-time
-# mounts did, the tools and the removal, and powers off.
+# mounts did and the tools, installs a second kernel (KERNEL2 from env,
+# offline from the apt cache: its hooks make DKMS build for it) and powers
+# off.  The host then boots that kernel (REL2) on the same disk: boot 3
+# reports the boot-time mounts again, with "k2-" keys, then the removal,
+# and powers off.
 # systemd starts a service with SIGPIPE ignored, an administrator's shell
 # does not: with it ignored, Debian 12's dkms status writes "echo: write
 # error: Broken pipe" from its own pipelines.
@@ -34,7 +38,7 @@ echo $boots >$state/boots
 g boots "$boots"
 # A panic reboots the guest (panic=-1); a third boot means something
 # looped, and only powering off ends the run early.
-[ "$boots" -le 2 ] || { g abort "boot $boots"; systemctl poweroff; exit 1; }
+[ "$boots" -le 3 ] || { g abort "boot $boots"; systemctl poweroff; exit 1; }
 
 logged() {	# logged WHAT CMD...: run CMD, its output as LOG lines; its rc
 	what=$1
@@ -90,39 +94,67 @@ EOF
 	exit 0
 fi
 
-g phase2
-# The nofail mount is not ordered before remote-fs.target: wait until
-# both mount units have settled.
-for _ in $(seq 120); do
-	a=$(systemctl show -P ActiveState mnt-honest.mount mnt-tampered.mount | tr '\n' ' ')
-	case $a in *activating*) sleep 1 ;; *) break ;; esac
-done
-g unit-states "$a"
-g honest-fstype "$(findmnt -n -o FSTYPE /mnt/honest)"
-g honest-read "$(cat /mnt/honest/hello.txt 2>&1)"
-g honest-unit "$(systemctl is-active mnt-honest.mount)"
-g validated "$(cat /sys/module/smbvn/stats/validated 2>&1)"
-g tampered-fstype "$(findmnt -n -o FSTYPE /mnt/tampered)"
-g tampered-unit "$(systemctl is-failed mnt-tampered.mount)"
-journalctl -k -b -o short-monotonic | grep -E 'smbvn|CIFS' | sed 's/^/LOG kernel /'
-journalctl -b -u mnt-tampered.mount -o cat | sed 's/^/LOG tampered-unit /'
-g journal-refused "$(journalctl -k -b -o cat | grep -m1 'smbvn: refused')"
+protection() {	# protection PREFIX: what the boot-time fstab mounts did on
+	# the running kernel, and which module did it, as PREFIX-keyed facts
+	p=$1
+	# The nofail mount is not ordered before remote-fs.target: wait until
+	# both mount units have settled.
+	for _ in $(seq 120); do
+		a=$(systemctl show -P ActiveState mnt-honest.mount mnt-tampered.mount | tr '\n' ' ')
+		case $a in *activating*) sleep 1 ;; *) break ;; esac
+	done
+	g "${p}unit-states" "$a"
+	g "${p}honest-fstype" "$(findmnt -n -o FSTYPE /mnt/honest)"
+	g "${p}honest-read" "$(cat /mnt/honest/hello.txt 2>&1)"
+	g "${p}honest-unit" "$(systemctl is-active mnt-honest.mount)"
+	g "${p}validated" "$(cat /sys/module/smbvn/stats/validated 2>&1)"
+	g "${p}tampered-fstype" "$(findmnt -n -o FSTYPE /mnt/tampered)"
+	g "${p}tampered-unit" "$(systemctl is-failed mnt-tampered.mount)"
+	journalctl -k -b -o short-monotonic | grep -E 'smbvn|CIFS' | sed "s/^/LOG ${p}kernel /"
+	journalctl -b -u mnt-tampered.mount -o cat | sed "s/^/LOG ${p}tampered-unit /"
+	g "${p}journal-refused" "$(journalctl -k -b -o cat | grep -m1 'smbvn: refused')"
+	g "${p}modinfo-filename" "$(modinfo -n smbvn 2>&1)"
+	g "${p}modinfo-signer" "$(modinfo -F signer smbvn 2>&1)"
+	# Secure Boot: DKMS signs with the machine owner key it made at its
+	# first build; the module's signature must name that certificate's
+	# serial.
+	g "${p}sig-key" "$(modinfo -F sig_key smbvn 2>&1)"
+	g "${p}mok-serial" "$(openssl x509 -inform DER -in /var/lib/dkms/mok.pub -noout -serial 2>&1)"
+}
 
-logged stats smbvn-stats
-g stats-rc "$?"
-g stats-validated "$(awk '$1 == "validated" { print $2 }' /tmp/out)"
-problems 2
-g modinfo-version "$(modinfo -F version smbvn 2>&1)"
-g modinfo-filename "$(modinfo -n smbvn 2>&1)"
-g modinfo-signer "$(modinfo -F signer smbvn 2>&1)"
-# Secure Boot: DKMS signs with the machine owner key it made at its first
-# build; the module's signature must name that certificate's serial.
-g sig-key "$(modinfo -F sig_key smbvn 2>&1)"
-g mok-serial "$(openssl x509 -inform DER -in /var/lib/dkms/mok.pub -noout -serial 2>&1)"
-MANPAGER=cat MANWIDTH=80 man 4 smbvn >/tmp/man 2>&1
-g man-rc "$?"
-g man-path "$(man -w 4 smbvn 2>&1)"
-g man-name "$(sed -n '/^NAME/{n;p;q}' /tmp/man | sed 's/^ *//')"
+if [ "$boots" = 2 ]; then
+	g phase2
+	protection ""
+	logged stats smbvn-stats
+	g stats-rc "$?"
+	g stats-validated "$(awk '$1 == "validated" { print $2 }' /tmp/out)"
+	problems 2
+	g modinfo-version "$(modinfo -F version smbvn 2>&1)"
+	MANPAGER=cat MANWIDTH=80 man 4 smbvn >/tmp/man 2>&1
+	g man-rc "$?"
+	g man-path "$(man -w 4 smbvn 2>&1)"
+	g man-name "$(sed -n '/^NAME/{n;p;q}' /tmp/man | sed 's/^ *//')"
+
+	# A kernel the package was not installed on: its postinst hooks
+	# build and sign smbvn for it.
+	t0=$(date +%s)
+	# shellcheck disable=SC2086 # a list of package names
+	logged kernel2 apt-get install -y --no-install-recommends $KERNEL2
+	g k2-apt-rc "$?"
+	g k2-apt-seconds "$(($(date +%s) - t0))"
+	g k2-dkms-status "$(dkms status smbvn -k "$REL2" 2>&1)"
+	g k2-ko "$(find /lib/modules/"$REL2" -name 'smbvn.ko*' | tr '\n' ' ')"
+	g k2-initrd "$(ls /boot/initrd.img-"$REL2" 2>&1)"
+	sync
+	g poweroff2
+	systemctl poweroff
+	exit 0
+fi
+
+g phase3
+g k2-uname "$(uname -r)"
+protection k2-
+problems 3
 
 umount /mnt/honest
 logged remove apt-get remove -y smbvn-dkms

@@ -11,24 +11,27 @@
 # configured with (scripts/build/kernels.sh uri), holding the suite's own kernel
 # (linux-image-amd64), its headers, dkms, cifs-utils, systemd and man-db.
 # Everything is fetched on the host, including the packages smbvn-dkms
-# depends on, which are only downloaded (into the image's apt cache), so
-# that the guest's apt resolves the package's Depends offline and a missing
-# one fails the build.  The image is cached as .cache/distro/SUITE/root.img,
-# keyed by what went into it; qemu's snapshot mode keeps a run's writes out
-# of it, so a run never sees what an earlier one left behind.
+# depends on and a second kernel (the suite's cloud flavour and its
+# headers), which are only downloaded (into the image's apt cache), so
+# that the guest's apt resolves them offline and a missing one fails the
+# build.  The image is cached as .cache/distro/SUITE/root.img, keyed by
+# what went into it; a run writes to a qcow2 overlay it deletes, so a run
+# never sees what an earlier one left behind.
 #
 # The run builds the .deb (make deb), starts Samba on 127.0.0.1 and the
 # tampering proxy (smbproxy.py mode guid) in front of it, and boots the
 # image's own kernel and initramfs under qemu.  A unit in the image runs
 # scripts/tests/distro-guest.sh from a second, read-only disk; it writes what it
 # finds to the second serial port.  The guest installs the .deb, writes two
-# _netdev lines to /etc/fstab, reboots, and reports the boot-time mounts,
-# the journal, the tools and what "apt remove" leaves.  This script judges
+# _netdev lines to /etc/fstab, reboots, reports the boot-time mounts, the
+# journal and the tools, installs the second kernel and powers off.  A
+# second qemu run boots that kernel on the same overlay; the guest reports
+# the same mounts there and what "apt remove" leaves.  This script judges
 # those reports: one "PASS name detail" or "FAIL name detail" line per
 # check, then "DISTRO: N passed, N failed"; it exits 1 on any failure.
 #
 # DISTRO_PORT_BASE (default 21600): Samba's port, the proxy takes base+10.
-# DISTRO_VM_TIMEOUT (default 2400 s) bounds one qemu run; DISTRO_MEM (MiB,
+# DISTRO_VM_TIMEOUT (default 2400 s) bounds each qemu run; DISTRO_MEM (MiB,
 # default 2048).  Logs stay in .cache/distro/SUITE/last/.
 set -euo pipefail
 shopt -s extglob
@@ -48,6 +51,12 @@ say() { echo "distro-test: $*"; }
 pkgs="linux-image-amd64 linux-headers-amd64 dkms cifs-utils systemd
 	systemd-sysv udev dbus kmod iproute2 procps man-db initramfs-tools
 	openssl"
+
+# The second kernel: the suite's cloud flavour, another "uname -r" that
+# still boots under qemu (virtio, 8250 serial).  Its packages wait in the
+# image's apt cache; the guest installs them, which is what makes DKMS
+# build smbvn for a kernel the package was not installed on.
+kernel2="linux-image-cloud-amd64 linux-headers-cloud-amd64"
 
 # in_root ROOT CMD...: CMD chrooted, /dev, /proc and /sys mounted for it
 # only.
@@ -84,11 +93,12 @@ network_unit() {
 # was made from the same inputs (package list, smbvn-dkms's Depends, the
 # units, this function).
 image() {
-	local suite=$1 deb=$2 dir root key uri sec rel t0
+	local suite=$1 deb=$2 dir root key uri sec rel rel2 before t0
 	dir=$cache/$suite
 	root=$dir/root
 	key=$({
-		echo "$suite" $pkgs
+		# shellcheck disable=SC2086 # lists of package names
+		echo "$suite" $pkgs $kernel2
 		dpkg-deb -f "$deb" Depends
 		harness_unit
 		network_unit
@@ -117,8 +127,32 @@ image() {
 	in_root "$root" sh -ec 'apt-get update -qq
 		apt-get install -y -q --no-install-recommends "$@"' sh $pkgs \
 		>>"$dir/build.log" 2>&1 || die "apt-get in the root failed, see $dir/build.log"
-	# smbvn-dkms's dependencies: downloaded, not installed.
 	in_root "$root" apt-get clean
+	# The second kernel is installed once, only for its vmlinuz and the
+	# initramfs update-initramfs makes: qemu boots it from the host.  The
+	# purge keeps its .debs in the apt cache, so in the guest it is a
+	# fresh install whose hooks run DKMS.
+	say "$suite: the second kernel ($kernel2)"
+	before=$(find "$root/boot" -name 'vmlinuz-*' -printf '%f\n')
+	# shellcheck disable=SC2086 # a list of package names
+	in_root "$root" sh -ec 'apt-get install -y -q --no-install-recommends "$@"' \
+		sh $kernel2 >>"$dir/build.log" 2>&1 ||
+		die "installing the second kernel failed, see $dir/build.log"
+	rel2=$(find "$root/boot" -name 'vmlinuz-*' -printf '%f\n' |
+		grep -vxF "$before" | sed 's/^vmlinuz-//')
+	[ "$(echo "$rel2" | wc -w)" = 1 ] && [ -f "$root/boot/initrd.img-$rel2" ] ||
+		die "$suite: the second kernel left '$rel2' in $root/boot"
+	cp "$root/boot/vmlinuz-$rel2" "$root/boot/initrd.img-$rel2" "$dir/"
+	echo "$rel2" >"$dir/release2"
+	# shellcheck disable=SC2086 # a list of package names
+	in_root "$root" sh -ec 'apt-get purge -y -q "$@"' sh $kernel2 \
+		"linux-image-$rel2" "linux-headers-$rel2" >>"$dir/build.log" 2>&1 ||
+		die "purging the second kernel failed, see $dir/build.log"
+	# shellcheck disable=SC2086 # a list of package names
+	in_root "$root" sh -ec 'apt-get install -y -q -d --no-install-recommends "$@"' \
+		sh $kernel2 >>"$dir/build.log" 2>&1 ||
+		die "the second kernel's packages are not in the apt cache, see $dir/build.log"
+	# smbvn-dkms's dependencies: downloaded, not installed.
 	cp "$deb" "$root/tmp/"
 	in_root "$root" sh -ec 'cd /tmp && apt-get install -y -q -d \
 		--no-install-recommends ./smbvn-dkms_*.deb' >>"$dir/build.log" 2>&1 ||
@@ -156,10 +190,13 @@ image() {
 
 pids=()
 work=
+vmrc=()
+vmtime=()
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	[ -z "$work" ] || bash scripts/vm/samba.sh stop "$work/samba" >/dev/null 2>&1 || true
+	[ -z "$work" ] || rm -f "$work/overlay.qcow2"
 }
 trap cleanup EXIT
 
@@ -185,35 +222,41 @@ servers() {
 	die "the proxy did not start: $(cat "$work/proxy.out")"
 }
 
-# boot SUITE: one qemu run; the guest reboots once inside it and powers off
-# when done.  snapshot=on keeps the guest's writes in a temporary overlay
-# that lives as long as qemu, across the reboot, and never in the image.
-boot() {
-	local suite=$1 dir=$cache/$1 rel pay t0
-	rel=$(cat "$dir/release")
-	pay=$work/payload
+# payload SUITE: the read-only disk the image's unit runs the guest half
+# from: the script, the .deb, and the facts it needs from the host.
+payload() {
+	local pay=$work/payload
 	mkdir -p "$pay"
 	cp scripts/tests/distro-guest.sh "$deb" "$pay/"
-	printf 'PORT_HONEST=%s\nPORT_GUID=%s\nVERSION=%s\n' \
-		"$base" "$((base + 10))" "$(cat VERSION)" >"$pay/env"
+	printf 'PORT_HONEST=%s\nPORT_GUID=%s\nVERSION=%s\nKERNEL2="%s"\nREL2=%s\n' \
+		"$base" "$((base + 10))" "$(cat VERSION)" "$kernel2" \
+		"$(cat "$cache/$1/release2")" >"$pay/env"
 	mke2fs -q -t ext4 -O ^has_journal -L smbvnpay -d "$pay" "$work/payload.img" 64M \
 		>/dev/null
-	say "$suite: booting $rel under qemu (console $work/console.log)"
+}
+
+# boot SUITE N REL: qemu run N on kernel REL.  The root disk is the run's
+# qcow2 overlay over the image: the guest's writes outlive run 1 (the
+# guest reboots once inside it, then installs the second kernel and powers
+# off) for run 2 on the second kernel, and never reach the image.
+boot() {
+	local suite=$1 n=$2 rel=$3 dir=$cache/$1 t0 rc=0
+	say "$suite: run $n, booting $rel under qemu (console $work/console$n.log)"
 	t0=$(date +%s)
-	vmrc=0
 	nice -n 10 timeout -k 10 "${DISTRO_VM_TIMEOUT:-2400}" qemu-system-x86_64 \
 		-accel tcg,thread=single -cpu max -m "${DISTRO_MEM:-2048}" -smp 1 \
 		-display none -monitor none \
-		-serial "file:$work/console.log" -serial "file:$work/results.log" \
+		-serial "file:$work/console$n.log" -serial "file:$work/results$n.log" \
 		-kernel "$dir/vmlinuz-$rel" -initrd "$dir/initrd.img-$rel" \
 		-append "root=/dev/vda rw console=ttyS0 quiet panic=-1 systemd.firstboot=0 systemd.show_status=0" \
-		-drive "file=$dir/root.img,if=virtio,format=raw,snapshot=on" \
+		-drive "file=$work/overlay.qcow2,if=virtio,format=qcow2" \
 		-drive "file=$work/payload.img,if=virtio,format=raw,readonly=on" \
 		-netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile= \
-		</dev/null >"$work/qemu.out" 2>&1 || vmrc=$?
-	vmtime=$(($(date +%s) - t0))
-	say "$suite: qemu exit $vmrc after $vmtime s"
-	sed -i 's/\r$//' "$work/console.log" "$work/results.log"
+		</dev/null >"$work/qemu$n.out" 2>&1 || rc=$?
+	vmrc[n]=$rc
+	vmtime[n]=$(($(date +%s) - t0))
+	say "$suite: run $n: qemu exit $rc after ${vmtime[n]} s"
+	sed -i 's/\r$//' "$work/console$n.log" "$work/results$n.log"
 }
 
 npass=0
@@ -240,18 +283,42 @@ hexid() {
 	echo "${h##+(0)}"
 }
 
-# The checks are strings for eval: $(g ...) is meant to run there.
+# The checks are strings for eval: $(g ...) and $p are meant to run there.
+# shellcheck disable=SC2016
+# protected SUITE PREFIX: the boot-time fstab mounts on the kernel whose
+# facts carry PREFIX: the honest one validated, the tampered one refused.
+protected() {
+	local p=$2 v
+	v=$(g "${p}validated")
+	check "$1/${p}validated" '[[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -gt 0 ]' \
+		"/sys/module/smbvn/stats/validated = '$v'"
+	check "$1/${p}tampered-refused" 'has "${p}tampered-fstype" && [ -z "$(g "${p}tampered-fstype")" ] && [ "$(g "${p}tampered-unit")" = failed ]' \
+		"/mnt/tampered fstype '$(g "${p}tampered-fstype")', mnt-tampered.mount $(g "${p}tampered-unit")"
+	check "$1/${p}journal-refused" '[[ "$(g "${p}journal-refused")" == *"smbvn: refused"*"rule=guid-mismatch"* ]]' \
+		"journalctl -k: $(g "${p}journal-refused")"
+}
+
+# shellcheck disable=SC2016
+# signed SUITE PREFIX: the loaded module's signature names DKMS's machine
+# owner key.
+signed() {
+	local p=$2
+	check "$1/${p}module-signed" '[ -n "$(hexid "$(g "${p}sig-key")")" ] && [ "$(hexid "$(g "${p}sig-key")")" = "$(hexid "$(g "${p}mok-serial")")" ]' \
+		"signer '$(g "${p}modinfo-signer")', sig_key '$(g "${p}sig-key")', /var/lib/dkms/mok.pub $(g "${p}mok-serial")"
+}
+
 # shellcheck disable=SC2016
 judge() {
-	local suite=$1 ver v cc ko
+	local suite=$1 ver v cc ko rel2
 	res=$work/results.log
+	rel2=$(cat "$cache/$suite/release2")
 	ver=$(cat VERSION)
 	cc=$(g gcc | grep -o '(Debian [^)]*) [0-9.]*' || true)
 	ko=$(g ko-comment)
-	check "$suite/vm" '[ "$vmrc" = 0 ]' \
-		"qemu exit $vmrc after $vmtime s (124: timeout)"
-	check "$suite/boot" 'has phase1 && has phase2' \
-		"the guest booted, rebooted and ran both phases (boots: $(g boots))"
+	check "$suite/vm" '[ "${vmrc[1]}" = 0 ] && [ "${vmrc[2]}" = 0 ]' \
+		"qemu exit ${vmrc[1]} after ${vmtime[1]} s, on the second kernel ${vmrc[2]} after ${vmtime[2]} s (124: timeout)"
+	check "$suite/boot" 'has phase1 && has phase2 && has phase3' \
+		"the guest booted, rebooted, booted the second kernel and ran all three phases (boots: $(g boots))"
 	check "$suite/apt-install" '[ "$(g apt-rc)" = 0 ]' \
 		"apt install ./smbvn-dkms_${ver}_all.deb exit $(g apt-rc)"
 	check "$suite/dkms-status" '[[ "$(g dkms-status)" == "smbvn/$ver, $(g uname)"*": installed"* ]]' \
@@ -260,13 +327,7 @@ judge() {
 		"guest gcc '$cc', smbvn.ko .comment '$ko'"
 	check "$suite/fstab-mount" '[ "$(g honest-fstype)" = cifs ] && [ "$(g honest-read)" = smbvn-hello ]' \
 		"/mnt/honest at boot: fstype '$(g honest-fstype)', hello.txt '$(g honest-read)', unit $(g honest-unit)"
-	v=$(g validated)
-	check "$suite/validated" '[[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -gt 0 ]' \
-		"/sys/module/smbvn/stats/validated = '$v'"
-	check "$suite/tampered-refused" 'has tampered-fstype && [ -z "$(g tampered-fstype)" ] && [ "$(g tampered-unit)" = failed ]' \
-		"/mnt/tampered fstype '$(g tampered-fstype)', mnt-tampered.mount $(g tampered-unit)"
-	check "$suite/journal-refused" '[[ "$(g journal-refused)" == *"smbvn: refused"*"rule=guid-mismatch"* ]]' \
-		"journalctl -k: $(g journal-refused)"
+	protected "$suite" ""
 	v=$(g stats-validated)
 	check "$suite/smbvn-stats" '[ "$(g stats-rc)" = 0 ] && [[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -gt 0 ]' \
 		"smbvn-stats exit $(g stats-rc), validated $v"
@@ -280,10 +341,19 @@ judge() {
 		"smbvn.ko under /lib/modules: '$(g left-ko)', dkms status: '$(g left-dkms)'"
 	check "$suite/no-rule-left" 'has left-rule && [ -z "$(g left-rule)" ] && [ "$(g left-modprobe-c)" = 0 ]' \
 		"modprobe.d files naming smbvn: '$(g left-rule)', modprobe -c lines: $(g left-modprobe-c)"
-	check "$suite/module-signed" '[ -n "$(hexid "$(g sig-key)")" ] && [ "$(hexid "$(g sig-key)")" = "$(hexid "$(g mok-serial)")" ]' \
-		"signer '$(g modinfo-signer)', sig_key '$(g sig-key)', /var/lib/dkms/mok.pub $(g mok-serial)"
-	check "$suite/kernel-clean" '[ "$(g kernel-problems1)" = 0 ] && [ "$(g kernel-problems2)" = 0 ]' \
-		"Oops/BUG/WARNING/Call Trace lines in journalctl -k: boot 1 '$(g kernel-problems1)', boot 2 '$(g kernel-problems2)'"
+	signed "$suite" ""
+	check "$suite/k2-install" '[ "$(g k2-apt-rc)" = 0 ]' \
+		"apt install $kernel2 (offline) exit $(g k2-apt-rc) after $(g k2-apt-seconds) s"
+	check "$suite/k2-dkms" '[[ "$(g k2-dkms-status)" == "smbvn/$ver, $rel2"*": installed"* ]]' \
+		"dkms status -k $rel2: $(g k2-dkms-status)"
+	check "$suite/k2-booted" '[ "$(g k2-uname)" = "$rel2" ]' \
+		"uname -r on run 2: '$(g k2-uname)', expected $rel2"
+	check "$suite/k2-modinfo" '[[ "$(g k2-modinfo-filename)" == /lib/modules/"$rel2"/updates/dkms/smbvn.ko* ]]' \
+		"modinfo -n smbvn: $(g k2-modinfo-filename)"
+	protected "$suite" k2-
+	signed "$suite" k2-
+	check "$suite/kernel-clean" '[ "$(g kernel-problems1)" = 0 ] && [ "$(g kernel-problems2)" = 0 ] && [ "$(g kernel-problems3)" = 0 ]' \
+		"Oops/BUG/WARNING/Call Trace lines in journalctl -k: boot 1 '$(g kernel-problems1)', boot 2 '$(g kernel-problems2)', boot 3 (second kernel) '$(g kernel-problems3)'"
 	check "$suite/finished" 'has done' "the guest reached its end"
 }
 
@@ -296,7 +366,14 @@ run_suite() {
 	mkdir -p "$work"
 	chmod 755 "$work"
 	servers
-	boot "$suite"
+	payload "$suite"
+	command -v qemu-img >/dev/null || apt-get install -y -qq qemu-utils >/dev/null
+	qemu-img create -q -f qcow2 -b "$cache/$suite/root.img" -F raw \
+		"$work/overlay.qcow2"
+	boot "$suite" 1 "$(cat "$cache/$suite/release")"
+	boot "$suite" 2 "$(cat "$cache/$suite/release2")"
+	rm -f "$work/overlay.qcow2"
+	cat "$work/results1.log" "$work/results2.log" >"$work/results.log"
 	judge "$suite"
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	pids=()
