@@ -482,9 +482,15 @@ def main():
             r.line(f"target {name} smbvn1/stock >=0.99: {x[0]:.3f} [{x[1]:.3f}..{x[2]:.3f}] "
                    f"{ratio_verdict(x, lambda y: y >= 0.99)}")
     if per_pdu is not None:
-        native = f"; ~{per_pdu / factor:.0f}ns scaled to the host CPU" if factor else ""
-        r.line(f"target per-PDU hook cost <=20ns: {per_pdu:.0f}ns under TCG{native} "
-               f"{verdict(per_pdu <= 20)} (as measured)")
+        # Issue 14 sets the target on the host-scaled figure; without a
+        # calibration only the TCG one exists, and it is judged as is.
+        if factor:
+            r.line(f"target per-PDU hook cost <=20ns host-scaled: "
+                   f"~{per_pdu / factor:.0f}ns ({per_pdu:.0f}ns under TCG) "
+                   f"{verdict(per_pdu / factor <= 20)}")
+        else:
+            r.line(f"target per-PDU hook cost <=20ns: {per_pdu:.0f}ns under TCG "
+                   f"{verdict(per_pdu <= 20)} (no host calibration)")
     for kind in ("pread", "stat"):
         if (kind, "smbvn1", "wall") in perpdu:
             mean, se = perpdu[(kind, "smbvn1", "wall")]

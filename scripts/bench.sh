@@ -214,6 +214,8 @@ t_end=$(date +%s)
 	echo "# load before: $load_before"
 	echo "# load after:  $load_after"
 	echo "# total time: $((t_end - t_start)) s"
+	[ -z "$baseline" ] ||
+		echo "# baseline (configuration base): $baseline = $(git -C "$top" rev-parse --short "$baseline")"
 	for s in "${summaries[@]}"; do
 		echo
 		grep -E '^(kernel|ratio|target|hook per-PDU) ' "$s" || true
