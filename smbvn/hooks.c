@@ -122,8 +122,6 @@ static void notrace observe_crypt(unsigned long ip, unsigned long parent_ip,
  * response, and every write completion, before its caller does.  Only
  * NEGOTIATE responses and the answers smbvn waits for are of interest.
  */
-#define RECEIVE_CMDS	(BIT(SMBVN_CMD_NEGOTIATE) | BIT(SMBVN_CMD_SESSION_SETUP) | \
-			 BIT(SMBVN_CMD_TREE_CONNECT) | BIT(SMBVN_CMD_IOCTL))
 
 static void notrace observe_receive(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *ops,
@@ -135,7 +133,7 @@ static void notrace observe_receive(unsigned long ip, unsigned long parent_ip,
 	const u8 *buf;
 
 	/* Every data PDU: one load and a test of one word. */
-	if (likely(cmd >= BITS_PER_LONG || !(RECEIVE_CMDS & BIT(cmd))))
+	if (likely(!smbvn_rsp_watched(cmd)))
 		return;
 	server = FARG(fregs, SMBVN_ARG_SCR_SERVER, const void *);
 	if (cmd == SMBVN_CMD_NEGOTIATE) {
