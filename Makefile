@@ -10,7 +10,7 @@
 # make distro-test      an administrator's journey on a real Debian 13 (and
 #                       12: DISTRO_SUITES="trixie bookworm") booted under
 #                       qemu: apt install the .deb, fstab mounts at boot,
-#                       the tools, apt remove (scripts/distro-test.sh)
+#                       the tools, apt remove (scripts/tests/distro-test.sh)
 # make stress           load, reconnect, load/unload and stall tests (VM)
 # make ksmbd            the VM scenarios against ksmbd instead of Samba
 # make kerberos         sec=krb5 mounts against a loopback Samba AD DC (VM)
@@ -70,15 +70,15 @@ SRCS    := Kbuild VERSION $(wildcard smbvn/*.c include/*.h)
 # The one version string: modinfo, dkms.conf and the .deb all read it.
 VERSION := $(strip $(file <$(TOP)/VERSION))
 # What DKMS needs to build on a user's host, and nothing else.
-DKMS_FILES := Makefile Kbuild VERSION dkms.conf scripts/btf-layout.py \
+DKMS_FILES := Makefile Kbuild VERSION dkms.conf scripts/build/btf-layout.py \
 	      $(wildcard smbvn/*.c smbvn/*.h include/*.h)
 MODPROBE_DIR ?= /etc/modprobe.d
 
 all: $(BDIR)/smbvn.ko
 
-$(BDIR)/generated/smbvn_layout.h: scripts/btf-layout.py
+$(BDIR)/generated/smbvn_layout.h: scripts/build/btf-layout.py
 	@test -n "$(CIFS_KO)" || { echo "no cifs.ko found for $(KREL)"; exit 1; }
-	python3 scripts/btf-layout.py --base $(BTF_BASE) --module $(CIFS_KO) --out $@
+	python3 scripts/build/btf-layout.py --base $(BTF_BASE) --module $(CIFS_KO) --out $@
 
 $(BDIR)/smbvn.ko: $(SRCS) $(BDIR)/generated/smbvn_layout.h
 	mkdir -p $(BDIR)
@@ -100,7 +100,7 @@ install-files:
 	install -D -m 644 packaging/smbvn-modprobe.conf $(DESTDIR)$(MODPROBE_DIR)/smbvn.conf
 	install -D -m 644 man/smbvn.4 $(DESTDIR)/usr/share/man/man4/smbvn.4
 	install -D -m 644 man/smbvn-stats.8 $(DESTDIR)/usr/share/man/man8/smbvn-stats.8
-	install -D -m 755 scripts/smbvn-stats $(DESTDIR)/usr/sbin/smbvn-stats
+	install -D -m 755 tools/smbvn-stats $(DESTDIR)/usr/sbin/smbvn-stats
 
 # The DKMS source tree, /usr/src/smbvn-<version>.
 dkms-src:
@@ -117,7 +117,7 @@ deb:
 	rm -rf $(TOP)/build/deb
 	mkdir -p $(DEB_STAGE)
 	cp --parents -t $(DEB_STAGE) $(DKMS_FILES) man/smbvn.4 man/smbvn-stats.8 \
-		scripts/smbvn-stats packaging/smbvn-modprobe.conf
+		tools/smbvn-stats packaging/smbvn-modprobe.conf
 	cp -a packaging/debian $(DEB_STAGE)/debian
 	printf '%s\n' 'smbvn ($(VERSION)) unstable; urgency=medium' '' \
 		'  * smbvn $(VERSION), packaged from the VERSION file.' '' \
@@ -131,37 +131,37 @@ clean:
 	rm -rf build smbvn-dkms_*.deb
 
 demo:
-	bash scripts/demo.sh
+	bash scripts/tests/demo.sh
 
 test:
-	bash scripts/test.sh
+	bash scripts/tests/test.sh
 
 e2e:
-	bash scripts/e2e.sh
+	bash scripts/tests/e2e.sh
 
 distro-test:
-	bash scripts/distro-test.sh
+	bash scripts/tests/distro-test.sh
 
 .PHONY: distro-test
 
 stress:
-	bash scripts/stress.sh
+	bash scripts/tests/stress.sh
 
 ksmbd:
-	bash scripts/ksmbd-e2e.sh
+	bash scripts/tests/ksmbd-e2e.sh
 
 kerberos:
-	bash scripts/krb5-e2e.sh
+	bash scripts/tests/krb5-e2e.sh
 
 .PHONY: kerberos
 
 dfs-multiuser:
-	bash scripts/dfs-multiuser-e2e.sh
+	bash scripts/tests/dfs-multiuser-e2e.sh
 
 .PHONY: dfs-multiuser
 
 checkpatch:
-	bash scripts/checkpatch.sh
+	bash scripts/build/checkpatch.sh
 
 # make check.  Each tool writes its log to build/check/<tool>-<release>.log
 # and fails on any warning line in it: neither gcc's W=1 warnings nor
@@ -169,12 +169,12 @@ checkpatch:
 ifneq ($(KROOT),)
 CHECK_KROOTS ?= $(KROOT)
 else
-CHECK_KROOTS ?= $(addprefix .cache/k/,$(shell bash scripts/deps.sh releases 2>/dev/null))
+CHECK_KROOTS ?= $(addprefix .cache/k/,$(shell bash scripts/build/deps.sh releases 2>/dev/null))
 endif
 CHECK_LOG   = $(TOP)/build/check/$(1)-$(KREL).log
 # Debian's headers packages carry neither the coccinelle scripts nor
 # extract-module-sig.pl (ops-host.sh's signature check); both come from
-# linux-source-6.12, as checkpatch.pl does (scripts/checkpatch.sh).
+# linux-source-6.12, as checkpatch.pl does (scripts/build/checkpatch.sh).
 KSCRIPTS   ?= $(TOP)/.cache/kscripts
 
 check: checkpatch
@@ -237,21 +237,21 @@ $(KSCRIPTS)/.done:
 	rm -rf $$tmp; touch $@
 
 mainline:
-	bash scripts/mainline.sh
+	bash scripts/build/mainline.sh
 
 check-debug:
-	bash scripts/check-debug.sh
+	bash scripts/tests/check-debug.sh
 
 matrix:
-	bash scripts/matrix.sh
+	bash scripts/tests/matrix.sh
 
 .PHONY: matrix
 
 .PHONY: check-debug
 
 campaign:
-	python3 scripts/test_campaign.py
-	SEED=$(or $(SEED),16) N=$(or $(N),200) bash scripts/campaign.sh
+	python3 scripts/proxy/test_campaign.py
+	SEED=$(or $(SEED),16) N=$(or $(N),200) bash scripts/tests/campaign.sh
 
 .PHONY: campaign
 

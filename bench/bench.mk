@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # make bench     performance of stock cifs vs smbvn (=1 and =0), both Debian
-#                kernels, one qemu boot each: see scripts/bench.sh for what is
+#                kernels, one qemu boot each: see scripts/bench/bench.sh for what is
 #                measured and the BENCH_* variables that size it.
 #
 # Included from the top Makefile.  Whatever the include's position, the
@@ -11,7 +11,7 @@
 bench_saved_goal := $(.DEFAULT_GOAL)
 
 bench:
-	bash scripts/bench.sh
+	bash scripts/bench/bench.sh
 
 .DEFAULT_GOAL := $(bench_saved_goal)
 .PHONY: bench

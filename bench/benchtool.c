@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * benchtool - the guest-side timing helper of scripts/bench.sh.
+ * benchtool - the guest-side timing helper of scripts/bench/bench.sh.
  *
  * The guest userland is busybox, whose date has no %N and whose stat, rm
  * and dd are separate processes: under qemu TCG a fork+exec costs
@@ -10,7 +10,7 @@
  * changes is the kernel's mount path, not the helper's option parsing).
  *
  * Output is one whitespace-separated record per line, prefixed with
- * "BENCH", for scripts/bench-report.py to parse from the console log.
+ * "BENCH", for scripts/bench/bench-report.py to parse from the console log.
  *
  *   benchtool now
  *   benchtool mount TAG N SRC DIR OPTS       N x (mount(2), umount(2))

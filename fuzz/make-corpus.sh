@@ -21,7 +21,7 @@ cleanup() {
 	local p d
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for d in "${SMBDS[@]}"; do
-		bash "$TOP/scripts/samba.sh" stop "$d" >/dev/null 2>&1 || true
+		bash "$TOP/scripts/vm/samba.sh" stop "$d" >/dev/null 2>&1 || true
 	done
 	wait 2>/dev/null || true
 }
@@ -38,10 +38,10 @@ wait_port() {
 	return 1
 }
 
-# The same private smbd the VM tests use (scripts/samba.sh).
+# The same private smbd the VM tests use (scripts/vm/samba.sh).
 start_smbd() {	# start_smbd PORT [mandatory]
 	SMBDS+=("$WORK/smbd-$1")
-	bash "$TOP/scripts/samba.sh" start "$WORK/smbd-$1" "$@" >/dev/null
+	bash "$TOP/scripts/vm/samba.sh" start "$WORK/smbd-$1" "$@" >/dev/null
 }
 
 start_relay() {

@@ -6,7 +6,7 @@
  * all inputs below went through cleanly.
  *
  * Finding 1: smbvn_parse_neg_req()/smbvn_parse_neg_rsp() computed
- * pdu + SMBVN_HDR_LEN before hdr_ok() rejected a NULL pdu.
+ * pdu + SMBVN_HDR_LEN before smbvn_hdr_ok() rejected a NULL pdu.
  */
 #include "fuzz_common.h"
 

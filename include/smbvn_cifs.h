@@ -48,6 +48,7 @@ bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id,
 			    unsigned long now, bool *stuck);
 void smbvn_conn_bound(const void *server);
 void smbvn_conns_arm(bool armed);
+bool smbvn_conns_armed(void);
 void smbvn_conn_socket(const void *server);
 bool smbvn_request_allowed(const void *ses, const void *server,
 			   const u8 *pdu, size_t len);
@@ -102,6 +103,8 @@ int smbvn_validate_tcon(unsigned int xid, void *ses, void *tcon,
 int smbvn_drop_resolve(struct module *cifs);
 int smbvn_drop_existing(struct module *cifs);
 void smbvn_drop_channels(void *ses);
+int smbvn_drop_channels_resolve(struct module *cifs);
+void smbvn_drop_channels_flush(void);
 int smbvn_validate_channel(unsigned int xid, void *ses, void *chan,
 			   struct smbvn_answer *tc);
 int smbvn_refuse_bind_dialect(void *ses, void *chan, void *ipc);

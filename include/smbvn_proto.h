@@ -138,6 +138,7 @@ struct smbvn_detail {
 	u8 guid_received[SMBVN_GUID_LEN];
 };
 
+bool smbvn_hdr_ok(const u8 *pdu, size_t len, u16 cmd, bool response);
 int smbvn_parse_neg_req(const u8 *pdu, size_t len, struct smbvn_neg_req *out);
 int smbvn_parse_neg_rsp(const u8 *pdu, size_t len, struct smbvn_neg_rsp *out);
 size_t smbvn_build_vneg_req(const struct smbvn_neg_req *req, u8 *buf,

@@ -53,7 +53,9 @@ struct fake_cifs {
 	bool renegotiate;		/* NEGOTIATE runs during the exchange */
 	int sends;
 	int drops;			/* smbvn_drop_connection() calls */
-	int session_drops;		/* smbvn_drop_channels() calls */
+	int puts;			/* cifs_put_tcp_session() calls */
+	int puts_in_caller;		/* ... made by the test's own task */
+	struct task_struct *task;	/* the test's task */
 	u8 ses_signkey_at_send[16];	/* ses->smb3signingkey then */
 	int setups;			/* SMB2_sess_setup calls */
 	u32 opcode, max_out;
@@ -199,10 +201,17 @@ void smbvn_drop_listed(const void *server)
 {
 }
 
-/* channel.c drops a refused session's channels; counted here. */
-void smbvn_drop_channels(void *ses)
+/*
+ * cifs gives a connection reference back; drop_channels.c must do so
+ * outside the caller, which holds the session_mutex (security review M4,
+ * finding 4).
+ */
+static void fake_put_tcp_session(void *server, int from_reconnect)
 {
-	fc->session_drops++;
+	FIELD(server, SMBVN_OFF_SRV_COUNT, int)--;
+	fc->puts++;
+	if (current == fc->task)
+		fc->puts_in_caller++;
 }
 
 /* What hook.c resolves through kallsyms, here the fakes above. */
@@ -219,6 +228,7 @@ unsigned long smbvn_cifs_symbol(const char *name, struct module *mod)
 		{ "cifs_send_recv", fake_send_recv },
 		{ "free_rsp_buf", fake_free_rsp_buf },
 		{ "cifs_tcp_ses_lock", &fake_tcp_ses_lock },
+		{ "cifs_put_tcp_session", fake_put_tcp_session },
 	};
 	unsigned int i;
 
@@ -296,7 +306,8 @@ static int glue_init(struct kunit *test)
 	smbvn_conns_refill();
 	smbvn_conns_arm(true);
 	capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
-	return smbvn_exchange_resolve(NULL);
+	fc->task = current;
+	return smbvn_exchange_resolve(NULL) ? : smbvn_drop_channels_resolve(NULL);
 }
 
 /* Make the connection a 2.1 one negotiated after a 3.x offer. */
@@ -865,6 +876,20 @@ static int setup_on(void *server)
 }
 
 /*
+ * How many channel references smbvn_drop_channels() gave back, once its
+ * work item has run: none of them by the test's task, which stands for
+ * cifs' session setup holding the session_mutex.
+ */
+static int channels_dropped(struct kunit *test)
+{
+	smbvn_drop_channels_flush();
+	KUNIT_EXPECT_EQ(test, fc->puts_in_caller, 0);
+	KUNIT_EXPECT_EQ(test, FIELD(fc->srv, SMBVN_OFF_SRV_COUNT, int), 0);
+	KUNIT_EXPECT_EQ(test, FIELD(fc->srv2, SMBVN_OFF_SRV_COUNT, int), 0);
+	return fc->puts;
+}
+
+/*
  * A new second channel binds: validated on itself, over IPC$, with its
  * own key, which cifs would not use while the channel still counts as
  * binding: the session's key stands in for it during the exchange only.
@@ -879,7 +904,7 @@ static void m4_binding_channel_validated(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fc->setups, 1);
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
 	KUNIT_EXPECT_EQ(test, fc->sends, 1);
-	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+	KUNIT_EXPECT_EQ(test, channels_dropped(test), 0);
 	KUNIT_EXPECT_MEMEQ(test, fc->ses_signkey_at_send, key_chan2, 16);
 	KUNIT_EXPECT_MEMEQ(test, &FIELD(fc->ses, SMBVN_OFF_SES_SIGNINGKEY, u8),
 			   key_30, 16);
@@ -901,7 +926,7 @@ static void m4_tampered_channel_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), -EPROTO);
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MISMATCH_GUID), 1);
 	KUNIT_EXPECT_EQ(test, fc->drops, 0);
-	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+	KUNIT_EXPECT_EQ(test, channels_dropped(test), 0);
 	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
 	KUNIT_EXPECT_MEMEQ(test, &FIELD(fc->ses, SMBVN_OFF_SES_SIGNINGKEY, u8),
 			   key_30, 16);
@@ -925,9 +950,25 @@ static void m4_primary_rebind_tampered_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), -EPROTO);
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MISMATCH_GUID), 1);
 	KUNIT_EXPECT_EQ(test, fc->sends, 1);
-	KUNIT_EXPECT_EQ(test, fc->drops, 1);
-	KUNIT_EXPECT_EQ(test, fc->session_drops, 1);
+	/* The refused one by the refusal, then both channels' sockets. */
+	KUNIT_EXPECT_EQ(test, fc->drops, 3);
+	KUNIT_EXPECT_EQ(test, channels_dropped(test), 2);
 	KUNIT_EXPECT_TRUE(test, smbvn_conn_held(fc->srv));
+}
+
+/*
+ * Many refusals before the work item runs: every reference still goes
+ * back from it, none from the refusing task (a fixed-size queue once put
+ * the overflow back at once, under the session_mutex).
+ */
+static void m4_many_drops_all_deferred(struct kunit *test)
+{
+	int i;
+
+	two_channels(test, &kt_rsp_300, BIT(0), fc->srv);
+	for (i = 0; i < 40; i++)
+		smbvn_drop_channels(fc->ses);
+	KUNIT_EXPECT_EQ(test, channels_dropped(test), 80);
 }
 
 /* The same re-bind, honest: validated, nothing dropped. */
@@ -939,7 +980,7 @@ static void m4_primary_rebind_validated(struct kunit *test)
 	snap(&c);
 	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), 0);
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 1);
-	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+	KUNIT_EXPECT_EQ(test, channels_dropped(test), 0);
 }
 
 /*
@@ -1065,7 +1106,7 @@ static void m4_311_binding_forged_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_BIND_BAD_SIGNATURE), 1);
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
 	KUNIT_EXPECT_EQ(test, fc->drops, 0);
-	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+	KUNIT_EXPECT_EQ(test, channels_dropped(test), 0);
 	KUNIT_EXPECT_EQ(test, fc->sends, 0);
 }
 
@@ -1074,7 +1115,7 @@ static void m4_311_rebind_forged_drops_session(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(0), fc->srv, NULL, true),
 			-EPROTO);
-	KUNIT_EXPECT_EQ(test, fc->session_drops, 1);
+	KUNIT_EXPECT_EQ(test, channels_dropped(test), 2);
 }
 
 /* No answer caught proves nothing: retryable, nothing dropped. */
@@ -1086,7 +1127,7 @@ static void m4_311_binding_uncaught_retried(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bind_311(test, BIT(1), fc->srv2, key_chan2,
 				       false), -EAGAIN);
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_VALIDATED), 0);
-	KUNIT_EXPECT_EQ(test, fc->drops + fc->session_drops, 0);
+	KUNIT_EXPECT_EQ(test, fc->drops + channels_dropped(test), 0);
 }
 
 /* Another task set the session up again: new SessionId, new keys. */
@@ -1430,14 +1471,14 @@ static void m4_binding_on_2x_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, setup_on(fc->srv2), -EPROTO);
 	KUNIT_EXPECT_EQ(test, fc->setups, 0);
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MISMATCH_DIALECT), 1);
-	KUNIT_EXPECT_EQ(test, fc->session_drops, 0);
+	KUNIT_EXPECT_EQ(test, channels_dropped(test), 0);
 
 	FIELD(fc->ses, SMBVN_OFF_SES_CHANS_NEED_RECONNECT, unsigned long) =
 		BIT(0);
 	FIELD(fc->srv, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_210;
 	KUNIT_EXPECT_EQ(test, setup_on(fc->srv), -EPROTO);
 	KUNIT_EXPECT_EQ(test, fc->setups, 0);
-	KUNIT_EXPECT_EQ(test, fc->session_drops, 1);
+	KUNIT_EXPECT_EQ(test, channels_dropped(test), 2);
 }
 
 static struct kunit_case smbvn_glue_cases[] = {
@@ -1464,6 +1505,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(m4_tampered_channel_refused),
 	KUNIT_CASE(m4_primary_rebind_tampered_refused),
 	KUNIT_CASE(m4_primary_rebind_validated),
+	KUNIT_CASE(m4_many_drops_all_deferred),
 	KUNIT_CASE(m4_only_primary_sets_up_session),
 	KUNIT_CASE(m4_unchecked_when_off),
 	KUNIT_CASE(m4_stripped_multichannel_held),
@@ -1487,6 +1529,8 @@ static struct kunit_case smbvn_glue_cases[] = {
 /* The fake connections' memory goes back to KUnit: so do their records. */
 static void glue_exit(struct kunit *test)
 {
+	/* A put still pending would reach the next test's fc. */
+	smbvn_drop_channels_flush();
 	smbvn_conn_forget(fc->srv);
 	smbvn_conn_forget(fc->srv2);
 }

@@ -3,11 +3,11 @@
 # KUnit targets, included by the top-level Makefile (or used alone with
 # "make -f kunit/kunit.mk TARGET"):
 #
-#   make kunit          the suites under UML via kunit.py (scripts/kunit.sh);
+#   make kunit          the suites under UML via kunit.py (scripts/tests/kunit.sh);
 #                       last line "KUNIT: N passed, M failed"
 #   make kunit-module   the same suites as smbvn_kunit.ko: built with M=
 #                       against a CONFIG_KUNIT=m UML kernel, insmod'ed there
-#                       (scripts/kunit.sh --module), same summary line
+#                       (scripts/tests/kunit.sh --module), same summary line
 #   make kunit-ko       smbvn_kunit.ko for a kernel built with CONFIG_KUNIT
 #                       (KUNIT_KDIR, default $(KDIR) or the running kernel;
 #                       KUNIT_KO_ARGS for extra make arguments such as
@@ -25,19 +25,19 @@ KUNIT_KDIR ?= $(or $(KDIR),/lib/modules/$(shell uname -r)/build)
 KUNIT_KO_DIR ?= $(KUNIT_TOP)/build/kunit-ko
 KUNIT_KO_ARGS ?=
 # Flat copy: Kbuild, the suites, the code under test unchanged, and the
-# cifs layout scripts/kunit.sh generated for the glue suite.
+# cifs layout scripts/tests/kunit.sh generated for the glue suite.
 KUNIT_LAYOUT ?= $(KUNIT_TOP)/.cache/kunit/smbvn_layout.h
 KUNIT_KO_SRCS = $(KUNIT_TOP)/kunit/Kbuild $(wildcard $(KUNIT_TOP)/kunit/*.c \
 		$(KUNIT_TOP)/kunit/*.h) \
-		$(addprefix $(KUNIT_TOP)/smbvn/,proto.c sign.c validate.c \
-			conns.c exchange.c stats.c params.c) \
+		$(addprefix $(KUNIT_TOP)/smbvn/,$(shell sed -n \
+			's/^UNDER_TEST=(\(.*\))$$/\1/p' $(KUNIT_TOP)/scripts/tests/kunit.sh)) \
 		$(wildcard $(KUNIT_TOP)/include/*.h) $(KUNIT_LAYOUT)
 
 kunit:
-	bash $(KUNIT_TOP)/scripts/kunit.sh
+	bash $(KUNIT_TOP)/scripts/tests/kunit.sh
 
 kunit-module:
-	bash $(KUNIT_TOP)/scripts/kunit.sh --module
+	bash $(KUNIT_TOP)/scripts/tests/kunit.sh --module
 
 kunit-ko:
 	@conf=$(KUNIT_KDIR)/include/config/auto.conf; \

@@ -143,7 +143,7 @@ static void neg_req_rejects_every_truncation(struct kunit *test)
 
 /*
  * Regression for the fuzz finding on NULL input: the parsers accept a
- * NULL PDU by contract (hdr_ok() checks it) but computed pdu + 64 before
+ * NULL PDU by contract (smbvn_hdr_ok() checks it) but computed pdu + 64 before
  * that check, which UBSan reports as arithmetic on a null pointer.  The
  * kernel's UBSAN has no pointer-overflow check, so this case can only pin
  * the observable contract: NULL, whatever the length, is refused without

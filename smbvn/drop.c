@@ -64,7 +64,7 @@ int smbvn_drop_resolve(struct module *cifs)
 	if (!cifs_var_conn_list || !cifs_var_conn_list_lock ||
 	    !cifs_fn_put_conn)
 		return -ENOENT;
-	return 0;
+	return smbvn_drop_channels_resolve(cifs);
 }
 
 /*
@@ -105,46 +105,6 @@ static void drop_and_put(void **servers, unsigned int n)
 		smbvn_drop_connection(servers[i]);
 		cifs_fn_put_conn(servers[i], 0);
 	}
-}
-
-/* cifsglob.h: CIFS_MAX_CHANNELS */
-#define MAX_CHANNELS	16
-
-/**
- * smbvn_drop_channels() - drop every channel of a multichannel session
- * @ses: struct cifs_ses one of whose channels was refused when it bound
- *	again after a reconnect
- *
- * The refusal shows someone on the path to the server while the session
- * was in use: every channel renegotiates and is validated again (security
- * review M4).  A reference (srv_count, taken under cifs_tcp_ses_lock and
- * then chan_lock: cifs' own order) keeps each connection alive while its
- * socket is shut down outside the locks.  Process context (sleeps).
- */
-void smbvn_drop_channels(void *ses)
-{
-	spinlock_t *chan_lock = &FIELD(ses, SMBVN_OFF_SES_CHAN_LOCK, spinlock_t);
-	const char *chan = &FIELD(ses, SMBVN_OFF_SES_CHANS, const char);
-	void *servers[MAX_CHANNELS];
-	unsigned int n = 0, i, count;
-
-	if (!cifs_var_conn_list_lock)
-		return;
-	spin_lock(cifs_var_conn_list_lock);
-	spin_lock(chan_lock);
-	count = min_t(size_t, FIELD(ses, SMBVN_OFF_SES_CHAN_COUNT, size_t),
-		      min(SMBVN_LEN_SES_CHANS, MAX_CHANNELS));
-	for (i = 0; i < count; i++, chan += SMBVN_SIZE_CHAN) {
-		void *server = FIELD(chan, SMBVN_OFF_CHAN_SERVER, void *);
-
-		if (!server)
-			continue;
-		FIELD(server, SMBVN_OFF_SRV_COUNT, int)++;
-		servers[n++] = server;
-	}
-	spin_unlock(chan_lock);
-	spin_unlock(cifs_var_conn_list_lock);
-	drop_and_put(servers, n);
 }
 
 /**

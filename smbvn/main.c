@@ -25,6 +25,7 @@ static void unhook_cifs(void)
 	smbvn_conns_arm(false);
 	/* A drop the gate queued calls into cifs: done before cifs may go. */
 	smbvn_gate_exit();
+	smbvn_drop_channels_flush();
 	if (cifs_mod) {
 		module_put(cifs_mod);
 		cifs_mod = NULL;

@@ -111,4 +111,4 @@ MODULE_PARM_DESC(locked,
 module_param_named(renegotiate_existing, smbvn_renegotiate_existing, bool,
 		   0444);
 MODULE_PARM_DESC(renegotiate_existing,
-		 "1 (default): when loaded after cifs, drop every SMB 2/3 connection cifs already has so that it renegotiates and is validated at once (a mount in flight at that moment may fail once); 0: leave them until they reconnect (then refused as negotiate-not-captured, or on 3.1.1 checked)");
+		 "1 (default): when loaded after cifs, drop every SMB 2/3 connection cifs already has so that it renegotiates and is validated at once (a mount in flight at that moment may fail once); 0: leave them, and any set up while smbvn loads, until they reconnect (then refused as negotiate-not-captured, or on 3.1.1 checked)");

@@ -42,6 +42,19 @@ void smbvn_conns_arm(bool armed)
 }
 
 /**
+ * smbvn_conns_armed() - is every hook installed?
+ *
+ * Set once the last hook is in, cleared once every hook is out again.
+ * Until it is set, a load may still fail and leave cifs stock: the
+ * redirects installed so far then behave as cifs would (security review
+ * L2).
+ */
+bool smbvn_conns_armed(void)
+{
+	return READ_ONCE(gate_armed);
+}
+
+/**
  * smbvn_trees_new_generation() - a record's trees on a new NEGOTIATE
  * @r: the record, under smbvn_conns_lock
  *

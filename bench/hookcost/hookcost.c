@@ -7,7 +7,7 @@
  * guest CPU, so a few tens of nanoseconds per PDU disappear in the noise
  * of any end-to-end loop.  Calling the hooked functions directly, without
  * a network, isolates exactly the ftrace trampoline plus smbvn's early
- * return.  scripts/bench-guest.sh loads this module alternately with and
+ * return.  scripts/bench/bench-guest.sh loads this module alternately with and
  * without smbvn and the host takes the difference.
  *
  * The calls are made safe by construction; they are only ever made in the
