@@ -55,14 +55,24 @@ int smbvn_stats_init(void);
 void smbvn_stats_exit(void);
 
 /* hook.c: ftrace redirection and observation of cifs functions */
-typedef void (*smbvn_observe_t)(struct pt_regs *regs);
+struct ftrace_regs;
+
+/*
+ * An observer or gate is the ftrace callback itself: no indirect call
+ * between ftrace and the test that lets a data PDU pass.
+ */
+typedef void (*smbvn_hook_cb_t)(unsigned long ip, unsigned long parent_ip,
+				struct ftrace_ops *ops,
+				struct ftrace_regs *fregs);
 
 struct smbvn_hook {
 	const char *name;
 	void *redirect;		/* replacement function, or NULL */
-	smbvn_observe_t observe; /* pre-call observer, or NULL */
-	/* with @redirect: true when this call must go to @redirect */
-	bool (*refuse)(struct pt_regs *regs);
+	/*
+	 * Observer (no @redirect), or gate calling smbvn_hook_redirect()
+	 * for the calls @redirect must take; NULL: every call is redirected.
+	 */
+	smbvn_hook_cb_t cb;
 	unsigned long addr;
 	bool installed;
 	struct ftrace_ops ops;
@@ -72,6 +82,7 @@ int smbvn_resolve_kallsyms(void);
 unsigned long smbvn_kallsyms(const char *name);
 unsigned long smbvn_cifs_symbol(const char *name, struct module *mod);
 int smbvn_hook_install(struct smbvn_hook *h, struct module *mod);
+void smbvn_hook_redirect(struct ftrace_ops *ops, struct ftrace_regs *fregs);
 void smbvn_redirect_leave(void);
 void smbvn_redirects_drain(void);
 void smbvn_hook_remove(struct smbvn_hook *h);

@@ -15,11 +15,6 @@
 #include "smbvn_proto.h"
 
 #define FIELD(p, off, type)	(*(type *)((char *)(p) + (off)))
-/*
- * Argument @n (SMBVN_ARG_*, found in cifs' BTF) of a hooked function, at
- * its entry.  The cast also drops the undefined upper half of an int.
- */
-#define ARG(regs, n, type)	((type)regs_get_kernel_argument(regs, n))
 
 /* Per TCP connection: what its last NEGOTIATE sent and received. */
 struct smbvn_conn {

@@ -169,6 +169,22 @@ const char *smbvn_verdict_name(enum smbvn_verdict v);
 const char *smbvn_action_name(enum smbvn_action a);
 const char *smbvn_dialect_name(u16 dialect);
 
+/*
+ * Responses the receive observer reads past its first test: NEGOTIATE, and
+ * the commands whose answers an exchange waits for (exchange.c, hooks.c,
+ * channel.c).  Every other response, every data PDU among them, passes on
+ * this one test.
+ */
+#define SMBVN_RSP_WATCHED	((1u << SMBVN_CMD_NEGOTIATE) | \
+				 (1u << SMBVN_CMD_SESSION_SETUP) | \
+				 (1u << SMBVN_CMD_TREE_CONNECT) | \
+				 (1u << SMBVN_CMD_IOCTL))
+
+static inline bool smbvn_rsp_watched(u16 cmd)
+{
+	return cmd < 32 && (SMBVN_RSP_WATCHED >> cmd & 1);
+}
+
 static inline u16 smbvn_le16(const u8 *p)
 {
 	return (u16)(p[0] | (p[1] << 8));

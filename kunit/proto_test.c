@@ -389,6 +389,29 @@ static void vneg_req_rejects_bad_dialect_count(struct kunit *test)
 }
 
 /* Log lines print these names; a NULL would oops in printk's %s. */
+/*
+ * The receive observer returns on this test alone: a command missing here
+ * would be an answer smbvn waits for and never sees (a refusal for want of
+ * evidence), one too many only costs time on every such response.
+ */
+static void rsp_watched_only_negotiate_and_answers(struct kunit *test)
+{
+	static const u16 watched[] = {
+		SMBVN_CMD_NEGOTIATE, SMBVN_CMD_SESSION_SETUP,
+		SMBVN_CMD_TREE_CONNECT, SMBVN_CMD_IOCTL,
+	};
+	unsigned int cmd, i;
+	bool want;
+
+	for (cmd = 0; cmd <= 0xffff; cmd++) {
+		want = false;
+		for (i = 0; i < ARRAY_SIZE(watched); i++)
+			want |= cmd == watched[i];
+		KUNIT_EXPECT_EQ_MSG(test, smbvn_rsp_watched(cmd), want,
+				    "command 0x%x", cmd);
+	}
+}
+
 static void names_never_null(struct kunit *test)
 {
 	static const int odd[] = { -1, -100, 0x7fffffff };
@@ -609,6 +632,7 @@ static struct kunit_case smbvn_proto_cases[] = {
 	KUNIT_CASE(vneg_req_buffer_bounds),
 	KUNIT_CASE(vneg_req_rejects_bad_dialect_count),
 	KUNIT_CASE(names_never_null),
+	KUNIT_CASE(rsp_watched_only_negotiate_and_answers),
 	KUNIT_CASE(strict_downgrade_maps_only_pre30),
 	KUNIT_CASE(decrypted_auth_needs_our_session),
 	KUNIT_CASE(judge_tcon_truth_table),

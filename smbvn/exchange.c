@@ -49,7 +49,7 @@ static spinlock_t *cifs_var_tcp_ses_lock;
 
 static LIST_HEAD(answers);
 /*
- * Taken in ftrace callbacks, with preemption disabled: a raw lock, as a
+ * Taken in ftrace callbacks, maybe with preemption disabled: a raw lock, as a
  * spinlock_t sleeps on PREEMPT_RT.  Nothing under it allocates or sleeps.
  */
 static DEFINE_RAW_SPINLOCK(answers_lock);
@@ -242,7 +242,7 @@ static bool is_request(const struct smbvn_answer *a, const u8 *hdr)
  * @hdr: SMB2 header of a request cifs is about to sign (and maybe seal)
  * @server: struct TCP_Server_Info (channel) it goes out on
  *
- * Called with preemption disabled (ftrace), from smb2_sign_rqst, after
+ * Called from an ftrace callback on smb2_sign_rqst (raw locks only), after
  * cifs wrote the MessageId and before any transform encrypts the header
  * in place.  A request cifs sends again (a replay after a reconnect)
  * replaces what was noted: only the answer to the last one counts.  The
@@ -286,7 +286,7 @@ void smbvn_exchange_sent(const u8 *hdr, const void *server)
  * @frame: the TRANSFORM_HEADER (MS-SMB2 2.2.41, 52 bytes), at the start of
  *	the buffer that will hold the plaintext once cifs decrypted it
  *
- * Called with preemption disabled (ftrace), from crypt_message() in the
+ * Called from an ftrace callback (raw locks only), from crypt_message() in the
  * receiving thread, before decryption.  cifs picks the key by the
  * transform's SessionId among every session on the connection, so a
  * decrypted answer is authentic only for the session named there
@@ -334,7 +334,7 @@ static bool decrypted_for(const struct smbvn_answer *a, const void *buf,
  * @mid: struct mid_q_entry of the response, in smb2_check_receive
  * @server: struct TCP_Server_Info it arrived on
  *
- * Called with preemption disabled (ftrace).  The first response that
+ * Called from an ftrace callback (raw locks only).  The first response that
  * matches task, channel and MessageId is kept, up to
  * SMBVN_RSP_CAPTURE_MAX bytes; @a->len keeps the full length of the PDU
  * (for a decrypted one, not that of the transform frame cifs records).

@@ -14,7 +14,8 @@
 
 /*
  * One connection at a time whose held-back tree looks stuck: the gate
- * runs with preemption disabled, dropping a connection sleeps.  Another
+ * runs in an ftrace callback, perhaps with preemption disabled, and
+ * dropping a connection sleeps.  Another
  * connection found stuck meanwhile gets its turn HELD_STUCK later.
  */
 static DEFINE_RAW_SPINLOCK(stuck_lock);
@@ -75,7 +76,8 @@ void smbvn_gate_exit(void)
  * its tree connect.  Requests on a secondary channel, or of a session that
  * has one now, are not held back: channels are checked when they bind
  * (channel.c; see smbvn_conn_bound() for the primary binding again).
- * Runs in cifs' send path with preemption disabled: takes only raw locks.
+ * Runs in an ftrace callback in cifs' send path, preemptible or not (see
+ * smbvn_hook_install()): takes only raw locks.
  *
  * Return: true to let cifs send, always with require_secure_negotiate=0
  * or audit_only=1; false if the request uses a tree not accepted since the

@@ -6,6 +6,7 @@
  */
 #include <linux/wait_bit.h>
 #include "smbvn.h"
+#include "smbvn_fregs.h"
 #include "smbvn_kallsyms.h"
 
 static smbvn_lookup_name_t lookup_name;
@@ -78,50 +79,38 @@ void smbvn_redirects_drain(void)
 	wait_var_event(&redirects_active, !atomic_read(&redirects_active));
 }
 
-static void smbvn_set_ip(struct ftrace_regs *fregs, unsigned long ip)
-{
-#ifdef ftrace_regs_set_instruction_pointer
-	ftrace_regs_set_instruction_pointer(fregs, ip);
-#else
-	ftrace_instruction_pointer_set(fregs, ip);
-#endif
-}
-
-static void notrace smbvn_ftrace_cb(unsigned long ip, unsigned long parent_ip,
-				    struct ftrace_ops *ops,
-				    struct ftrace_regs *fregs)
+/**
+ * smbvn_hook_redirect() - send this call of a hooked function to its
+ *	replacement
+ * @ops: the hook's ftrace_ops, as its callback got it
+ * @fregs: the callback's registers
+ *
+ * For gates, and for every call of a plain redirect.  The replacement runs
+ * module code for as long as cifs blocks in it; the reference keeps rmmod
+ * from freeing that code meanwhile.  Only once unloading has begun does
+ * the get fail and cifs run stock: every hook is about to go then anyway.
+ */
+void notrace smbvn_hook_redirect(struct ftrace_ops *ops,
+				 struct ftrace_regs *fregs)
 {
 	struct smbvn_hook *h = container_of(ops, struct smbvn_hook, ops);
-	struct pt_regs *regs = ftrace_get_regs(fregs);
 
-	/*
-	 * Each early return below runs cifs stock, i.e. fail open: only
-	 * possible without regs (never, with SAVE_REGS) or once unloading
-	 * has begun, when every hook is about to go anyway.
-	 */
-	if (!regs)
-		return;
-	if (h->observe) {
-		h->observe(regs);
-		return;
-	}
-	if (h->refuse) {
-		/* A gate: most calls pass, untouched. */
-		if (likely(!h->refuse(regs)))
-			return;
-	} else if (within_module(parent_ip, THIS_MODULE)) {
-		/* Our wrapper calling the original must reach the original. */
-		return;
-	}
-	/*
-	 * The replacement runs module code for as long as cifs blocks in it;
-	 * the reference keeps rmmod from freeing that code meanwhile.  Once
-	 * unloading has begun the get fails and cifs runs unhooked.
-	 */
 	if (!try_module_get(THIS_MODULE))
 		return;
 	atomic_inc(&redirects_active);
-	smbvn_set_ip(fregs, (unsigned long)h->redirect);
+	smbvn_fregs_set_ip(fregs, (unsigned long)h->redirect);
+}
+
+/* A redirect without a gate: every call but our own wrapper's. */
+static void notrace smbvn_redirect_cb(unsigned long ip,
+				      unsigned long parent_ip,
+				      struct ftrace_ops *ops,
+				      struct ftrace_regs *fregs)
+{
+	/* Our wrapper calling the original must reach the original. */
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	smbvn_hook_redirect(ops, fregs);
 }
 
 /**
@@ -144,9 +133,27 @@ int smbvn_hook_install(struct smbvn_hook *h, struct module *mod)
 	h->addr = smbvn_cifs_symbol(h->name, mod);
 	if (!h->addr)
 		return -ENOENT;
-	h->ops.func = smbvn_ftrace_cb;
-	h->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION |
-		       FTRACE_OPS_FL_PERMANENT;
+	h->ops.func = h->cb ?: smbvn_redirect_cb;
+	/*
+	 * Neither SAVE_REGS nor RECURSION: the arguments and the instruction
+	 * pointer are in ftrace_regs (smbvn_fregs.h), and RECURSION would
+	 * only add ftrace's guard around each callback.  Without that guard
+	 * the callback runs straight from its trampoline, preemptible, or
+	 * from ftrace's list function (with its own guard, preemption off)
+	 * when another tracer shares the function; either way it must be,
+	 * and is, safe on its own:
+	 *  - no re-entry: no callback, nor anything it calls, calls a cifs
+	 *    function (it reads cifs' memory and calls smbvn and core kernel
+	 *    code only), so no hook can fire inside its own callback;
+	 *  - preemptible or not: every lock taken is a raw spinlock, no
+	 *    state is per CPU, nothing sleeps or allocates;
+	 *  - preempted inside: the ops are a module's, and unregistering
+	 *    them waits (tasks RCU) for every task still in a callback.
+	 * Fail-closed: the guard skipped a callback, and with it a gate or
+	 * redirect, when ftrace believed itself recursing; nothing skips
+	 * one now.
+	 */
+	h->ops.flags = FTRACE_OPS_FL_PERMANENT;
 	if (h->redirect)
 		h->ops.flags |= FTRACE_OPS_FL_IPMODIFY;
 	rc = ftrace_set_filter_ip(&h->ops, h->addr, 0, 0);

@@ -15,6 +15,7 @@
 #include <linux/uio.h>
 #include "smbvn.h"
 #include "smbvn_cifs.h"
+#include "smbvn_fregs.h"
 
 /* cifsglob.h: flag passed to compound_send_recv for NEGOTIATE */
 #define CIFS_NEG_OP		0x0200
@@ -30,37 +31,41 @@ typedef int (*smb2_tcon_t)(const unsigned int xid, void *ses,
 typedef int (*smb3_validate_negotiate_t)(const unsigned int xid, void *tcon);
 
 /* compound_send_recv(xid, ses, server, flags, num_rqst, rqst, ...) */
-static void notrace observe_send(struct pt_regs *regs)
+static void notrace observe_send(unsigned long ip, unsigned long parent_ip,
+				 struct ftrace_ops *ops,
+				 struct ftrace_regs *fregs)
 {
 	const void *rqst;
 	const struct kvec *iov;
 
-	if (likely(!(ARG(regs, SMBVN_ARG_CSR_FLAGS, int) & CIFS_NEG_OP)))
+	if (likely(!(FARG(fregs, SMBVN_ARG_CSR_FLAGS, int) & CIFS_NEG_OP)))
 		return;
-	rqst = ARG(regs, SMBVN_ARG_CSR_RQST, const void *);
-	if (ARG(regs, SMBVN_ARG_CSR_NUM_RQST, int) != 1 || !rqst)
+	rqst = FARG(fregs, SMBVN_ARG_CSR_RQST, const void *);
+	if (FARG(fregs, SMBVN_ARG_CSR_NUM_RQST, int) != 1 || !rqst)
 		return;
 	iov = FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *);
 	if (!iov || FIELD(rqst, SMBVN_OFF_RQST_NVEC, unsigned int) < 1)
 		return;
-	smbvn_conn_neg_req(ARG(regs, SMBVN_ARG_CSR_SERVER, const void *),
+	smbvn_conn_neg_req(FARG(fregs, SMBVN_ARG_CSR_SERVER, const void *),
 			   iov->iov_base, iov->iov_len);
 }
 
 /* smb2_sign_rqst(rqst, server): every SMB2 request, MessageId assigned. */
-static void notrace observe_sign(struct pt_regs *regs)
+static void notrace observe_sign(unsigned long ip, unsigned long parent_ip,
+				 struct ftrace_ops *ops,
+				 struct ftrace_regs *fregs)
 {
 	const void *rqst;
 	const struct kvec *iov;
 
 	if (likely(!smbvn_exchange_pending()))
 		return;
-	rqst = ARG(regs, SMBVN_ARG_SSR_RQST, const void *);
+	rqst = FARG(fregs, SMBVN_ARG_SSR_RQST, const void *);
 	iov = rqst ? FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *) :
 		     NULL;
 	if (iov)
 		smbvn_exchange_sent(iov->iov_base,
-				    ARG(regs, SMBVN_ARG_SSR_SERVER, const void *));
+				    FARG(fregs, SMBVN_ARG_SSR_SERVER, const void *));
 }
 
 /*
@@ -70,18 +75,22 @@ static void notrace observe_sign(struct pt_regs *regs)
  * The entry of cifs_put_tcp_session was too early: reading the count
  * there races with a new mount taking the connection (review of L9).
  */
-static void notrace observe_release(struct pt_regs *regs)
+static void notrace observe_release(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *ops,
+				    struct ftrace_regs *fregs)
 {
-	const void *server = ARG(regs, SMBVN_ARG_CSM_SERVER, const void *);
+	const void *server = FARG(fregs, SMBVN_ARG_CSM_SERVER, const void *);
 
 	if (server)
 		smbvn_conn_forget(server);
 }
 
 /* generic_ip_connect(server): every connect and reconnect of a socket. */
-static void notrace observe_connect(struct pt_regs *regs)
+static void notrace observe_connect(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *ops,
+				    struct ftrace_regs *fregs)
 {
-	const void *server = ARG(regs, SMBVN_ARG_GIC_SERVER, const void *);
+	const void *server = FARG(fregs, SMBVN_ARG_GIC_SERVER, const void *);
 
 	if (server)
 		smbvn_conn_socket(server);
@@ -91,20 +100,22 @@ static void notrace observe_connect(struct pt_regs *regs)
  * crypt_message(server, num_rqst, rqst, enc, ...): every transform cifs
  * encrypts or decrypts; a decryption has the TRANSFORM_HEADER in iov[0].
  */
-static void notrace observe_crypt(struct pt_regs *regs)
+static void notrace observe_crypt(unsigned long ip, unsigned long parent_ip,
+				  struct ftrace_ops *ops,
+				  struct ftrace_regs *fregs)
 {
 	const void *rqst;
 	const struct kvec *iov;
 
 	if (likely(!smbvn_exchange_pending()) ||
-	    ARG(regs, SMBVN_ARG_CM_ENC, int))
+	    FARG(fregs, SMBVN_ARG_CM_ENC, int))
 		return;
-	rqst = ARG(regs, SMBVN_ARG_CM_RQST, const void *);
+	rqst = FARG(fregs, SMBVN_ARG_CM_RQST, const void *);
 	iov = rqst ? FIELD(rqst, SMBVN_OFF_RQST_IOV, const struct kvec *) :
 		     NULL;
 	if (iov && iov->iov_len >= SMBVN_TRANSFORM_HDR_LEN)
-		smbvn_exchange_decrypting(ARG(regs, SMBVN_ARG_CM_SERVER,
-					      const void *), iov->iov_base);
+		smbvn_exchange_decrypting(FARG(fregs, SMBVN_ARG_CM_SERVER,
+					       const void *), iov->iov_base);
 }
 
 /*
@@ -112,13 +123,20 @@ static void notrace observe_crypt(struct pt_regs *regs)
  * response, and every write completion, before its caller does.  Only
  * NEGOTIATE responses and the answers smbvn waits for are of interest.
  */
-static void notrace observe_receive(struct pt_regs *regs)
+
+static void notrace observe_receive(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *ops,
+				    struct ftrace_regs *fregs)
 {
-	const void *mid = ARG(regs, SMBVN_ARG_SCR_MID, const void *);
-	const void *server = ARG(regs, SMBVN_ARG_SCR_SERVER, const void *);
+	const void *mid = FARG(fregs, SMBVN_ARG_SCR_MID, const void *);
 	u16 cmd = le16_to_cpu(FIELD(mid, SMBVN_OFF_MID_COMMAND, __le16));
+	const void *server;
 	const u8 *buf;
 
+	/* Every data PDU: one load and a test of one word. */
+	if (likely(!smbvn_rsp_watched(cmd)))
+		return;
+	server = FARG(fregs, SMBVN_ARG_SCR_SERVER, const void *);
 	if (cmd == SMBVN_CMD_NEGOTIATE) {
 		buf = FIELD(mid, SMBVN_OFF_MID_RESP_BUF, const u8 *);
 		if (buf)
@@ -127,11 +145,8 @@ static void notrace observe_receive(struct pt_regs *regs)
 						 unsigned int));
 		return;
 	}
-	if (likely(!smbvn_exchange_pending()) ||
-	    (cmd != SMBVN_CMD_IOCTL && cmd != SMBVN_CMD_TREE_CONNECT &&
-	     cmd != SMBVN_CMD_SESSION_SETUP))
-		return;
-	smbvn_exchange_capture(mid, server);
+	if (smbvn_exchange_pending())
+		smbvn_exchange_capture(mid, server);
 }
 
 /*
@@ -263,19 +278,28 @@ static bool notrace rqst_allowed(const void *ses, const void *server,
 }
 
 /* smb2_setup_request(ses, server, rqst): every synchronous request. */
-static bool notrace refuse_setup(struct pt_regs *regs)
+static void notrace gate_setup(unsigned long ip, unsigned long parent_ip,
+			       struct ftrace_ops *ops,
+			       struct ftrace_regs *fregs)
 {
-	return !rqst_allowed(ARG(regs, SMBVN_ARG_SSQ_SES, const void *),
-			     ARG(regs, SMBVN_ARG_SSQ_SERVER, const void *),
-			     ARG(regs, SMBVN_ARG_SSQ_RQST, const void *));
+	if (likely(rqst_allowed(FARG(fregs, SMBVN_ARG_SSQ_SES, const void *),
+				FARG(fregs, SMBVN_ARG_SSQ_SERVER, const void *),
+				FARG(fregs, SMBVN_ARG_SSQ_RQST, const void *))))
+		return;
+	smbvn_hook_redirect(ops, fregs);
 }
 
 /* smb2_setup_async_request(server, rqst): reads, writes, echoes. */
-static bool notrace refuse_setup_async(struct pt_regs *regs)
+static void notrace gate_setup_async(unsigned long ip,
+				     unsigned long parent_ip,
+				     struct ftrace_ops *ops,
+				     struct ftrace_regs *fregs)
 {
-	return !rqst_allowed(NULL,
-			     ARG(regs, SMBVN_ARG_SSA_SERVER, const void *),
-			     ARG(regs, SMBVN_ARG_SSA_RQST, const void *));
+	if (likely(rqst_allowed(NULL,
+				FARG(fregs, SMBVN_ARG_SSA_SERVER, const void *),
+				FARG(fregs, SMBVN_ARG_SSA_RQST, const void *))))
+		return;
+	smbvn_hook_redirect(ops, fregs);
 }
 
 /*
@@ -323,25 +347,25 @@ static int smbvn_sess_setup(const unsigned int xid, void *ses, void *server,
  * be freed.
  */
 struct smbvn_hook smbvn_cifs_hooks[] = {
-	[HOOK_SEND] = { .name = "compound_send_recv", .observe = observe_send },
-	[HOOK_SIGN] = { .name = "smb2_sign_rqst", .observe = observe_sign },
-	[HOOK_CRYPT] = { .name = "crypt_message", .observe = observe_crypt },
+	[HOOK_SEND] = { .name = "compound_send_recv", .cb = observe_send },
+	[HOOK_SIGN] = { .name = "smb2_sign_rqst", .cb = observe_sign },
+	[HOOK_CRYPT] = { .name = "crypt_message", .cb = observe_crypt },
 	[HOOK_RECEIVE] = { .name = "smb2_check_receive",
-			   .observe = observe_receive },
+			   .cb = observe_receive },
 	[HOOK_RELEASE] = { .name = "cifs_crypto_secmech_release",
-			   .observe = observe_release },
+			   .cb = observe_release },
 	[HOOK_CONNECT] = { .name = "generic_ip_connect",
-			   .observe = observe_connect },
+			   .cb = observe_connect },
 	[HOOK_VALIDATE] = { .name = "smb3_validate_negotiate",
 			    .redirect = smbvn_stock_validate },
 	[HOOK_SESS_SETUP] = { .name = "SMB2_sess_setup",
 			      .redirect = smbvn_sess_setup },
 	[HOOK_TCON] = { .name = "SMB2_tcon", .redirect = smbvn_tcon },
 	[HOOK_SETUP] = { .name = "smb2_setup_request",
-			 .refuse = refuse_setup,
+			 .cb = gate_setup,
 			 .redirect = smbvn_setup_held_back },
 	[HOOK_SETUP_ASYNC] = { .name = "smb2_setup_async_request",
-			       .refuse = refuse_setup_async,
+			       .cb = gate_setup_async,
 			       .redirect = smbvn_setup_async_held_back },
 };
 

@@ -2,8 +2,8 @@
 /*
  * The pool of spare connection records (conns.c).
  *
- * Records are created by the NEGOTIATE observer, an ftrace callback that
- * runs with preemption disabled, and freed by another.  No allocator may
+ * Records are created by the NEGOTIATE observer, an ftrace callback, under
+ * a raw spinlock, and freed by another.  No allocator may
  * be called there on PREEMPT_RT, so both sides use a pool of spare
  * records that a work item keeps between SPARE_LOW and SPARE_MAX in
  * process context.  A NEGOTIATE that finds the pool empty (a burst of

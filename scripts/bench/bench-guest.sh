@@ -58,22 +58,29 @@ flush_trace() {	# flush_trace CFG VARIANT
 	echo >$T/trace
 }
 
-set_cfg() {	# set_cfg stock|smbvn1|smbvn0
+# Which build of smbvn is loaded: this tree's ($KO) or the baseline's
+# (BENCH_BASELINE, configuration "base"); both are module smbvn.
+LOADED=
+set_cfg() {	# set_cfg stock|smbvn1|smbvn0|base
+	want=$KO
+	[ "$1" = base ] && want=/extra/smbvn-base.ko
+	if [ -d /sys/module/smbvn ] && { [ $1 = stock ] || [ "$LOADED" != $want ]; }; then
+		rmmod smbvn || fail "rmmod smbvn"
+	fi
 	case $1 in
-	stock)
-		if [ -d /sys/module/smbvn ]; then
-			rmmod smbvn || fail "rmmod smbvn"
-		fi
-		;;
-	smbvn1 | smbvn0)
+	stock) ;;
+	smbvn1 | smbvn0 | base)
 		if [ ! -d /sys/module/smbvn ]; then
-			insmod $KO || fail "insmod smbvn"
+			insmod $want || fail "insmod $want"
+			LOADED=$want
 			# The event is the module's: it is created disabled at
 			# every load.
 			echo 1 >$T/events/smbvn/smbvn_decision/enable ||
 				fail "cannot enable smbvn:smbvn_decision"
 		fi
-		echo "${1#smbvn}" >$KNOB || fail "knob write"
+		v_=${1#smbvn}
+		[ $1 = base ] && v_=1
+		echo "$v_" >$KNOB || fail "knob write"
 		;;
 	*) fail "unknown configuration $1" ;;
 	esac
@@ -148,7 +155,7 @@ echo 1 >/proc/sys/kernel/printk
 $B calib guest 10000000
 r=0
 while [ $r -lt "$HOOK_ROUNDS" ]; do
-	for c in $(rotate $r stock smbvn1); do
+	for c in $(rotate $r $HOOK_CONFIGS); do
 		set_cfg $c
 		dmesg -c >/dev/null
 		# The flag variants do not depend on smbvn: in the first three
@@ -165,6 +172,13 @@ while [ $r -lt "$HOOK_ROUNDS" ]; do
 	r=$((r + 1))
 done
 echo 4 >/proc/sys/kernel/printk
+if [ "$ONLY" = hookcost ]; then
+	set_cfg stock
+	phase end
+	echo "BENCH end $($B now) $(cat /proc/loadavg)"
+	check_dmesg
+	exit 0
+fi
 
 # --- requests per mount: what each configuration sends --------------------
 phase pdus

@@ -40,6 +40,11 @@
 #                        after the other (quieter, twice as long)
 #   BENCH_VM_TIMEOUT     seconds per boot                       (5400)
 #   BENCH_PORT_BASE      first of the two Samba ports           (14700)
+#   BENCH_ONLY           hookcost: only the hook micro-benchmark (no Samba,
+#                        no mounts; a few minutes per kernel)
+#   BENCH_BASELINE       a git revision (e.g. main): its smbvn.ko is built
+#                        too and timed beside this tree's in the hook
+#                        micro-benchmark, as configuration "base"
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -79,8 +84,28 @@ calib_ns() {
 }
 host_calib=$(calib_ns)
 
+only=${BENCH_ONLY:-}
+case $only in
+'' | hookcost) ;;
+*) echo "bench: BENCH_ONLY=$only: only hookcost is known" >&2; exit 2 ;;
+esac
+baseline=${BENCH_BASELINE:-}
+if [ -n "$baseline" ]; then
+	base_src=$top/$out/base-src
+	rm -rf "$base_src"
+	mkdir -p "$base_src"
+	git -C "$top" archive "$baseline" | tar -x -C "$base_src"
+	echo "bench: baseline $baseline = $(git -C "$top" rev-parse --short "$baseline")"
+fi
+
 for k in "${kernels[@]}"; do
 	make -s KROOT=".cache/k/$k" >/dev/null
+	if [ -n "$baseline" ]; then
+		# Under its own name: vm.sh ships files by basename.
+		make -s -C "$base_src" KROOT="$top/.cache/k/$k" \
+			BDIR="$top/$out/base/$k" >/dev/null
+		cp "$out/base/$k/smbvn.ko" "$out/base/$k/smbvn-base.ko"
+	fi
 	# hookcost.ko reads mid offsets from smbvn's generated layout of the
 	# same cifs.ko; it is built beside, never into, the smbvn tree.
 	hb=$top/$out/build/$k/hookcost
@@ -92,13 +117,16 @@ for k in "${kernels[@]}"; do
 		>"$hb/build.log" 2>&1 || { cat "$hb/build.log"; exit 1; }
 done
 
-bash scripts/vm/samba.sh start "$work/main" "$base" >/dev/null
-# The downgrade server: same setup, highest dialect SMB 2.1.  smbd rereads
-# its configuration on SIGHUP; connections forked afterwards use it.
-bash scripts/vm/samba.sh start "$work/dg" $((base + 1)) >/dev/null
-sed -i 's/server max protocol = .*/server max protocol = SMB2_10/' "$work/dg/smb.conf"
-kill -HUP "$(cat "$work/dg/smbd.pid")"
-sleep 1
+if [ -z "$only" ]; then
+	bash scripts/vm/samba.sh start "$work/main" "$base" >/dev/null
+	# The downgrade server: same setup, highest dialect SMB 2.1.  smbd
+	# rereads its configuration on SIGHUP; connections forked afterwards
+	# use it.
+	bash scripts/vm/samba.sh start "$work/dg" $((base + 1)) >/dev/null
+	sed -i 's/server max protocol = .*/server max protocol = SMB2_10/' "$work/dg/smb.conf"
+	kill -HUP "$(cat "$work/dg/smbd.pid")"
+	sleep 1
+fi
 
 cat >"$work/benv" <<EOF
 PORT=$base
@@ -120,6 +148,8 @@ IO_CONFIGS="${BENCH_IO_CONFIGS:-stock smbvn1}"
 HOOK_ROUNDS=${BENCH_HOOK_ROUNDS:-6}
 HOOK_CALLS=${BENCH_HOOK_CALLS:-10000}
 HOOK_BATCHES=${BENCH_HOOK_BATCHES:-15}
+HOOK_CONFIGS="stock${baseline:+ base} smbvn1"
+ONLY=$only
 EOF
 
 # One boot per kernel.  BENCH_PARALLEL=1 boots both at once: each VM then
@@ -129,7 +159,8 @@ run_vm() {	# run_vm KERNEL
 	t0=$(date +%s)
 	VM_LOG=$out/vm-$k.log VM_TIMEOUT=${BENCH_VM_TIMEOUT:-5400} bash scripts/vm/vm.sh "$k" \
 		scripts/bench/bench-guest.sh "build/$k/smbvn.ko" "$out/build/$k/hookcost/hookcost.ko" \
-		"$out/benchtool" "$work/benv" >/dev/null 2>&1 || rc=$?
+		"$out/benchtool" "$work/benv" \
+		${baseline:+"$out/base/$k/smbvn-base.ko"} >/dev/null 2>&1 || rc=$?
 	t1=$(date +%s)
 	echo "$rc $((t1 - t0))" >"$work/vm-$k.result"
 	echo "bench: $k: VM done in $((t1 - t0)) s (exit $rc, log $out/vm-$k.log)"
@@ -146,6 +177,8 @@ for k in "${kernels[@]}"; do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 
+# A partial run (BENCH_ONLY) leaves the full run's results alone.
+pre=${only:+$only-}
 summaries=()
 status=0
 for k in "${kernels[@]}"; do
@@ -164,11 +197,12 @@ for k in "${kernels[@]}"; do
 	table=$((16#${table:-0}))
 	echo
 	python3 scripts/bench/bench-report.py --kernel "$k" --log "$log" \
-		--csv "$out/$k.csv" --summary "$res/$k.txt" --plot "$res/$k-latency.png" \
+		--csv "$out/$pre$k.csv" --summary "$res/$pre$k.txt" \
+		${only:+--no-plot} --plot "$res/$k-latency.png" \
 		--conn-size "${conn:-0}" --inflight-size "${infl:-0}" \
 		--table-size "$table" --vm-seconds "$secs" \
 		--hook-batches "${BENCH_HOOK_BATCHES:-15}" --host-calib "$host_calib" || status=1
-	summaries+=("$res/$k.txt")
+	summaries+=("$res/$pre$k.txt")
 done
 
 load_after=$(uptime)
@@ -180,11 +214,13 @@ t_end=$(date +%s)
 	echo "# load before: $load_before"
 	echo "# load after:  $load_after"
 	echo "# total time: $((t_end - t_start)) s"
+	[ -z "$baseline" ] ||
+		echo "# baseline (configuration base): $baseline = $(git -C "$top" rev-parse --short "$baseline")"
 	for s in "${summaries[@]}"; do
 		echo
-		grep -E '^(kernel|ratio|target) ' "$s" || true
+		grep -E '^(kernel|ratio|target|hook per-PDU) ' "$s" || true
 	done
-} >"$res/summary.txt"
+} >"$res/${pre}summary.txt"
 echo
-cat "$res/summary.txt"
+cat "$res/${pre}summary.txt"
 exit $status

@@ -85,8 +85,13 @@ def parse_log(path):
             continue
         m = re.search(r"STATS (\S+) (\S+)(.*)", line)
         if m:
-            stats[(m[1], m[2])] = dict(
-                kv.split("=") for kv in m[3].split() if "=" in kv)
+            # A kernel message can land in the middle of the line on the
+            # serial console ("validated=2[  254.78] smbvn: ..."): what
+            # follows it is lost, and the counters it cut off stay unset.
+            kvs = re.sub(r"\[\s*\d+\.\d+\].*", "", m[3])
+            stats[(m[1], m[2])] = {
+                k: v for k, v in (kv.split("=", 1) for kv in kvs.split()
+                                  if "=" in kv) if v.isdigit()}
             continue
         m = re.search(r"CHECK (\S+) (pass|fail)(.*)", line)
         if m:

@@ -187,6 +187,8 @@ check proxy-self-test $? "$(tail -3 /tmp/smbvn-proxytest.log)"
 # refusal per assertion.
 python3 scripts/build/test_btf_layout.py >/tmp/smbvn-layouttest.log 2>&1
 check layout-generator-self-test $? "$(tail -3 /tmp/smbvn-layouttest.log)"
+python3 scripts/tests/test_e2e_check.py >/tmp/smbvn-e2echecktest.log 2>&1
+check e2e-checker-self-test $? "$(tail -3 /tmp/smbvn-e2echecktest.log)"
 
 echo "OPS: $passed passed, $failed failed"
 [ "$failed" = 0 ]
