@@ -83,6 +83,7 @@ unsigned long smbvn_kallsyms(const char *name);
 unsigned long smbvn_cifs_symbol(const char *name, struct module *mod);
 int smbvn_hook_install(struct smbvn_hook *h, struct module *mod);
 void smbvn_hook_redirect(struct ftrace_ops *ops, struct ftrace_regs *fregs);
+bool smbvn_conns_armed(void);
 void smbvn_redirect_leave(void);
 void smbvn_redirects_drain(void);
 void smbvn_hook_remove(struct smbvn_hook *h);

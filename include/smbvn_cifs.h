@@ -48,7 +48,6 @@ bool smbvn_conn_tree_usable(const void *server, u64 session_id, u32 tree_id,
 			    unsigned long now, bool *stuck);
 void smbvn_conn_bound(const void *server);
 void smbvn_conns_arm(bool armed);
-bool smbvn_conns_armed(void);
 void smbvn_conn_socket(const void *server);
 bool smbvn_request_allowed(const void *ses, const void *server,
 			   const u8 *pdu, size_t len);

@@ -110,6 +110,13 @@ static void notrace smbvn_redirect_cb(unsigned long ip,
 	/* Our wrapper calling the original must reach the original. */
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
+	/*
+	 * Until every hook is in, a load may still fail and must leave cifs
+	 * exactly stock: a tree connect in flight from before it was once
+	 * refused by a load that then failed (CI, failclosed L2).
+	 */
+	if (!smbvn_conns_armed())
+		return;
 	smbvn_hook_redirect(ops, fregs);
 }
 

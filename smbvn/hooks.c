@@ -28,7 +28,6 @@ enum {
 
 typedef int (*smb2_tcon_t)(const unsigned int xid, void *ses,
 			   const char *tree, void *tcon, const void *cp);
-typedef int (*smb3_validate_negotiate_t)(const unsigned int xid, void *tcon);
 
 /* compound_send_recv(xid, ses, server, flags, num_rqst, rqst, ...) */
 static void notrace observe_send(unsigned long ip, unsigned long parent_ip,
@@ -214,10 +213,7 @@ static int smbvn_tcon(const unsigned int xid, void *ses, const char *tree,
 	unsigned long left = READ_ONCE(smbvn_enforce) ?
 		smbvn_conn_hold_left(FIELD(ses, SMBVN_OFF_SES_SERVER, void *)) : 0;
 
-	if (!smbvn_conns_armed()) {
-		/* A load still in progress, which may yet fail: stock. */
-		rc = orig(xid, ses, tree, tcon, cp);
-	} else if (left) {
+	if (left) {
 		/*
 		 * cifs turns a failed reconnect into EAGAIN and writeback
 		 * retries it at once: without a pause a held connection
@@ -248,15 +244,7 @@ static int smbvn_stock_validate(const unsigned int xid, void *tcon)
 {
 	int rc = 0;
 
-	if (!smbvn_conns_armed())
-		/*
-		 * Hooks still going in or coming out again after a failed
-		 * load: nothing is proven either way, so cifs' own check
-		 * (CI saw a held mount refused while a load failed).
-		 */
-		rc = ((smb3_validate_negotiate_t)
-		      smbvn_cifs_hooks[HOOK_VALIDATE].addr)(xid, tcon);
-	else if (!in_smbvn_tcon())
+	if (!in_smbvn_tcon())
 		rc = smbvn_validate_tcon(xid,
 					 FIELD(tcon, SMBVN_OFF_TCON_SES, void *),
 					 tcon, NULL);
@@ -327,11 +315,9 @@ static void *smbvn_setup_async_held_back(void *server, void *rqst)
 static int smbvn_sess_setup(const unsigned int xid, void *ses, void *server,
 			    const void *nls)
 {
-	smbvn_sess_setup_t orig =
-		(smbvn_sess_setup_t)smbvn_cifs_hooks[HOOK_SESS_SETUP].addr;
-	int rc = smbvn_conns_armed() ?
-		 smbvn_channel_setup(xid, ses, server, nls, orig) :
-		 orig(xid, ses, server, nls);
+	int rc = smbvn_channel_setup(xid, ses, server, nls,
+				     (smbvn_sess_setup_t)
+				     smbvn_cifs_hooks[HOOK_SESS_SETUP].addr);
 
 	smbvn_redirect_leave();
 	return rc;

@@ -46,8 +46,7 @@ void smbvn_conns_arm(bool armed)
  *
  * Set once the last hook is in, cleared once every hook is out again.
  * Until it is set, a load may still fail and leave cifs stock: the
- * redirects installed so far then behave as cifs would (security review
- * L2).
+ * redirects installed so far do not redirect (hook.c).
  */
 bool smbvn_conns_armed(void)
 {
