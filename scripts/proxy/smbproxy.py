@@ -175,7 +175,8 @@ MODES = {
     "redropmc": "as redrop, but %g s after the validate rsp: a "
                 "multichannel mount has bound its other channels by then, "
                 "so the primary's reconnect only binds again" % 6.0,
-    "reguid": "first connection as redrop; later connections as guid",
+    "reguid": "first connection as redrop; later connections as guid "
+              "(for --reguid-heal s after the first of them, then pass)",
     "redropvn": "first connection as redrop; the first reconnect as reset "
                 "(its validate req RSTs both sides); later ones untouched",
     "churn": "every connection: RST both sides --churn-delay s after its "
@@ -1329,6 +1330,14 @@ class Connection:
         seen = self.proxy.client_guids
         if guid in seen:
             self.rule = "guid" if self.mode == "reguid" else "pass"
+            if self.rule == "guid" and self.proxy.reguid_heal:
+                # A client whose session an honest server may take back:
+                # lets a test unmount a refused multichannel session
+                # normally once every channel is up again.
+                t0 = self.proxy.reguid_since.setdefault(guid,
+                                                        time.monotonic())
+                if time.monotonic() - t0 >= self.proxy.reguid_heal:
+                    self.rule = "pass"
             if self.mode == "redropvn" and guid not in self.proxy.lost_once:
                 self.proxy.lost_once.add(guid)
                 self.rule = "reset"
@@ -1420,8 +1429,12 @@ class Connection:
 
 class Proxy:
     def __init__(self, target, maps, bind, log, churn_delay=CHURN_DELAY,
-                 creds=None, churn_hold=CHURN_HOLD):
+                 creds=None, churn_hold=CHURN_HOLD, reguid_heal=0.0):
         self.target = target
+        # reguid: seconds from a client's first tampered reconnect until
+        # its reconnects pass again (0: never), and when that was.
+        self.reguid_heal = reguid_heal
+        self.reguid_since = {}
         self.creds = creds
         self.churn_hold = churn_hold
         # EMULATED / EMULATOR-* lines logged, for the closing summary.
@@ -1555,6 +1568,10 @@ def main(argv=None):
     ap.add_argument("--churn-hold", type=float, default=CHURN_HOLD,
                     metavar="S", help="churnhold mode: seconds each "
                     "validate rsp is held (default %(default)s)")
+    ap.add_argument("--reguid-heal", type=float, default=0.0,
+                    metavar="S", help="reguid mode: reconnects of a client "
+                    "pass again S seconds after its first tampered one "
+                    "(default: never)")
     ap.add_argument("--verbose", action="store_true",
                     help="also log connection open/close")
     ap.add_argument("--user", help="the test user whose sessions the "
@@ -1576,7 +1593,7 @@ def main(argv=None):
         log = Log(args.log, args.verbose)
         asyncio.run(Proxy(args.target, args.map, args.bind, log,
                           args.churn_delay, creds,
-                          args.churn_hold).serve())
+                          args.churn_hold, args.reguid_heal).serve())
     except OSError as e:
         print(f"smbproxy: {e}", file=sys.stderr)
         return 1

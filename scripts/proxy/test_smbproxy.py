@@ -1894,13 +1894,64 @@ class TcDelay(unittest.TestCase):
         return got
 
 
+class ReconnectRules(unittest.TestCase):
+    """pick_reconnect_rule: the rule each NEGOTIATE of a client gets."""
+
+    class P:
+        churn_delay, churn_hold, creds = 0.5, 1.0, None
+
+        def __init__(self, heal):
+            self.reguid_heal = heal
+            self.reguid_since = {}
+            self.client_guids = set()
+            self.lost_once = set()
+            self.actions = []
+            self.log = self
+
+        def action(self, mode, cid, text):
+            self.actions.append(text)
+
+    def rule(self, proxy, mode="reguid"):
+        c = sp.Connection(proxy, mode, 1, None, None)
+        c.pick_reconnect_rule(negotiate_request([0x0300]))
+        return c.rule
+
+    def test_reguid_tampers_every_reconnect_without_heal(self):
+        p = self.P(0.0)
+        self.assertEqual(self.rule(p), "pass")       # the mount itself
+        self.assertEqual([self.rule(p) for _ in range(3)], ["guid"] * 3)
+
+    def test_reguid_heals_after_the_window(self):
+        p = self.P(0.2)
+        self.assertEqual(self.rule(p), "pass")
+        self.assertEqual(self.rule(p), "guid")       # starts the window
+        self.assertEqual(self.rule(p), "guid")
+        time.sleep(0.25)
+        self.assertEqual(self.rule(p), "pass")
+        self.assertEqual(self.rule(p, "redrop"), "pass")
+
+    def test_heal_is_per_client(self):
+        p = self.P(0.2)
+        self.rule(p)
+        self.rule(p)
+        time.sleep(0.25)
+        other = negotiate_request([0x0300])
+        other = other[:76] + bytes(16) + other[92:]
+        c = sp.Connection(p, "reguid", 2, None, None)
+        c.pick_reconnect_rule(other)                 # a new mount
+        c.pick_reconnect_rule(other)                 # its first reconnect
+        self.assertEqual(c.rule, "guid")
+        self.assertEqual(self.rule(p), "pass")
+
+
 class Cli(unittest.TestCase):
     def parse(self, *argv):
         creds = {}
 
-        def fake_proxy(target, maps, bind, log, churn, c, hold):
+        def fake_proxy(target, maps, bind, log, churn, c, hold, heal):
             creds["c"] = c
             self.hold = hold
+            self.heal = heal
             raise OSError("not started")
         real, sp.Proxy = sp.Proxy, fake_proxy
         try:
@@ -1929,6 +1980,9 @@ class Cli(unittest.TestCase):
         self.assertEqual(self.hold, sp.CHURN_HOLD)
         self.parse("--map", "1:churnhold", "--churn-hold", "2.5")
         self.assertEqual(self.hold, 2.5)
+        self.assertEqual(self.heal, 0.0)
+        self.parse("--map", "1:reguid", "--reguid-heal", "50")
+        self.assertEqual(self.heal, 50.0)
 
         class P:
             churn_delay, churn_hold, creds = 0.5, 2.5, None
