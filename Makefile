@@ -30,7 +30,9 @@
 #                       docs/matrix.md (MATRIX_KERNELS= picks releases)
 # make install          modules_install + depmod, modprobe.d, man page
 # make check-debug      VM suites on a KASAN/lockdep/kmemleak kernel built
-#                       from linux-source-6.12 (slow; not part of make test)
+#                       from linux-source-6.12, then on the same kernel with
+#                       PREEMPT_RT (slow; not part of make test)
+# make check-debug-rt   the PREEMPT_RT debug kernel only
 # make campaign [SEED=] [N=]  randomised MITM campaign: N mounts per kernel
 #                       through a seeded mutating proxy, invariant checked
 #                       on the host (docs/CAMPAIGN.md)
@@ -243,13 +245,17 @@ mainline:
 
 check-debug:
 	bash scripts/tests/check-debug.sh
+	CHECK_DEBUG_FLAVOUR=rt bash scripts/tests/check-debug.sh
+
+check-debug-rt:
+	CHECK_DEBUG_FLAVOUR=rt bash scripts/tests/check-debug.sh
 
 matrix:
 	bash scripts/tests/matrix.sh
 
 .PHONY: matrix
 
-.PHONY: check-debug
+.PHONY: check-debug check-debug-rt
 
 campaign:
 	python3 scripts/proxy/test_campaign.py

@@ -9,7 +9,14 @@
 # smbvn's paths fails the run instead of passing silently on a production
 # kernel.  Not part of CI: the build takes most of an hour on 2 cores.
 #
-#   build  configure (x86_64_defconfig + kvm_guest.config + scripts/build/debug.config),
+# CHECK_DEBUG_FLAVOUR=rt builds and runs the same kernel with PREEMPT_RT
+# (scripts/build/debug-rt.config on top): there spinlock_t is a sleeping
+# lock, so DEBUG_ATOMIC_SLEEP and lockdep's wait-context check report any
+# spinlock_t taken where preemption is off.  Its tree is shared, its build
+# directory and release (<rel>-smbvn-debug-rt) are its own.
+#
+#   build  configure (x86_64_defconfig + kvm_guest.config + scripts/build/debug.config
+#          [+ scripts/build/debug-rt.config]),
 #          build, install into .cache/k/<rel>/ like an unpacked Debian kernel
 #   run    the VM suites on that kernel (E2E_KERNELS=<rel> scripts/tests/e2e.sh, and
 #          scripts/tests/ksmbd-e2e.sh, scripts/tests/stress.sh when present)
@@ -35,9 +42,17 @@ SRCPKG=linux-source-6.12
 TARBALL=/usr/src/$SRCPKG.tar.xz
 cache=$top/.cache/debug
 tree=$cache/$SRCPKG
-build=$cache/build
-frag=$top/scripts/build/debug.config
-blog=$cache/build.log
+flavour=${CHECK_DEBUG_FLAVOUR:-generic}
+case $flavour in
+generic) sfx= frags=("$top/scripts/build/debug.config") ;;
+rt) sfx=-rt frags=("$top/scripts/build/debug.config" "$top/scripts/build/debug-rt.config") ;;
+*) echo "check-debug.sh: CHECK_DEBUG_FLAVOUR is generic or rt, not '$flavour'" >&2; exit 2 ;;
+esac
+build=$cache/build$sfx
+# The fragments merged into one, the last line for an option winning as in
+# merge_config.sh, so that verify_config checks what was asked for.
+frag=$cache/fragment$sfx.config
+blog=$cache/build$sfx.log
 jobs=${JOBS:-2}
 nice_n=${CHECK_DEBUG_NICE:-10}
 export VM_MEM=${VM_MEM:-2048}
@@ -109,9 +124,23 @@ verify_config() {
 	return $bad
 }
 
+merge_fragments() {
+	mkdir -p "$cache"
+	cat "${frags[@]}" | awk '
+		/^CONFIG_/ { o = $0; sub(/=.*/, "", o) }
+		/^# CONFIG_.* is not set$/ { o = $2 }
+		/^(CONFIG_|# CONFIG_.* is not set$)/ {
+			if (!(o in at)) order[n++] = o
+			at[o] = $0
+		}
+		END { for (i = 0; i < n; i++) print at[order[i]] }' >"$frag.new"
+	mv "$frag.new" "$frag"
+}
+
 configure() {
 	local stamp=$build/.smbvn-frag
 	mkdir -p "$build"
+	merge_fragments
 	if [ -f "$build/.config" ] && cmp -s "$frag" "$stamp"; then
 		return 0
 	fi
@@ -145,7 +174,7 @@ install_kernel() {
 	local rel k
 	rel=$(make -s -C "$tree" O="$build" kernelrelease) || die "no kernelrelease"
 	k=$top/.cache/k/$rel
-	case $rel in *-smbvn-debug) ;; *) die "unexpected release $rel" ;; esac
+	case $rel in *-smbvn-debug$sfx) ;; *) die "unexpected release $rel" ;; esac
 	rm -rf "$k"
 	mkdir -p "$k/boot" "$k/usr/src"
 	cp "$build/arch/x86/boot/bzImage" "$k/boot/vmlinuz-$rel"
@@ -154,13 +183,13 @@ install_kernel() {
 	# --strip-debug keeps .BTF (it is not a debug section) but drops the
 	# DWARF, which would make every initramfs tens of MB larger.
 	kmake INSTALL_MOD_PATH="$k" INSTALL_MOD_STRIP=1 DEPMOD=true \
-		modules_install >"$cache/modules_install.log" 2>&1 ||
-		die "modules_install failed (log $cache/modules_install.log)"
+		modules_install >"$cache/modules_install$sfx.log" 2>&1 ||
+		die "modules_install failed (log $cache/modules_install$sfx.log)"
 	rm -f "$k/lib/modules/$rel/build" "$k/lib/modules/$rel/source"
 	ln -s "$build" "$k/usr/src/linux-headers-$rel"
 	depmod -b "$k" "$rel" || die "depmod failed"
 	touch "$k/.done"
-	echo "$rel" >"$cache/release"
+	echo "$rel" >"$cache/release$sfx"
 	echo "check-debug.sh: installed $rel in .cache/k/$rel"
 }
 
@@ -211,7 +240,7 @@ run_suite() {
 	local name=$1 script=$2 var=$3 rel=$4 out rc line p f
 	[ -f "$script" ] || { echo "check-debug.sh: $script absent, $name skipped"; return 0; }
 	echo "check-debug.sh: $name on $rel (VM_MEM=$VM_MEM, E2E_VM_TIMEOUT=$E2E_VM_TIMEOUT)"
-	out=$cache/$name.out
+	out=$cache/$name$sfx.out
 	env "$var=$rel" bash "$script" >"$out" 2>&1
 	rc=$?
 	grep -aE '^(FAIL|E2E|KSMBD|STRESS)|passed, .* failed' "$out" | tail -n 40
@@ -228,15 +257,15 @@ run_suite() {
 
 do_run() {
 	local rel t0 s f logs=()
-	rel=${CHECK_DEBUG_RELEASE:-$(cat "$cache/release" 2>/dev/null)} ||
-		rel=$(find -L .cache/k -mindepth 1 -maxdepth 1 -name '*-smbvn-debug' \
+	rel=${CHECK_DEBUG_RELEASE:-$(cat "$cache/release$sfx" 2>/dev/null)} ||
+		rel=$(find -L .cache/k -mindepth 1 -maxdepth 1 -name "*-smbvn-debug$sfx" \
 			-printf '%f\n' 2>/dev/null)
 	[ -n "$rel" ] && [ "$(wc -l <<<"$rel")" = 1 ] ||
 		die "no single debug kernel installed (${rel:-none}): run '$0 build' first or set CHECK_DEBUG_RELEASE"
 	[ -f "$top/.cache/k/$rel/.done" ] || die "kernel $rel not installed"
 	t0=$SECONDS
 	mkdir -p "$cache"
-	touch "$cache/run-start"
+	touch "$cache/run-start$sfx"
 	for s in $suites; do
 		case $s in
 		e2e) run_suite e2e scripts/tests/e2e.sh E2E_KERNELS "$rel" ;;
@@ -253,7 +282,7 @@ do_run() {
 		find -L .cache \( -path .cache/debug -o -path .cache/k -o \
 			-path .cache/kunit -o -path .cache/src -o -path .cache/deb \) -prune -o \
 			-type f \( -name "vm-*$rel*.log" -o -name "failclosed-$rel.log" \) \
-			-newer "$cache/run-start" -print0 2>/dev/null)
+			-newer "$cache/run-start$sfx" -print0 2>/dev/null)
 	echo "check-debug.sh: ${#logs[@]} VM log(s) of $rel: $(count_reports /dev/null "${logs[@]}")"
 	if [ ${#logs[@]} -eq 0 ]; then
 		fail "no VM log of $rel was written"
