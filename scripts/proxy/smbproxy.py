@@ -1559,8 +1559,9 @@ def main(argv=None):
     ap.add_argument("--map", required=True, action="append", type=parse_map,
                     metavar="LPORT:MODE",
                     help="listen on LPORT, tamper per MODE (repeatable)")
-    ap.add_argument("--bind", default="127.0.0.1",
-                    help="listen address (default 127.0.0.1)")
+    ap.add_argument("--bind", action="append",
+                    help="listen address (repeatable: every LPORT on each; "
+                    "default 127.0.0.1)")
     ap.add_argument("--log", help="append tamper log here (default stderr)")
     ap.add_argument("--churn-delay", type=float, default=CHURN_DELAY,
                     metavar="S", help="churn modes: seconds from a validate "
@@ -1591,7 +1592,9 @@ def main(argv=None):
     creds = credentials(ap, args)
     try:
         log = Log(args.log, args.verbose)
-        asyncio.run(Proxy(args.target, args.map, args.bind, log,
+        # asyncio.start_server listens on every host of a list.
+        asyncio.run(Proxy(args.target, args.map, args.bind or "127.0.0.1",
+                          log,
                           args.churn_delay, creds,
                           args.churn_hold, args.reguid_heal).serve())
     except OSError as e:

@@ -189,6 +189,8 @@ python3 scripts/build/test_btf_layout.py >/tmp/smbvn-layouttest.log 2>&1
 check layout-generator-self-test $? "$(tail -3 /tmp/smbvn-layouttest.log)"
 python3 scripts/tests/test_e2e_check.py >/tmp/smbvn-e2echecktest.log 2>&1
 check e2e-checker-self-test $? "$(tail -3 /tmp/smbvn-e2echecktest.log)"
+python3 scripts/tests/test_knobs_check.py >/tmp/smbvn-knobschecktest.log 2>&1
+check knobs-checker-self-test $? "$(tail -3 /tmp/smbvn-knobschecktest.log)"
 
 echo "OPS: $passed passed, $failed failed"
 [ "$failed" = 0 ]

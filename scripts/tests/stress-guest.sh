@@ -40,13 +40,14 @@ quiesce() {
 
 mounted() { grep -q " $1 cifs " /proc/mounts; }
 
-# bg_mount TAG SHARE OPTS: mount //10.0.2.2/SHARE on /mnt/TAG in the
-# background; /tmp/TAG.rc and /tmp/TAG.out get the result.
+# bg_mount TAG SHARE OPTS [HOST]: mount //HOST/SHARE (default host
+# 10.0.2.2) on /mnt/TAG in the background; /tmp/TAG.rc and /tmp/TAG.out
+# get the result.
 bg_mount() {
 	mkdir -p /mnt/$1
 	(
 		rc=0
-		timeout 120 mount -t cifs "//10.0.2.2/$2" /mnt/$1 -o "$3" \
+		timeout 120 mount -t cifs "//${4:-10.0.2.2}/$2" /mnt/$1 -o "$3" \
 			>/tmp/$1.out 2>&1 || rc=$?
 		echo $rc >/tmp/$1.rc
 	) &
@@ -761,10 +762,196 @@ case_multichannel_reguid() {
 	quiesce
 }
 
+# 11. The knobs moving under load (issue 16 item 4).  200 mounts, each its
+# own session (user stressNN on share sNN), spread over 16 server
+# addresses ($KNOB_ADDRS: a pass proxy listens on each, at $PORT_knob), with
+# a writer per address that checksums every file it writes; meanwhile
+# require_secure_negotiate and audit_only are flipped every 0.4 s and four
+# mounters mount, read and unmount in a loop, each on an address of its
+# own ($KNOB_LOOPS), through a guid-tamper port ($PORT_knobguid) and the
+# pass port in turn.  Each knob write and each mount attempt is
+# bracketed by trace markers; the decisions are smbvn_decision events on
+# the same (mono) clock.  The guest judges only mounts and reads; the host
+# (scripts/tests/knobs_check.py) checks every decision against the knob
+# values that were possible while it was made, the counters against the
+# events, and the files against the server.
+knob_mark() { echo "$*" >$T/trace_marker; }
+knob_set() {	# knob_set NAME VALUE
+	knob_mark "knob $1=$2 begin"
+	echo "$2" >/sys/module/smbvn/parameters/"$1"
+	knob_mark "knob $1=$2 end"
+}
+knob_counters() {
+	printf 'KNOBS-COUNTERS %s' "$1"
+	for c in validated failed disabled not_applicable audit_violations; do
+		printf ' %s=%s' $c "$(ctr $c)"
+	done
+	echo
+}
+knob_writer() {	# knob_writer ADDR-INDEX MOUNTS...: until /tmp/knobs-stop
+	a=$1 i=0
+	shift
+	while [ ! -e /tmp/knobs-stop ]; do
+		for m in "$@"; do
+			i=$((i + 1))
+			f=/tmp/kw$a
+			head -c $((4096 + (i % 7) * 1024)) /dev/urandom >$f
+			sum=$(sha256sum <$f | cut -d' ' -f1)
+			if timeout 60 cp $f /mnt/$m/knobs/a$a-$i 2>/dev/null &&
+				[ "$(timeout 60 sha256sum </mnt/$m/knobs/a$a-$i | cut -d' ' -f1)" = "$sum" ]; then
+				echo "KSUM ../${m#k*-}/knobs/a$a-$i $sum" >>/tmp/ksum.$a
+			else
+				echo "KERR $m a$a-$i" >>/tmp/ksum.$a
+			fi
+			# Room for the mount loops on a guest with 2 vCPUs.
+			sleep 0.3
+		done
+	done
+}
+# knob_loop N ADDR: mount, read and unmount //ADDR/data, through the
+# tamper and the pass port in turn, until 60 s are up and tampered mounts
+# were both let through and refused (or 180 s).  /tmp/kl.N.res gets a line
+# per attempt; the loop removes /tmp/kl.N.run when it ends.
+knob_loop() {
+	: >/tmp/kl.$1.res
+	i=0 t0=$(now)
+	while :; do
+		both=$( { grep -q '^tamper ok' /tmp/kl.*.res &&
+			grep -q '^tamper refused' /tmp/kl.*.res; } && echo 1 || echo 0)
+		[ "$(awk -v a="$t0" -v b="$(now)" -v both=$both \
+			'BEGIN { print (b - a < 60 || (!both && b - a < 180)) }')" = 1 ] || break
+		i=$((i + 1))
+		if [ $((i % 2)) = 0 ]; then
+			kind=tamper port=$PORT_knobguid
+		else
+			kind=honest port=$PORT_knob
+		fi
+		id=l$1-$i
+		mkdir -p /mnt/kl$1
+		knob_mark "attempt $id $kind begin"
+		rc=0
+		timeout 90 mount -t cifs //$2/data /mnt/kl$1 \
+			-o "port=$port,vers=3.0,$CRED" >/tmp/kl$1.out 2>&1 || rc=$?
+		rd=-
+		if [ $rc = 0 ]; then
+			rd=$(timeout 30 cat /mnt/kl$1/hello.txt 2>/dev/null || echo unreadable)
+			timeout 60 umount /mnt/kl$1
+		fi
+		knob_mark "attempt $id $kind end rc=$rc"
+		echo "KNOBS-ATTEMPT $id $kind rc=$rc read=$rd server=$2"
+		case $kind/$rc in
+		honest/0) [ "$rd" = smbvn-hello ] && r="honest ok" || r="honest bad" ;;
+		honest/*) r="honest bad" ;;
+		tamper/0) r="tamper ok" ;;
+		*) r="tamper refused" ;;
+		esac
+		echo "$r $id" >>/tmp/kl.$1.res
+	done
+	rm -f /tmp/kl.$1.run
+}
+
+case_knobs() {
+	T=/sys/kernel/tracing
+	mount -t tracefs nodev $T 2>/dev/null
+	echo mono >$T/trace_clock
+	echo 16384 >$T/buffer_size_kb
+	echo 0 >$T/options/record-cmd
+	echo >$T/trace
+	echo 1 >$T/events/smbvn/smbvn_decision/enable
+	rm -f /tmp/knobs-stop /tmp/ksum.*
+	knob_mark "knob init require_secure_negotiate=$(cat /sys/module/smbvn/parameters/require_secure_negotiate) audit_only=$(cat /sys/module/smbvn/parameters/audit_only)"
+	knob_counters before
+	echo "KNOBS-LOOP servers=$(echo $KNOB_LOOPS | tr ' ' ,)"
+	# The 200 mounts: addresses 1-8 carry users 1-13, 9-16 users 1-12.
+	t0=$(now) a=0 all=""
+	for addr in $KNOB_ADDRS; do
+		a=$((a + 1))
+		u=1 n=12
+		[ $a -le 8 ] && n=13
+		while [ $u -le $n ]; do
+			nn=$(printf '%02d' $u)
+			bg_mount k$a-s$nn s$nn "port=$PORT_knob,vers=3.0,username=stress$nn,password=smbvnpass" "$addr"
+			u=$((u + 1))
+		done
+		wait
+		all="$all $a"
+	done
+	ok=0 bad=""
+	for t in /tmp/k*-s*.rc; do
+		tag=${t#/tmp/}; tag=${tag%.rc}
+		if [ "$(cat $t)" = 0 ] && mkdir -p /mnt/$tag/knobs 2>/dev/null; then
+			ok=$((ok + 1))
+		else
+			bad="$bad $tag:$(tr '\n' ' ' </tmp/$tag.out)"
+		fi
+	done
+	check knobs-200-mounted $([ $ok = 200 ]; echo $?) \
+		"$ok/200 mounted in $(elapsed "$t0") s$bad"
+	a=0
+	for addr in $KNOB_ADDRS; do
+		a=$((a + 1))
+		knob_writer $a $(cd /mnt && ls -d k$a-s* 2>/dev/null) &
+	done
+	# The knobs, in a cycle through all four states, under the writers
+	# and the mounter.
+	(
+		while [ ! -e /tmp/knobs-stop ]; do
+			for st in "0 0" "1 1" "0 1" "1 0"; do
+				set -- $st
+				knob_set require_secure_negotiate $1
+				knob_set audit_only $2
+				sleep 0.4
+			done
+		done
+	) &
+	flipper=$!
+	# Four mount loops, one per address of $KNOB_LOOPS, for 60 s and on
+	# until a tampered mount was both let through and refused (at most
+	# 180 s): which one it is depends on the knob state its decisions
+	# read.
+	rm -f /tmp/kl.*
+	l=0
+	for addr in $KNOB_LOOPS; do
+		l=$((l + 1))
+		touch /tmp/kl.$l.run
+		knob_loop $l $addr &
+	done
+	while [ -n "$(ls /tmp/kl.*.run 2>/dev/null)" ]; do sleep 1; done
+	touch /tmp/knobs-stop
+	wait $flipper
+	knob_set require_secure_negotiate 1
+	knob_set audit_only 0
+	wait
+	hon_bad=$(cat /tmp/kl.*.res | grep -c 'honest bad')
+	hon=$(cat /tmp/kl.*.res | grep -c '^honest')
+	tam_ok=$(cat /tmp/kl.*.res | grep -c '^tamper ok')
+	tam_ref=$(cat /tmp/kl.*.res | grep -c '^tamper refused')
+	check knobs-honest-always-mounted $([ $hon_bad = 0 ]; echo $?) \
+		"$hon honest attempts, $hon_bad failed or misread"
+	check knobs-tamper-both-outcomes \
+		$([ $tam_ok -gt 0 ] && [ $tam_ref -gt 0 ]; echo $?) \
+		"$tam_ok tampered mounts let through (knobs off or audit), $tam_ref refused"
+	nsum=$(cat /tmp/ksum.* 2>/dev/null | grep -c '^KSUM')
+	nerr=$(cat /tmp/ksum.* 2>/dev/null | grep -c '^KERR')
+	check knobs-writes-read-back $([ "$nsum" -gt 0 ] && [ "$nerr" = 0 ]; echo $?) \
+		"$nsum files written and read back, $nerr failed"
+	cat /tmp/ksum.* 2>/dev/null | grep '^KSUM'
+	knob_counters after
+	echo 0 >$T/events/smbvn/smbvn_decision/enable
+	echo "KNOBS-TRACE-LOST $(grep -o 'entries-in-buffer/entries-written: [0-9]*/[0-9]*' $T/trace | head -1)"
+	grep -E 'smbvn_decision:|tracing_mark_write: (knob|attempt)' $T/trace | sed 's/^/KNOBTRACE /'
+	for d in /mnt/k*-s*; do umount "$d" 2>/dev/null & done
+	wait
+	left=$(grep -c ' cifs ' /proc/mounts)
+	check knobs-all-unmounted $([ "$left" = 0 ]; echo $?) "$left left"
+	echo >$T/trace
+	quiesce
+}
+
 echo "STRESS-START $(uname -r)"
 # CASES and WAY=stock exist for one-off comparisons with stock cifs.
 [ "${WAY:-}" = stock ] && rmmod smbvn
-for c in ${CASES:-parallel mixed stall reconnect_tamper churn churn_hold multichannel multichannel_tamper multichannel_bind311 multichannel_reconnect multichannel_reguid load_loop}; do
+for c in ${CASES:-parallel mixed stall reconnect_tamper churn churn_hold multichannel multichannel_tamper multichannel_bind311 multichannel_reconnect multichannel_reguid knobs load_loop}; do
 	case $c in
 	stall)
 		for m in stall halfstall halfdrop; do

@@ -40,13 +40,20 @@ if [ -z "${SMBVN_STRESS_NETNS:-}" ]; then
 fi
 ip link set lo up
 ip addr add "$mc_addr/32" dev lo
+# The knobs case's 16 server addresses, on the namespace's loopback too.
+# Four more carry the case's mount loops, so that their decisions and
+# their deliberately tampered connections are their own.
+knob_addrs=$(seq -f '10.254.1.%g' 1 16 | tr '\n' ' ')
+knob_loops=$(seq -f '10.254.1.%g' 17 20 | tr '\n' ' ')
+for a in $knob_addrs $knob_loops; do ip addr add "$a/32" dev lo; done
 
 work=$(mktemp -d /tmp/smbvn-stress.XXXXXX)
 chmod 755 "$work"
-proxy= mcproxy=
+proxy= mcproxy= knobproxy=
 cleanup() {
 	[ -n "$proxy" ] && kill "$proxy" 2>/dev/null
 	[ -n "$mcproxy" ] && kill "$mcproxy" 2>/dev/null
+	[ -n "$knobproxy" ] && kill "$knobproxy" 2>/dev/null
 	bash scripts/vm/samba.sh stop "$work/A" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
@@ -94,6 +101,9 @@ maps=() p=$((base + 1))
 		[ "$m" != bindflip ] || bfport=$p
 		p=$((p + 1))
 	done
+	echo "PORT_knob=$p PORT_knobguid=$((p + 1))"
+	knobport=$p
+	echo "KNOB_ADDRS=\"$knob_addrs\" KNOB_LOOPS=\"$knob_loops\""
 	echo "TAMPER_MODES=\"$tamper\""
 	echo "MC_ADDR=$mc_addr"
 	echo "NUSERS=$nusers RECONNECTS=$reconnects LOADS=$loads HOLD_RECONNECTS=$hold_reconnects"
@@ -126,6 +136,15 @@ start_proxy() {
 		--map "$bfport:bindflip" --log "$1.mc" >"$work/proxy-mc.out" &
 	mcproxy=$!
 	wait_ready "$work/proxy-mc.out"
+	local a binds=()
+	for a in $knob_addrs $knob_loops; do binds+=(--bind "$a"); done
+	# Not in the TAMPERED-IO check below: the knobs case lets tampered
+	# mounts through on purpose while enforcement is off or in audit.
+	python3 scripts/proxy/smbproxy.py --target "127.0.0.1:$base" "${binds[@]}" \
+		--map "$knobport:pass" --map "$((knobport + 1)):guid" \
+		--log "$1.knob" >"$work/proxy-knob.out" &
+	knobproxy=$!
+	wait_ready "$work/proxy-knob.out"
 }
 
 passed=0 failed=0
@@ -140,6 +159,19 @@ result() {	# result NAME STATUS DETAIL
 		failed=$((failed + 1))
 		echo "  FAIL $1 $3"
 	fi
+}
+
+# files_intact TAG NAME: every "TAG path sha256" line of the guest names a
+# file (relative to the share) that the server holds with that content.
+files_intact() {
+	local n=0 bad=0 path sum
+	while read -r _ path sum; do
+		n=$((n + 1))
+		[ "$(sha256sum <"$share/$path" 2>/dev/null | cut -d' ' -f1)" = "$sum" ] ||
+			bad=$((bad + 1))
+	done < <(grep -a "^$1 " "$log")
+	result "$2" "$([ "$n" -gt 0 ] && [ "$bad" = 0 ]; echo $?)" \
+		"$n files checked on the server, $bad differ"
 }
 
 # written_after_refusal DIR NAME: compares the files with data in
@@ -162,7 +194,8 @@ written_after_refusal() {
 
 for k in "${kernels[@]}"; do
 	echo "== stress on $k"
-	rm -rf "$share/churn" "$share/ch" "$share/rt" "$share/mr" "$share/mg" "$share/mgheal"
+	rm -rf "$share/churn" "$share/ch" "$share/rt" "$share/mr" "$share/mg" "$share/mgheal" \
+		"$work"/A/s*/knobs
 	plog=$work/proxy-$k.log
 	start_proxy "$plog"
 	log=$work/vm-$k.log
@@ -171,9 +204,9 @@ for k in "${kernels[@]}"; do
 		scripts/tests/stress-guest.sh "build/$k/smbvn.ko" "$work/env" \
 		"$work/bin"/* >"$work/vm.out" 2>&1 || rc=$?
 	grep '^vm.sh' "$work/vm.out" | sed 's/^/  /' || true
-	kill "$proxy" "$mcproxy" 2>/dev/null
-	wait "$proxy" "$mcproxy" 2>/dev/null || true
-	proxy= mcproxy=
+	kill "$proxy" "$mcproxy" "$knobproxy" 2>/dev/null
+	wait "$proxy" "$mcproxy" "$knobproxy" 2>/dev/null || true
+	proxy= mcproxy= knobproxy=
 	mkdir -p .cache/stress && cp "$log" ".cache/stress/vm-$k.log" && cp "$plog" ".cache/stress/proxy-$k.log"
 	touch "$plog.mc" && cp "$plog.mc" ".cache/stress/proxy-mc-$k.log"
 
@@ -188,14 +221,7 @@ for k in "${kernels[@]}"; do
 	# Every file the guest wrote through the churning connection is on
 	# the server with the content the guest checksummed.
 	if ran churn; then
-		n=0 bad=0
-		while read -r _ path sum; do
-			n=$((n + 1))
-			[ "$(sha256sum <"$share/$path" 2>/dev/null | cut -d' ' -f1)" = "$sum" ] ||
-				bad=$((bad + 1))
-		done < <(grep -a '^SUM ' "$log")
-		result host-files-intact "$([ "$n" -gt 0 ] && [ "$bad" = 0 ]; echo $?)" \
-			"$n files checked on the server, $bad differ"
+		files_intact SUM host-files-intact
 
 		# Not all of the guest's reconnects are the proxy's: with the
 		# FSCTL load, cifs also reconnects on its own now and then (a
@@ -252,6 +278,16 @@ for k in "${kernels[@]}"; do
 	fi
 	if ran multichannel_reguid; then
 		written_after_refusal mg host-mcreguid-nothing-written-after-refusal
+	fi
+
+	# The knobs case: every decision against the knob values possible
+	# while it was made, the counters against the trace, and each file a
+	# writer read back against the server's copy.
+	if ran knobs; then
+		while read -r verdict name detail; do
+			result "host-$name" "$([ "$verdict" = pass ]; echo $?)" "$detail"
+		done < <(python3 scripts/tests/knobs_check.py "$log")
+		files_intact KSUM host-knobs-files-intact
 	fi
 done
 
