@@ -1209,7 +1209,8 @@ class Connection:
         self.rule = "pass" if mode in RECONNECT_MODES else mode
         self.drop_armed = mode in CHURN_MODES
         self.drop_delay = proxy.churn_delay if mode in CHURN_MODES \
-            else REDROPMC_DELAY if mode == "redropmc" else REDROP_DELAY
+            else REDROPMC_DELAY if mode == "redropmc" \
+            else getattr(proxy, "redrop_delay", REDROP_DELAY)
         if mode == "churnhold":
             # A mount validates IPC$ and then its share, each answer held:
             # the drop must wait for the second one, or no mount completes.
@@ -1429,8 +1430,10 @@ class Connection:
 
 class Proxy:
     def __init__(self, target, maps, bind, log, churn_delay=CHURN_DELAY,
-                 creds=None, churn_hold=CHURN_HOLD, reguid_heal=0.0):
+                 creds=None, churn_hold=CHURN_HOLD, reguid_heal=0.0,
+                 redrop_delay=REDROP_DELAY):
         self.target = target
+        self.redrop_delay = redrop_delay
         # reguid: seconds from a client's first tampered reconnect until
         # its reconnects pass again (0: never), and when that was.
         self.reguid_heal = reguid_heal
@@ -1569,6 +1572,11 @@ def main(argv=None):
     ap.add_argument("--churn-hold", type=float, default=CHURN_HOLD,
                     metavar="S", help="churnhold mode: seconds each "
                     "validate rsp is held (default %(default)s)")
+    ap.add_argument("--redrop-delay", type=float, default=REDROP_DELAY,
+                    metavar="S", help="redrop, reguid, redropvn: seconds "
+                    "from the first validation to the drop (default "
+                    "%(default)s; more on a slow debug kernel, where a "
+                    "mount takes longer)")
     ap.add_argument("--reguid-heal", type=float, default=0.0,
                     metavar="S", help="reguid mode: reconnects of a client "
                     "pass again S seconds after its first tampered one "
@@ -1596,7 +1604,8 @@ def main(argv=None):
         asyncio.run(Proxy(args.target, args.map, args.bind or "127.0.0.1",
                           log,
                           args.churn_delay, creds,
-                          args.churn_hold, args.reguid_heal).serve())
+                          args.churn_hold, args.reguid_heal,
+                          args.redrop_delay).serve())
     except OSError as e:
         print(f"smbproxy: {e}", file=sys.stderr)
         return 1

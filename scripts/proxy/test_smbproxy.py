@@ -1948,10 +1948,12 @@ class Cli(unittest.TestCase):
     def parse(self, *argv):
         creds = {}
 
-        def fake_proxy(target, maps, bind, log, churn, c, hold, heal):
+        def fake_proxy(target, maps, bind, log, churn, c, hold, heal,
+                       redrop):
             creds["c"] = c
             self.hold = hold
             self.heal = heal
+            self.redrop = redrop
             raise OSError("not started")
         real, sp.Proxy = sp.Proxy, fake_proxy
         try:
@@ -1983,6 +1985,14 @@ class Cli(unittest.TestCase):
         self.assertEqual(self.heal, 0.0)
         self.parse("--map", "1:reguid", "--reguid-heal", "50")
         self.assertEqual(self.heal, 50.0)
+        self.assertEqual(self.redrop, sp.REDROP_DELAY)
+        self.parse("--map", "1:reguid", "--redrop-delay", "8")
+        self.assertEqual(self.redrop, 8.0)
+
+        class Slow:
+            churn_delay, churn_hold, creds, redrop_delay = 0.5, 1.0, None, 8
+        self.assertEqual(sp.Connection(Slow, "reguid", 1, None,
+                                       None).drop_delay, 8)
 
         class P:
             churn_delay, churn_hold, creds = 0.5, 2.5, None

@@ -29,7 +29,8 @@
 # VM_MEM (guest MiB, default 2048 here: KASAN shadow, kmemleak and lockdep
 # need more than the usual 1024), E2E_VM_TIMEOUT and KSMBD_VM_TIMEOUT (default
 # 5400), STRESS_VM_TIMEOUT (8100): 3x the suites' own defaults, because TCG
-# with every checker on is several times slower than the Debian kernels.
+# with every checker on is several times slower than the Debian kernels;
+# STRESS_REDROP_DELAY (8 s, the stress proxy's drop after a validation).
 # CHECK_DEBUG_SUITES picks suites (default "e2e ksmbd stress"; absent
 # scripts are skipped).  CHECK_DEBUG_RELEASE names the installed debug
 # kernel; by default the one this tree built, else the only *-smbvn-debug
@@ -59,6 +60,9 @@ export VM_MEM=${VM_MEM:-2048}
 export E2E_VM_TIMEOUT=${E2E_VM_TIMEOUT:-5400}
 export KSMBD_VM_TIMEOUT=${KSMBD_VM_TIMEOUT:-5400}
 export STRESS_VM_TIMEOUT=${STRESS_VM_TIMEOUT:-8100}
+# A mount there takes seconds, not a fraction of one: the proxy's forced
+# drop 2 s after a validation came before the mount's first write.
+export STRESS_REDROP_DELAY=${STRESS_REDROP_DELAY:-8}
 suites=${CHECK_DEBUG_SUITES:-e2e ksmbd stress}
 
 passed=0 failed=0

@@ -128,7 +128,8 @@ wait_ready() {	# wait_ready OUT
 start_proxy() {
 	python3 scripts/proxy/smbproxy.py --target "127.0.0.1:$base" "${maps[@]}" \
 		--churn-delay "${CHURN_DELAY:-0.5}" --churn-hold "${CHURN_HOLD:-1}" \
-		--reguid-heal "$reguid_heal" --log "$1" >"$work/proxy.out" &
+		--reguid-heal "$reguid_heal" --redrop-delay "${STRESS_REDROP_DELAY:-2}" \
+		--log "$1" >"$work/proxy.out" &
 	proxy=$!
 	wait_ready "$work/proxy.out"
 	python3 scripts/proxy/smbproxy.py --target "127.0.0.1:$base" --bind "$mc_addr" \
