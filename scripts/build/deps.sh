@@ -11,7 +11,7 @@ cache=$top/.cache
 mkdir -p "$cache/deb" "$cache/k"
 
 pkgs=(qemu-system-x86 samba smbclient cifs-utils busybox-static dwarves python3
-      python3-cryptography cpio kmod xz-utils zstd binutils gcc make bc
+      python3-cryptography cpio kmod xz-utils zstd binutils gcc libc6-dev make bc
       flex bison libelf-dev libssl-dev bzip2 lz4 lzop bpftool)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -78,6 +78,10 @@ for prog in fallocate cp; do
 	done
 done
 
+# failmount (failmount.c): the faults case's mount(2), with failslab on
+# for that one call; static, since the guest has no C library.
+gcc -static -O2 -o "$work/bin/failmount" scripts/tests/failmount.c
+
 SAMBA_ADDRS=$mc_addr SAMBA_USERS=$nusers bash scripts/vm/samba.sh start "$work/A" "$base" >/dev/null
 share=$work/A/share
 
