@@ -7,7 +7,8 @@ mounts in a loop, writing a trace marker before and after every knob
 write and around every mount attempt; smbvn's smbvn_decision events land
 in the same trace buffer on the same (mono) clock.  The guest prints that
 trace (KNOBTRACE lines), its counters before and after (KNOBS-COUNTERS)
-and each attempt's outcome (KNOBS-ATTEMPT).  This script checks:
+and each attempt's outcome (KNOBS-ATTEMPT, for the reader; the markers
+"attempt lN-I KIND begin|end rc=RC" are what counts).  This script checks:
 
 - every decision follows a knob value that was possible while it was
   made, i.e. in [event time - its ns, event time]: "disabled" needs
@@ -27,7 +28,10 @@ import re
 import sys
 
 LINE = re.compile(r"\s(\d+\.\d+): (smbvn_decision|tracing_mark_write): (.*)$")
-FIELDS = re.compile(r"(\w+)=(\S*)")
+# A value ends at a blank or at "[": the guest's lines share the serial
+# console with the kernel's, and a printk ("[  312.1] CIFS: ...") can
+# land right behind one.
+FIELDS = re.compile(r"(\w+)=([^\s\[]*)")
 KNOBS = ("require_secure_negotiate", "audit_only")
 # Trace timestamps are printed in microseconds.
 SLACK = 2e-6
@@ -71,9 +75,8 @@ def parse(lines):
             lost = (int(m.group(1)), int(m.group(2))) if m else None
             continue
         if raw.startswith("KNOBS-ATTEMPT "):
-            p = raw.split()
-            attempts.setdefault(p[1], {}).update(
-                kind=p[2], **dict(FIELDS.findall(raw)))
+            # For the reader only: the trace markers say the same, and
+            # are not interleaved with the kernel's console output.
             continue
         if not raw.startswith("KNOBTRACE "):
             continue
@@ -96,10 +99,11 @@ def parse(lines):
             elif name in pending:
                 begin, v = pending.pop(name)
                 knobs[name].writes.append((begin, ts, v))
-        elif w[0] == "attempt":
+        elif w[0] == "attempt" and len(w) >= 4:
             a = attempts.setdefault(w[1], {})
             a["kind"] = w[2]
             a[w[3]] = ts
+            a.update(FIELDS.findall(" ".join(w[4:])))
     return knobs, decisions, attempts, counters, lost
 
 
@@ -139,6 +143,11 @@ def check(lines, out=print):
     for d in decisions:
         n[d["verdict"]] = n.get(d["verdict"], 0) + 1
     loops = counters.pop("loop", {}).get("servers", "").split(",")
+    # Attempt lN-i is loop N's, on the Nth address of KNOBS-LOOP.
+    for i, at in attempts.items():
+        m = re.match(r"l(\d+)-", i)
+        if m and 0 < int(m.group(1)) <= len(loops):
+            at["server"] = loops[int(m.group(1)) - 1]
     b, a = counters.get("before", {}), counters.get("after", {})
     want = {"validated": n.get("validated", 0),
             "disabled": n.get("disabled", 0),

@@ -21,15 +21,17 @@ def decision(ts, verdict, ns=1000, server="10.254.1.1", share="s01"):
 
 
 # One honest attempt (validated) and one tampered one (refused), at 4-6 s.
-LOOP = [mark(4.0, "attempt 1 honest begin"),
+LOOP = [mark(4.0, "attempt l1-1 honest begin"),
         decision(4.1, "validated", server="10.254.1.17", share="IPC$"),
-        mark(4.9, "attempt 1 honest end rc=0"),
-        mark(5.0, "attempt 2 tamper begin"),
+        mark(4.9, "attempt l1-1 honest end rc=0"),
+        mark(5.0, "attempt l1-2 tamper begin"),
         decision(5.1, "audit", server="10.254.1.17", share="IPC$"),
-        mark(5.9, "attempt 2 tamper end rc=32")]
-LOOP_RESULTS = ["KNOBS-ATTEMPT 1 honest rc=0 read=smbvn-hello "
+        mark(5.9, "attempt l1-2 tamper end rc=32")]
+# As printed, a kernel line run into the second.
+LOOP_RESULTS = ["KNOBS-ATTEMPT l1-1 honest rc=0 read=smbvn-hello "
                 "server=10.254.1.17",
-                "KNOBS-ATTEMPT 2 tamper rc=32 read=- server=10.254.1.17"]
+                "KNOBS-ATTEMPT l1-2 tamper rc=32 read=- server=10.254.1.17"
+                "[  312.100000] CIFS: Attempting to mount //10.254.1.17/data"]
 
 
 def log(extra=(), counters_after=None, attempts=()):
@@ -109,11 +111,11 @@ class KnobsCheck(unittest.TestCase):
         self.assertEqual(rc, 1)
 
     def attempts(self, kind, rc, verdicts):
-        ext = [mark(7.0, f"attempt 3 {kind} begin")]
+        ext = [mark(7.0, f"attempt l1-3 {kind} begin")]
         ext += [decision(7.1 + i / 10, v, server="10.254.1.17", share=s)
                 for i, (s, v) in enumerate(verdicts)]
-        ext += [mark(7.9, f"attempt 3 {kind} end rc={rc}")]
-        return ext, [f"KNOBS-ATTEMPT 3 {kind} rc={rc} read=- "
+        ext += [mark(7.9, f"attempt l1-3 {kind} end rc={rc}")]
+        return ext, [f"KNOBS-ATTEMPT l1-3 {kind} rc={rc} read=- "
                      "server=10.254.1.17"]
 
     def test_tampered_mount_validated_fails(self):
@@ -163,6 +165,13 @@ class KnobsCheck(unittest.TestCase):
         self.assertEqual(res["knobs-tampered-let-through-only-by-knobs"],
                          "FAIL")
         self.assertEqual(res["knobs-honest-never-refused"], "FAIL")
+
+    def test_garbled_decision_value_is_cut_at_the_bracket(self):
+        lines = log()
+        i = next(n for n, x in enumerate(lines) if "1.500000" in x)
+        lines[i] += "[  312.1] CIFS: VFS: something"
+        rc, res = run(lines)
+        self.assertEqual(rc, 0, res)
 
     def test_lost_trace_entries_fail(self):
         lines = [x.replace("40/40", "40/52") for x in log()]
