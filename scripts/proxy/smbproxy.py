@@ -1210,7 +1210,7 @@ class Connection:
         self.drop_armed = mode in CHURN_MODES
         self.drop_delay = proxy.churn_delay if mode in CHURN_MODES \
             else REDROPMC_DELAY if mode == "redropmc" \
-            else getattr(proxy, "redrop_delay", REDROP_DELAY)
+            else proxy.redrop_delay
         if mode == "churnhold":
             # A mount validates IPC$ and then its share, each answer held:
             # the drop must wait for the second one, or no mount completes.

@@ -1899,6 +1899,7 @@ class ReconnectRules(unittest.TestCase):
 
     class P:
         churn_delay, churn_hold, creds = 0.5, 1.0, None
+        redrop_delay = sp.REDROP_DELAY
 
         def __init__(self, heal):
             self.reguid_heal = heal
@@ -1996,6 +1997,7 @@ class Cli(unittest.TestCase):
 
         class P:
             churn_delay, churn_hold, creds = 0.5, 2.5, None
+            redrop_delay = sp.REDROP_DELAY
         # The drop waits for both held validations of a mount.
         self.assertEqual(sp.Connection(P, "churnhold", 1, None,
                                        None).drop_delay, 5.5)

@@ -870,7 +870,7 @@ case_knobs() {
 	knob_counters before
 	echo "KNOBS-LOOP servers=$(echo $KNOB_LOOPS | tr ' ' ,)"
 	# The 200 mounts: addresses 1-8 carry users 1-13, 9-16 users 1-12.
-	t0=$(now) a=0 all=""
+	t0=$(now) a=0
 	for addr in $KNOB_ADDRS; do
 		a=$((a + 1))
 		u=1 n=12
@@ -881,7 +881,6 @@ case_knobs() {
 			u=$((u + 1))
 		done
 		wait
-		all="$all $a"
 	done
 	ok=0 bad=""
 	for t in /tmp/k*-s*.rc; do
