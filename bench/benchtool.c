@@ -20,6 +20,9 @@
  *                                            that step on files FIRST..+N
  *   benchtool write|read TAG FILE OFF MIB    MIB MiB sequential I/O at OFF MiB
  *   benchtool calib TAG N                    N empty indirect calls (best of 15)
+ *   benchtool reconnect TAG ADDR PORT FILE   have the host drop the mount's
+ *                                            connection, then read FILE
+ *                                            until cifs has reconnected
  *   benchtool ab TAG MODE ARGS...            one of the modes above (mount
  *                                            with N=1), bracketed by a
  *                                            "BENCH ab TAG WALL BUSY" record
@@ -33,8 +36,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -257,6 +263,74 @@ static int do_io(const char *op, const char *tag, const char *path,
 }
 
 /*
+ * Ask the host's drop listener (scripts/bench/drop-listener.py) at
+ * ADDR:PORT to reset the server end of the mount's TCP connection.  It
+ * answers one byte once the socket is gone: '1' if it reset one, '0' if
+ * it found none (then there is no reconnect to time).
+ */
+static int ask_drop(const char *tag, const char *addr, const char *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	char ack = 0;
+	int fd, ok;
+
+	sin.sin_port = htons((unsigned short)atoi(port));
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+		return 1;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 1;
+	ok = !connect(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
+	     read(fd, &ack, 1) == 1 && ack == '1';
+	if (!ok)
+		printf("BENCH reconnectfail %s drop errno=%d ack=%d\n", tag,
+		       errno, ack);
+	close(fd);
+	return !ok;
+}
+
+/*
+ * Reconnect after a dropped connection: the server's end is reset, then
+ * FILE (on a cache=none mount, so each read is a READ request) is opened
+ * and read until that succeeds.  The first attempts fail or wait while
+ * cifs reconnects: NEGOTIATE, SESSION_SETUP, the tree connect and, with
+ * smbvn, its validation.  Gives up after 60 s, which is a failure.
+ */
+static int do_reconnect(const char *tag, const char *addr, const char *port,
+			const char *path)
+{
+	unsigned long long t0, t1;
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	long tries = 0;
+	char c;
+	int fd;
+
+	t0 = now_ns();
+	if (ask_drop(tag, addr, port))
+		return 1;
+	for (;;) {
+		tries++;
+		fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			ssize_t r = read(fd, &c, 1);
+
+			close(fd);
+			if (r == 1)
+				break;
+		}
+		if (now_ns() - t0 > 60ULL * 1000 * 1000 * 1000) {
+			printf("BENCH reconnectfail %s %ld tries errno=%d\n",
+			       tag, tries, errno);
+			return 1;
+		}
+		nanosleep(&pause, NULL);
+	}
+	t1 = now_ns();
+	printf("BENCH reconnect %s %ld %llu\n", tag, tries, t1 - t0);
+	return 0;
+}
+
+/*
  * Scale reference: the same indirect call of an empty function, timed on
  * the host and in the guest, says how much slower qemu TCG runs simple
  * kernel-like code than the real CPU does.
@@ -329,6 +403,8 @@ int main(int argc, char **argv)
 			   count_arg(argv[5]));
 	} else if (argc == 4 && !strcmp(argv[1], "calib")) {
 		rc = do_calib(argv[2], count_arg(argv[3]));
+	} else if (argc == 6 && !strcmp(argv[1], "reconnect")) {
+		rc = do_reconnect(argv[2], argv[3], argv[4], argv[5]);
 	} else {
 		fprintf(stderr, "usage: see the comment at the top of benchtool.c\n");
 	}

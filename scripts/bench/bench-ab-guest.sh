@@ -201,6 +201,30 @@ if [ "$IO_ROUNDS" -gt 0 ]; then
 	check_dmesg
 fi
 
+# --- reconnect after a dropped connection ----------------------------------
+# The host resets the server end of the mount's connection; the slot ends
+# when a read of a file goes through again.  stock, smbvn1 and smbvn0:
+# smbvn=0 reconnects without the validation, so smbvn1 against smbvn0 is
+# what the validation of a reconnect costs.
+if [ "$RECONNECT_ROUNDS" -gt 0 ]; then
+	QMOUNT=$(opts_of 3.0 cache=none)
+	mount -t cifs $SRC $MNT -o "$QMOUNT" || fail "mount reconnect"
+	echo reconnect >$MNT/$WD-rc || fail "write $WD-rc"
+	umount $MNT || fail "umount reconnect"
+	r=0
+	while [ $r -lt "$RECONNECT_ROUNDS" ]; do
+		for k in $(turn $r stock smbvn1 smbvn0); do
+			quad reconnect $k $r reconnect x 10.0.2.2 "$PORT_DROP" $MNT/$WD-rc
+		done
+		r=$((r + 1))
+	done
+	QMOUNT=
+	mount -t cifs $SRC $MNT -o "$(opts_of 3.0)" || fail "mount reconnect"
+	rm -f $MNT/$WD-rc
+	umount $MNT || fail "umount reconnect"
+	check_dmesg
+fi
+
 unload
 echo "BENCH end $(cat /proc/loadavg)"
 check_dmesg

@@ -25,12 +25,18 @@
 #   BENCH_META_FILES    files per slot                           [100]
 #   BENCH_IO_ROUNDS     rounds of write/read quads               [4]
 #   BENCH_IO_MIB        MiB per slot                             [16]
+#   BENCH_RECONNECT_ROUNDS  rounds of reconnect quads (A/A, smbvn1,
+#                       smbvn0): the host resets the mount's connection
+#                       (scripts/bench/drop-listener.py, on the port after
+#                       the two Samba ports) and the guest reads until
+#                       cifs has reconnected                     [8]
 #   BENCH_METRIC        busy (guest CPU time) or wall            [busy]
 #   BENCH_QEMU_OPTS     ["-icount shift=0,sleep=on,align=off"]; "" for
 #                       plain TCG
 #   BENCH_SMP           vCPUs: with 2, 6.1 hangs under -icount bringing
 #                       up the second CPU ("TSCs unsynchronized")  [1]
-#   BENCH_PORT_BASE     first of the two Samba ports             [14700]
+#   BENCH_PORT_BASE     first of the two Samba ports, then the drop
+#                       listener                                 [14700]
 #   BENCH_VM_TIMEOUT    seconds per boot                         [5400]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -45,7 +51,9 @@ work=$(mktemp -d /tmp/smbvn-bench-ab.XXXXXX)
 # smbd runs as the mapped user and must reach the share.
 chmod 755 "$work"
 servers="main dg"
+drop_pid=
 cleanup() {
+	[ -z "$drop_pid" ] || kill "$drop_pid" 2>/dev/null || true
 	for s in $servers; do
 		bash scripts/vm/samba.sh stop "$work/$s" >/dev/null 2>&1 || true
 	done
@@ -70,6 +78,8 @@ done
 
 bash scripts/vm/samba.sh start "$work/main" "$base" >/dev/null
 bash scripts/vm/samba.sh start "$work/dg" $((base + 1)) "server max protocol=SMB2_10" >/dev/null
+/usr/bin/python3 scripts/bench/drop-listener.py $((base + 2)) "$base" &
+drop_pid=$!
 
 cat >"$work/benv" <<EOF
 PORT=$base
@@ -80,6 +90,8 @@ META_ROUNDS=${BENCH_META_ROUNDS:-4}
 META_FILES=${BENCH_META_FILES:-100}
 IO_ROUNDS=${BENCH_IO_ROUNDS:-4}
 IO_MIB=${BENCH_IO_MIB:-16}
+RECONNECT_ROUNDS=${BENCH_RECONNECT_ROUNDS:-8}
+PORT_DROP=$((base + 2))
 EOF
 
 status=0
