@@ -23,7 +23,7 @@
 #   BENCH_VERSIONS      mount variants       ["2.1 3.0 3.02 3.1.1 dg"]
 #   BENCH_META_ROUNDS   rounds of small-file quads               [4]
 #   BENCH_META_FILES    files per slot                           [100]
-#   BENCH_IO_ROUNDS     rounds of write/read quads               [4]
+#   BENCH_IO_ROUNDS     rounds of write/read quads               [8]
 #   BENCH_IO_MIB        MiB per slot                             [16]
 #   BENCH_RECONNECT_ROUNDS  rounds of reconnect quads (A/A, smbvn1,
 #                       smbvn0): the host resets the mount's connection
@@ -88,7 +88,7 @@ VERSIONS="${BENCH_VERSIONS:-2.1 3.0 3.02 3.1.1 dg}"
 MOUNT_ROUNDS=${BENCH_ROUNDS:-12}
 META_ROUNDS=${BENCH_META_ROUNDS:-4}
 META_FILES=${BENCH_META_FILES:-100}
-IO_ROUNDS=${BENCH_IO_ROUNDS:-4}
+IO_ROUNDS=${BENCH_IO_ROUNDS:-8}
 IO_MIB=${BENCH_IO_MIB:-16}
 RECONNECT_ROUNDS=${BENCH_RECONNECT_ROUNDS:-8}
 PORT_DROP=$((base + 2))
