@@ -274,37 +274,48 @@ static int ask_drop(const char *tag, const char *addr, const char *port)
 	char ack = 0;
 	int fd, ok;
 
-	sin.sin_port = htons((unsigned short)atoi(port));
-	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+	sin.sin_port = htons((unsigned short)count_arg(port));
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
+		printf("BENCH reconnectfail %s bad address %s\n", tag, addr);
 		return 1;
+	}
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		printf("BENCH reconnectfail %s socket errno=%d\n", tag, errno);
 		return 1;
+	}
 	ok = !connect(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
 	     read(fd, &ack, 1) == 1 && ack == '1';
 	if (!ok)
-		printf("BENCH reconnectfail %s drop errno=%d ack=%d\n", tag,
-		       errno, ack);
+		printf("BENCH reconnectfail %s drop listener answered '%c'\n",
+		       tag, ack ? ack : '-');
 	close(fd);
 	return !ok;
 }
 
 /*
- * Reconnect after a dropped connection: the server's end is reset, then
- * FILE (on a cache=none mount, so each read is a READ request) is opened
- * and read until that succeeds.  The first attempts fail or wait while
- * cifs reconnects: NEGOTIATE, SESSION_SETUP, the tree connect and, with
- * smbvn, its validation.  Gives up after 60 s, which is a failure.
+ * Guest CPU spent across a reconnect after a dropped connection: the
+ * server's end is reset, then FILE (on a cache=none mount, so each read
+ * is a READ request) is opened and read until that succeeds, while cifs
+ * reconnects: NEGOTIATE, SESSION_SETUP, the tree connect and, with
+ * smbvn, its validation.  cifs also reconnects IPC$ from a worker that
+ * races the read, so some of that work can fall after the window: the
+ * figure is bimodal, and the table's medians of quads are what copes.
+ * No idle tail after the read: under -icount an idle guest still runs
+ * housekeeping tasks (about 20 ms of CPU per 0.5 s on 6.1, measured),
+ * which would drown a reconnect's 1 ms.  An alarm ends a reconnect that
+ * never comes, or a listener that never answers, after 90 s: a failure.
  */
 static int do_reconnect(const char *tag, const char *addr, const char *port,
 			const char *path)
 {
+	struct timespec gap = { 0, 10 * 1000 * 1000 };
 	unsigned long long t0, t1;
-	struct timespec pause = { 0, 10 * 1000 * 1000 };
 	long tries = 0;
 	char c;
 	int fd;
 
+	alarm(90);
 	t0 = now_ns();
 	if (ask_drop(tag, addr, port))
 		return 1;
@@ -318,14 +329,10 @@ static int do_reconnect(const char *tag, const char *addr, const char *port,
 			if (r == 1)
 				break;
 		}
-		if (now_ns() - t0 > 60ULL * 1000 * 1000 * 1000) {
-			printf("BENCH reconnectfail %s %ld tries errno=%d\n",
-			       tag, tries, errno);
-			return 1;
-		}
-		nanosleep(&pause, NULL);
+		nanosleep(&gap, NULL);
 	}
 	t1 = now_ns();
+	alarm(0);
 	printf("BENCH reconnect %s %ld %llu\n", tag, tries, t1 - t0);
 	return 0;
 }

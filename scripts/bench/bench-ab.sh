@@ -9,7 +9,9 @@
 # sample is an ABBA quad; stock-against-stock quads, run the same way in
 # the same boot, calibrate every ratio (the A/A).  qemu runs with -icount
 # by default, so that guest time counts executed instructions; the figure
-# compared is the guest's CPU time of the work.  docs/BENCHMARK.md has the
+# compared is the guest's CPU time of the work.  For the reconnect figure
+# scripts/bench/drop-listener.py resets the mount's connection on the
+# guest's request.  docs/BENCHMARK.md has the
 # method and why; scripts/bench/bench-ab-report.py the statistics.  Writes
 #   .cache/bench/ab-<kernel>.log        the guest console (raw samples)
 #   bench/results/ab-<kernel>.txt       the table of that kernel
@@ -29,7 +31,7 @@
 #                       smbvn0): the host resets the mount's connection
 #                       (scripts/bench/drop-listener.py, on the port after
 #                       the two Samba ports) and the guest reads until
-#                       cifs has reconnected                     [8]
+#                       cifs has reconnected                     [12]
 #   BENCH_METRIC        busy (guest CPU time) or wall            [busy]
 #   BENCH_QEMU_OPTS     ["-icount shift=0,sleep=on,align=off"]; "" for
 #                       plain TCG
@@ -71,6 +73,10 @@ bash scripts/build/kernels.sh fetch "${kernels[@]}" >/dev/null
 dpkg-query -W -f='${Status}' python3-matplotlib 2>/dev/null | grep -q 'ok installed' ||
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		python3-matplotlib >/dev/null 2>&1 || echo "bench: no python3-matplotlib, no plots"
+# ss, for the drop listener.
+command -v ss >/dev/null ||
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		iproute2 >/dev/null
 gcc -O2 -Wall -Wextra -static -o "$out/benchtool" bench/benchtool.c
 for k in "${kernels[@]}"; do
 	make -s KROOT=".cache/k/$k" >/dev/null
@@ -78,8 +84,16 @@ done
 
 bash scripts/vm/samba.sh start "$work/main" "$base" >/dev/null
 bash scripts/vm/samba.sh start "$work/dg" $((base + 1)) "server max protocol=SMB2_10" >/dev/null
-/usr/bin/python3 scripts/bench/drop-listener.py $((base + 2)) "$base" &
+# The reconnect figure's drop listener; a bench that finds it missing only
+# at its last figure would have wasted the boot.
+/usr/bin/python3 scripts/bench/drop-listener.py $((base + 2)) "$base" >"$work/drop.out" &
 drop_pid=$!
+for _ in $(seq 50); do
+	grep -q ready "$work/drop.out" && break
+	kill -0 "$drop_pid" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q ready "$work/drop.out" || { echo "bench: drop listener did not start" >&2; exit 1; }
 
 cat >"$work/benv" <<EOF
 PORT=$base
@@ -90,7 +104,7 @@ META_ROUNDS=${BENCH_META_ROUNDS:-4}
 META_FILES=${BENCH_META_FILES:-100}
 IO_ROUNDS=${BENCH_IO_ROUNDS:-8}
 IO_MIB=${BENCH_IO_MIB:-16}
-RECONNECT_ROUNDS=${BENCH_RECONNECT_ROUNDS:-8}
+RECONNECT_ROUNDS=${BENCH_RECONNECT_ROUNDS:-12}
 PORT_DROP=$((base + 2))
 EOF
 

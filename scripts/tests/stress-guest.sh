@@ -41,17 +41,18 @@ quiesce() {
 mounted() { grep -q " $1 cifs " /proc/mounts; }
 
 # settle: let cifs' own workers finish with the files of a mount before
-# it is unmounted.  Debian's 6.1 cifs puts a closed file's dentry from a
-# worker: the deferred close, the offloaded final put, and the server
-# close it retries for up to 1 s after a close that met a reconnect
-# (EAGAIN).  An umount that overtakes that worker finds the dentry still
-# in use and the kernel BUGs ("Busy inodes after unmount"; CI on 6.1,
-# 2026-11-30 and 2026-12-01, see docs/LIMITS.md).  The cases that drop
-# connections under open files wait here first; stock cifs does the
-# same with or without smbvn.
+# it is unmounted.  A close that meets a reconnect fails with EAGAIN, and
+# Debian's 6.1 cifs then retries the server close from a worker (four
+# times, 250 ms apart) that puts the file's dentry only at its end; its
+# cifs_kill_sb does not wait for that worker (nor for the offloaded final
+# put) before the busy-dentry check, which 6.12's does.  An umount that
+# overtakes it finds the dentry still in use and the kernel BUGs ("Busy
+# inodes after unmount"; CI on 6.1, 2026-12-01; docs/LIMITS.md).  The
+# cases that drop connections under open files wait here first: 3 s is
+# a default 1 s deferred close, then the retries, then some margin.
 settle() {
 	sync
-	sleep 2
+	sleep 3
 }
 
 # bg_mount TAG SHARE OPTS [HOST]: mount //HOST/SHARE (default host
@@ -167,8 +168,8 @@ ioctl_summary() {	# ioctl_summary TAG: "punch 12/14 zero ..." ok/tried
 # 2. Forced reconnects under continuous I/O.  The churn proxy resets every
 # connection shortly after its validation; the mount is "hard" so cifs
 # retries across each reconnect, and every file written must land intact.
-# closetimeo=0: no deferred close, which is not what this case tests
-# (and one of the 6.1 workers that settle waits for).
+# closetimeo=0: no deferred close, which is not what this case tests and
+# would only lengthen what settle waits for.
 CHURN_OPTS=vers=3.0,hard,closetimeo=0
 case_churn() {
 	snap
@@ -444,7 +445,6 @@ mounter() {	# mounter ID: until /tmp/stop exists
 			else
 				echo "badread $k" >>/tmp/mlog$1
 			fi
-			settle
 			timeout 60 umount /mnt/m$1 || echo "umountfail $k" >>/tmp/mlog$1
 		elif grep -q 'error(71)' /tmp/m$1.out; then
 			echo "refused $k" >>/tmp/mlog$1
@@ -1036,7 +1036,6 @@ case_faults() {
 			grep -q "smbvn_decision: .*share=.*data .*verdict=validated" $T/trace ||
 				unvalidated="$unvalidated $fn"
 			[ $kind = honest ] || tam_mounted="$tam_mounted $fn"
-			settle
 			timeout 60 umount /mnt/ft
 		else
 			failed=$((failed + 1))
