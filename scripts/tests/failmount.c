@@ -15,12 +15,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-static int set_fail(int fd, const char *v)
-{
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -1;
-	return write(fd, v, 1) == 1 ? 0 : -1;
-}
+#include "make-it-fail.h"
 
 int main(int argc, char **argv)
 {
