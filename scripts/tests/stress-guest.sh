@@ -975,14 +975,33 @@ case_knobs() {
 	quiesce
 }
 
+# failslab_on CASE: failslab for flagged tasks only, every allocation a
+# candidate, probability still 0; says "not run" and fails on a kernel
+# without failslab.
+failslab_on() {
+	F=/sys/kernel/debug/failslab
+	mount -t debugfs nodev /sys/kernel/debug 2>/dev/null
+	if [ ! -d $F ]; then
+		echo "$1: not run ($(uname -r) has no failslab)"
+		return 1
+	fi
+	echo 0 >$F/probability
+	echo Y >$F/task-filter
+	echo N >$F/ignore-gfp-wait
+	echo N >$F/cache-filter
+	echo 1 >$F/interval
+	echo -1 >$F/times
+	echo 0 >$F/space
+	echo 0 >$F/verbose
+}
+
 # 12. Allocation failures inside the kernel (issue 16 item 3), on a kernel
 # with failslab (the check-debug kernels): each mount is made by
 # /extra/failmount, which sets /proc/self/make-it-fail around its mount(2)
 # call alone, so that 1, 2 or 5 percent (in turn) of that call's slab
 # allocations fail, cifs' and smbvn's alike (smbvn's exchange buffers,
-# the crypto API's transforms).  Reconnects run in cifs' workers, which
-# this does not reach.  The
-# mounts alternate 3.0, 3.0.2 and 3.1.1, and honest and ServerGuid-tampered
+# the crypto API's transforms).  Reconnects: case 13.  The mounts
+# alternate 3.0, 3.0.2 and 3.1.1, and honest and ServerGuid-tampered
 # servers.  A failure must end as a refusal or an error, never as a mount
 # that was not validated: every mount that mounted has a "validated"
 # smbvn_decision for its share; no tampered mount mounts; once the faults
@@ -991,23 +1010,11 @@ case_knobs() {
 # checks (KASAN, lockdep, atomic sleep, kmemleak at the end) watch the
 # error paths.
 case_faults() {
-	F=/sys/kernel/debug/failslab
-	mount -t debugfs nodev /sys/kernel/debug 2>/dev/null
-	if [ ! -d $F ]; then
-		echo "faults: not run ($(uname -r) has no failslab)"
-		return
-	fi
+	failslab_on faults || return
 	T=/sys/kernel/tracing
 	mount -t tracefs nodev $T 2>/dev/null
 	echo 0 >$T/options/record-cmd
 	echo 1 >$T/events/smbvn/smbvn_decision/enable
-	echo Y >$F/task-filter
-	echo N >$F/ignore-gfp-wait
-	echo N >$F/cache-filter
-	echo 1 >$F/interval
-	echo -1 >$F/times
-	echo 0 >$F/space
-	echo 0 >$F/verbose
 	snap
 	# fn, not n: quiesce counts in n.
 	fn=0 mounted=0 unvalidated="" tam_mounted="" failed=0
@@ -1060,6 +1067,95 @@ case_faults() {
 		[ "$(cat /mnt/ft/hello.txt 2>/dev/null)" = smbvn-hello ]; echo $?) \
 		"rc=$rc in $(elapsed "$t0") s: $(tr '\n' ' ' </tmp/ft.out)"
 	umount /mnt/ft 2>/dev/null
+	quiesce
+}
+
+# 13. Allocation failures inside reconnects (issue 16 item 3).  cifs
+# reconnects a dropped session, reopens its files and sends smbvn's
+# validation from the task whose request finds the session down, so
+# /extra/failio, which reads a file on a cache=none mount every 50 ms
+# with its failslab flag set around each read alone, makes those
+# reconnects' allocations fail: cifs', smbvn's and the crypto API's.
+# Honest: through the churn port, which resets every connection 0.5 s
+# after its validation, at 1, 2, 5 and 10 percent in turn; the proxy's
+# UNVALIDATED-IO check on the host sees any request on a tree whose
+# validation had not reached the client.  Tampered: through the reguid
+# port, whose reconnects carry another ServerGuid until it heals; its
+# TAMPERED-IO check sees any request on such a connection.  Either way a
+# read returns the server's bytes or an error, never other bytes, and
+# once the faults stop the mount reads again (an allocation failure is
+# no evidence and leaves no hold).  Short reads (0 bytes) are counted,
+# not failed: stock cifs gives them too.  Not in the default CASES: on
+# Debian's 6.12.117 a failed unbuffered read can underflow a netfs
+# request's refcount (a WARNING from netfs_put_request, seen with smbvn
+# unloaded, docs/LIMITS.md), which would fail every debug-kernel run;
+# run it on its own with CASES=faults_reconnect.
+fr_read_again() {	# fr_read_again FILE: first good read within 120 s
+	t0=$(now)
+	while [ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a < 120) }')" = 1 ]; do
+		[ "$(timeout 30 cat "$1" 2>/dev/null)" = smbvn-hello ] &&
+			{ elapsed "$t0"; return 0; }
+		sleep 1
+	done
+	echo never
+	return 1
+}
+
+case_faults_reconnect() {
+	failslab_on faults_reconnect || return
+	snap
+	mkdir -p /mnt/fr
+	# The churn port may reset a slow mount before it is done.
+	for try in 1 2 3 4 5; do
+		timeout 120 mount -t cifs //10.0.2.2/data /mnt/fr \
+			-o "port=$PORT_churn,vers=3.0,cache=none,$CRED" >/tmp/fr.out 2>&1 && break
+		sleep 2
+	done
+	if ! mounted /mnt/fr; then
+		check faults-reconnect-mount 1 "$try tries: $(tr '\n' ' ' </tmp/fr.out)"
+		return
+	fi
+	dmesg -c >/dev/null
+	r0=$(reconnects) out=""
+	for p in 1 2 5 10; do
+		echo $p >$F/probability
+		out="$out p=$p%: $(/extra/failio /mnt/fr/hello.txt smbvn-hello "${FR_SECS:-20}")"
+		[ $? = 0 ] || out="$out (other bytes)"
+	done
+	echo 0 >$F/probability
+	r=$(($(reconnects) - r0))
+	echo "STRESS-FAULTS-RECONNECT$out"
+	check faults-reconnect-no-other-bytes $(echo "$out" | grep -q 'bad=[1-9]'; [ $? = 1 ]; echo $?) "$out"
+	check faults-reconnect-reconnected $([ $r -gt 0 ] && echo "$out" | grep -q 'ok=[1-9]'; echo $?) \
+		"$r reconnects; validated $(delta validated), failed $(delta failed), no_response $(delta no_response); smbvn out of memory: $(dmesg | grep -c 'smbvn: cannot validate.*out of memory')"
+	back=$(fr_read_again /mnt/fr/hello.txt)
+	check faults-reconnect-reads-after $? "first good read $back s after the faults stopped"
+	settle
+	timeout 60 umount /mnt/fr
+	check faults-reconnect-umount $? ""
+	quiesce
+
+	snap
+	if ! timeout 120 mount -t cifs //10.0.2.2/data /mnt/fr \
+		-o "port=$PORT_reguid,vers=3.0,cache=none,$CRED" >/tmp/fr.out 2>&1; then
+		check faults-reguid-mount 1 "$(tr '\n' ' ' </tmp/fr.out)"
+		return
+	fi
+	echo 5 >$F/probability
+	out=$(/extra/failio /mnt/fr/hello.txt smbvn-hello 40)
+	rc=$?
+	echo 0 >$F/probability
+	echo "STRESS-FAULTS-REGUID $out"
+	check faults-reguid-no-other-bytes $([ $rc = 0 ]; echo $?) "$out"
+	check faults-reguid-refused $([ "$(delta mismatch_guid)" -gt 0 ]; echo $?) \
+		"mismatch_guid $(delta mismatch_guid), failed $(delta failed), validated $(delta validated)"
+	# The proxy heals REGUID_HEAL s after the first tampered reconnect.
+	back=$(fr_read_again /mnt/fr/hello.txt)
+	check faults-reguid-reads-after-heal $? "first good read $back s after the faults stopped"
+	settle
+	timeout 60 umount -f /mnt/fr
+	check faults-reguid-umount $? ""
+	sleep 11	# the per-session refusal hold
 	quiesce
 }
 

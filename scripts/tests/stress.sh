@@ -78,9 +78,12 @@ for prog in fallocate cp; do
 	done
 done
 
-# failmount (failmount.c): the faults case's mount(2), with failslab on
-# for that one call; static, since the guest has no C library.
-gcc -static -O2 -o "$work/bin/failmount" scripts/tests/failmount.c
+# failmount (failmount.c): the faults case's mount(2), failio (failio.c):
+# faults_reconnect's reads, each with failslab on for that one call;
+# static, since the guest has no C library.
+for prog in failmount failio; do
+	gcc -static -O2 -o "$work/bin/$prog" "scripts/tests/$prog.c"
+done
 
 SAMBA_ADDRS=$mc_addr SAMBA_USERS=$nusers bash scripts/vm/samba.sh start "$work/A" "$base" >/dev/null
 share=$work/A/share
