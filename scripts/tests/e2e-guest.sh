@@ -28,20 +28,23 @@ quiesce() {
 	[ $n -lt 60 ] || echo "WARN connections still open after 30 s"
 }
 
+# snap and stats_delta run a few programs, not one per counter: on the
+# debug kernels under TCG each fork and exec costs about half a second,
+# and a program per counter made every attempt take ~50 s there.
 STATS=/sys/module/smbvn/stats
 snap() {	# counters as "name=value" lines, empty without smbvn
 	[ -d $STATS ] || return 0
-	for f in $STATS/*; do echo "${f##*/}=$(cat "$f")"; done
+	grep -r . $STATS | sed 's|^.*/||; s|:|=|' | sort
 }
 
 # Print the counters that moved between two snapshots.
 stats_delta() {	# stats_delta NAME WAY BEFORE AFTER
-	d=$(printf '%s\n' "$4" | while IFS='=' read -r k v; do
-		old=$(printf '%s\n' "$3" | sed -n "s/^$k=//p")
-		[ "$v" != "${old:-0}" ] && printf ' %s=%d' "$k" $((v - ${old:-0}))
-	done)
-	[ -n "$4" ] && echo "STATS $1 $2${d:- none}"
-	return 0
+	[ -n "$4" ] || return 0
+	d=$(printf '%s\n--\n%s\n' "$3" "$4" | awk -F= '
+		$0 == "--" { after = 1; next }
+		!after { old[$1] = $2; next }
+		$2 != old[$1] + 0 { printf " %s=%d", $1, $2 - old[$1] }')
+	echo "STATS $1 $2${d:- none}"
 }
 
 attempt() {	# attempt WAY NAME PORT SHARE VERS OPTS
