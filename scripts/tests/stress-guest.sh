@@ -27,6 +27,8 @@ snap() { for c in validated failed not_applicable no_response validated_other_ch
 delta() { eval "echo \$((\$(ctr $1) - ${1}_0))"; }
 now() { cut -d' ' -f1 /proc/uptime; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# within T0 SECS: true while less than SECS seconds have passed since T0.
+within() { awk -v a="$1" -v b="$(now)" -v s="$2" 'BEGIN { exit !(b - a < s) }'; }
 
 # Until cifs has no TCP connection left: a refused or unmounted share
 # lets go of it asynchronously, and counters must not move under a check.
@@ -188,7 +190,7 @@ case_churn() {
 	: >/tmp/cperr
 	: >/tmp/sums
 	while [ $(($(reconnects) - r0)) -lt "$RECONNECTS" ]; do
-		if [ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a > 900) }')" = 1 ]; then
+		if ! within "$t0" 900; then
 			echo "STRESS churn-budget: 900 s spent"
 			break
 		fi
@@ -275,7 +277,7 @@ case_churn_hold() {
 	ioctl_load /mnt/ch/ch a &
 	ioctl_load /mnt/ch/ch b &
 	while [ $(($(reconnects) - r0)) -lt "${HOLD_RECONNECTS:-40}" ] &&
-		[ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a < 600) }')" = 1 ]; do
+		within "$t0" 600; do
 		sleep 1
 	done
 	touch /tmp/ioctl-stop
@@ -304,7 +306,7 @@ write_until() {
 	t0=$(now)
 	: >/tmp/wlog
 	i=0
-	while [ "$(awk -v a="$t0" -v b="$(now)" -v s="$3" 'BEGIN { print (b - a < s) }')" = 1 ]; do
+	while within "$t0" "$3"; do
 		i=$((i + 1))
 		# Logged with the time the write started: one in flight when
 		# the refusal comes may still complete (on a channel that was
@@ -431,7 +433,7 @@ case_mixed() {
 # between its NEGOTIATE and its tree connect (negotiate-not-captured), or
 # fail with ECONNABORTED or EAGAIN when smbvn drops the connections that
 # predate it; any other failure, a bad read or a hang is a defect.
-mounter() {	# mounter ID: until /tmp/stop exists
+mounter() {	# mounter ID VERS: until /tmp/stop exists
 	mkdir -p /mnt/m$1
 	k=0
 	while [ ! -e /tmp/stop ]; do
@@ -709,7 +711,7 @@ case_multichannel_reconnect() {
 	wait_channel mcreconnect
 	r0=$(reconnects) t0=$(now) ok=0 bad=0 tail=0
 	mkdir -p /mnt/mr/mr
-	while [ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a < 30) }')" = 1 ]; do
+	while within "$t0" 30; do
 		head -c 8192 /dev/urandom >/tmp/mrw
 		if timeout 20 cp /tmp/mrw /mnt/mr/mr/f 2>/dev/null &&
 			timeout 20 cmp -s /tmp/mrw /mnt/mr/mr/f; then
@@ -768,11 +770,11 @@ case_multichannel_reguid() {
 	# go through again.
 	t0=$(now) back=
 	timeout 20 mkdir -p /mnt/mg/mgheal 2>/dev/null
-	while [ "$(awk -v a="$t0" -v b="$(now)" -v s="$((REGUID_HEAL + 90))" 'BEGIN { print (b - a < s) }')" = 1 ]; do
+	while within "$t0" $((REGUID_HEAL + 90)); do
 		if timeout 20 mkdir -p /mnt/mg/mgheal 2>/dev/null &&
 			echo back | timeout 20 dd of=/mnt/mg/mgheal/probe 2>/dev/null &&
 			[ "$(timeout 20 cat /mnt/mg/mgheal/probe 2>/dev/null)" = back ]; then
-			back=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }')
+			back=$(elapsed "$t0")
 			break
 		fi
 		sleep 1
@@ -841,8 +843,7 @@ knob_loop() {
 	while :; do
 		both=$( { grep -q '^tamper ok' /tmp/kl.*.res &&
 			grep -q '^tamper refused' /tmp/kl.*.res; } && echo 1 || echo 0)
-		[ "$(awk -v a="$t0" -v b="$(now)" -v both=$both \
-			'BEGIN { print (b - a < 60 || (!both && b - a < 180)) }')" = 1 ] || break
+		within "$t0" 60 || { [ "$both" = 0 ] && within "$t0" 180; } || break
 		i=$((i + 1))
 		if [ $((i % 2)) = 0 ]; then
 			kind=tamper port=$PORT_knobguid
@@ -915,7 +916,7 @@ case_knobs() {
 		knob_writer $a $(cd /mnt && ls -d k$a-s* 2>/dev/null) &
 	done
 	# The knobs, in a cycle through all four states, under the writers
-	# and the mounter.
+	# and the four mount loops below.
 	(
 		while [ ! -e /tmp/knobs-stop ]; do
 			for st in "0 0" "1 1" "0 1" "1 0"; do
@@ -1092,7 +1093,7 @@ case_faults() {
 # run it on its own with CASES=faults_reconnect.
 fr_read_again() {	# fr_read_again FILE: first good read within 120 s
 	t0=$(now)
-	while [ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a < 120) }')" = 1 ]; do
+	while within "$t0" 120; do
 		[ "$(timeout 30 cat "$1" 2>/dev/null)" = smbvn-hello ] &&
 			{ elapsed "$t0"; return 0; }
 		sleep 1
