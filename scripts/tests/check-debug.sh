@@ -30,7 +30,8 @@
 # need more than the usual 1024), E2E_VM_TIMEOUT and KSMBD_VM_TIMEOUT (default
 # 5400), STRESS_VM_TIMEOUT (8100): 3x the suites' own defaults, because TCG
 # with every checker on is several times slower than the Debian kernels;
-# STRESS_REDROP_DELAY (8 s, the stress proxy's drop after a validation).
+# STRESS_REDROP_DELAY (8 s, the stress proxy's drop after a validation) and
+# CHURN_DELAY (2 s, the churn proxy's reset after a validation).
 # CHECK_DEBUG_SUITES picks suites (default "e2e ksmbd stress"; absent
 # scripts are skipped).  CHECK_DEBUG_RELEASE names the installed debug
 # kernel; by default the one this tree built, else the only *-smbvn-debug
@@ -63,6 +64,10 @@ export STRESS_VM_TIMEOUT=${STRESS_VM_TIMEOUT:-8100}
 # A mount there takes seconds, not a fraction of one: the proxy's forced
 # drop 2 s after a validation came before the mount's first write.
 export STRESS_REDROP_DELAY=${STRESS_REDROP_DELAY:-8}
+# The churn case's reset 0.5 s after each validation left the RT debug
+# kernel too little time for a write between two reconnects (10 files in
+# 213 reconnects, the rest EBADF): 2 s, 4x like the drop above.
+export CHURN_DELAY=${CHURN_DELAY:-2}
 suites=${CHECK_DEBUG_SUITES:-e2e ksmbd stress}
 
 passed=0 failed=0
