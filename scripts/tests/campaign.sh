@@ -10,7 +10,8 @@
 # per attempt plus one per kernel for the run itself) are printed.
 #
 # Environment: SEED (default 16), N (attempts per kernel, default 200),
-# E2E_PORT_BASE (Samba on base, proxy on base+10, control on base+11),
+# E2E_PORT_BASE (Samba on base; lane L's proxy on base+10+2L, its control
+# port one above), CAMPAIGN_LANES (kernels run at a time, default 2),
 # E2E_KERNELS (default both Debian 12 kernels), CAMPAIGN_BOUND (seconds
 # an attempt may take, default 60), CAMPAIGN_OUT (where the logs are kept,
 # default .cache/campaign).  To reproduce one attempt: CAMPAIGN_ONLY=i
@@ -28,9 +29,13 @@ work=$(mktemp -d /tmp/smbvn-campaign.XXXXXX)
 chmod 755 "$work"
 mkdir -p "$out"
 
-proxy=
 cleanup() {
-	[ -z "$proxy" ] || kill "$proxy" 2>/dev/null || true
+	local f
+	# A VM still running (interrupted): qemu runs in a process group of
+	# its own, so by its pid file, as the proxies.
+	for f in "$work"/*/qemu.pid "$work"/*/proxy.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+	done
 	bash scripts/vm/samba.sh stop "$work/samba" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
@@ -42,13 +47,19 @@ for k in "${kernels[@]}"; do
 	make -s KROOT=".cache/k/$k" >/dev/null
 done
 bash scripts/vm/samba.sh start "$work/samba" "$base" >/dev/null
-printf 'PORT=%s\nCTL=%s\nN=%s\nSTOCK=%s\n' $((base + 10)) $((base + 11)) "$n" \
-	"${CAMPAIGN_STOCK:-0}" >"$work/env"
 only=()
 [ -z "${CAMPAIGN_ONLY:-}" ] || only=(--only "$CAMPAIGN_ONLY")
 
-passed=0 failed=0
-for k in "${kernels[@]}"; do
+# run_kernel K SLOT: the proxy on base+10+2*SLOT, its control port one
+# above, a VM of kernel K through it, then the host-side check.  Writes
+# its report to $work/K/report and "PASSED FAILED" to $work/K/counts.
+run_kernel() {
+	local k=$1 slot=$2 tag jlog vlog port ctl pid rc t0 t1 res bad done_n
+	local p=0 f=0 w=$work/$1
+	mkdir -p "$w"
+	port=$((base + 10 + 2 * slot)) ctl=$((base + 11 + 2 * slot))
+	printf 'PORT=%s\nCTL=%s\nN=%s\nSTOCK=%s\n' $port $ctl "$n" \
+		"${CAMPAIGN_STOCK:-0}" >"$w/env"
 	tag=$k-seed$seed${CAMPAIGN_ONLY:+-only$CAMPAIGN_ONLY}
 	[ "${CAMPAIGN_STOCK:-0}" = 0 ] || tag=$tag-stock
 	jlog=$out/campaign-$tag.jsonl
@@ -56,45 +67,72 @@ for k in "${kernels[@]}"; do
 	: >"$jlog"
 	# The test user's credentials let the quirk class re-sign answers.
 	python3 scripts/proxy/campaign.py proxy --seed "$seed" \
-		--target "127.0.0.1:$base" --listen $((base + 10)) \
-		--control $((base + 11)) --log "$jlog" "${only[@]}" \
-		--text-log "$out/proxy-$tag.log" \
-		--user smbvn --password smbvnpass >"$work/proxy.out" 2>&1 &
-	proxy=$!
+		--target "127.0.0.1:$base" --listen $port --control $ctl \
+		--log "$jlog" "${only[@]}" --text-log "$out/proxy-$tag.log" \
+		--user smbvn --password smbvnpass >"$w/proxy.out" 2>&1 &
+	pid=$!
+	echo "$pid" >"$w/proxy.pid"
 	for _ in $(seq 50); do
-		grep -q ready "$work/proxy.out" && break
+		grep -q ready "$w/proxy.out" && break
 		sleep 0.1
 	done
 	t0=$(date +%s)
 	rc=0
-	VM_LOG=$vlog VM_TIMEOUT=${CAMPAIGN_VM_TIMEOUT:-$((300 + n * 20))} \
+	VM_LOG=$vlog VM_PIDFILE=$w/qemu.pid VM_TIMEOUT=${CAMPAIGN_VM_TIMEOUT:-$((300 + n * 20))} \
 		bash scripts/vm/vm.sh "$k" scripts/tests/campaign-guest.sh \
-		"build/$k/smbvn.ko" "$work/env" >"$work/vm.out" 2>&1 || rc=$?
+		"build/$k/smbvn.ko" "$w/env" >"$w/vm.out" 2>&1 || rc=$?
 	t1=$(date +%s)
-	kill "$proxy" 2>/dev/null || true
-	wait "$proxy" 2>/dev/null || true
-	proxy=
-	echo "== $k seed=$seed N=$n: VM $((t1 - t0)) s, vm.sh exit $rc"
-	grep '^vm.sh:' "$work/vm.out" | sed 's/^/  /' || true
-	# A VM that never booted leaves no log: say why, from vm.sh's output.
-	[ -s "$vlog" ] || { tail -n 5 "$work/vm.out" | sed 's/^/  /'; : >"$vlog"; }
-	res=$(python3 scripts/proxy/campaign.py check --log "$jlog" --guest "$vlog" \
-		--kernel "$k" --seed "$seed" --bound "$bound" --verbose ||
-		true)
-	echo "$res" >"$out/check-$tag.txt"
-	echo "$res" | grep -v '^ATTEMPT '
-	bad=$(echo "$res" | grep -c '^VIOLATION' || true)
-	done_n=$(echo "$res" | sed -n 's/^CAMPAIGN .*: \([0-9]*\) attempts.*/\1/p')
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -f "$w/proxy.pid"
+	{
+		echo "== $k seed=$seed N=$n: VM $((t1 - t0)) s, vm.sh exit $rc"
+		grep '^vm.sh:' "$w/vm.out" | sed 's/^/  /' || true
+		# A VM that never booted leaves no log: say why, from
+		# vm.sh's output.
+		[ -s "$vlog" ] || { tail -n 5 "$w/vm.out" | sed 's/^/  /'; : >"$vlog"; }
+		res=$(python3 scripts/proxy/campaign.py check --log "$jlog" \
+			--guest "$vlog" --kernel "$k" --seed "$seed" \
+			--bound "$bound" --verbose || true)
+		echo "$res" >"$out/check-$tag.txt"
+		echo "$res" | grep -v '^ATTEMPT '
+		grep -a 'CAMPAIGN-STATS' "$vlog" | sed 's/^/  /' || true
+	} >"$w/report"
+	bad=$(grep -c '^VIOLATION' "$out/check-$tag.txt" || true)
+	done_n=$(sed -n 's/^CAMPAIGN .*: \([0-9]*\) attempts.*/\1/p' "$out/check-$tag.txt")
 	# One check per attempt reported, one for the VM run (clean exit, no
 	# kernel report); attempts the guest never reached count as failed.
-	passed=$((passed + ${done_n:-0} - bad))
-	failed=$((failed + bad + (n - ${done_n:-0})))
-	if [ "$rc" = 0 ]; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
+	p=$((${done_n:-0} - bad)) f=$((bad + (n - ${done_n:-0})))
+	if [ "$rc" = 0 ]; then p=$((p + 1)); else f=$((f + 1)); fi
+	echo "$p $f" >"$w/counts"
+}
+
+# Two kernels at a time (CAMPAIGN_LANES=1 for one): a TCG VM keeps one
+# host core busy, and most of an attempt is the guest's own work.
+lanes=${CAMPAIGN_LANES:-2}
+jobs=()
+slot=0
+for k in "${kernels[@]}"; do
+	run_kernel "$k" $((slot % lanes)) &
+	jobs+=($!)
+	slot=$((slot + 1))
+	if [ ${#jobs[@]} -ge "$lanes" ]; then
+		wait "${jobs[0]}" || true
+		jobs=("${jobs[@]:1}")
 	fi
-	grep -a 'CAMPAIGN-STATS' "$vlog" | sed 's/^/  /' || true
+done
+for j in "${jobs[@]}"; do wait "$j" || true; done
+
+passed=0 failed=0
+for k in "${kernels[@]}"; do
+	if [ -f "$work/$k/counts" ]; then
+		cat "$work/$k/report"
+		read -r p f <"$work/$k/counts"
+	else
+		echo "== $k: no report (the run did not finish)"
+		p=0 f=1
+	fi
+	passed=$((passed + p)) failed=$((failed + f))
 done
 echo "CAMPAIGN: $passed passed, $failed failed"
 [ "$failed" = 0 ]
