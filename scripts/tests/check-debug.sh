@@ -31,7 +31,8 @@
 # 5400), STRESS_VM_TIMEOUT (8100): 3x the suites' own defaults, because TCG
 # with every checker on is several times slower than the Debian kernels;
 # STRESS_REDROP_DELAY (8 s, the stress proxy's drop after a validation) and
-# CHURN_DELAY (2 s, the churn proxy's reset after a validation).
+# CHURN_DELAY (2 s, the churn proxy's reset after a validation) with
+# CHURN_BUDGET (2700 s for the churn case's reconnects).
 # CHECK_DEBUG_SUITES picks suites (default "e2e ksmbd stress"; absent
 # scripts are skipped).  CHECK_DEBUG_RELEASE names the installed debug
 # kernel; by default the one this tree built, else the only *-smbvn-debug
@@ -68,6 +69,7 @@ export STRESS_REDROP_DELAY=${STRESS_REDROP_DELAY:-8}
 # kernel too little time for a write between two reconnects (10 files in
 # 213 reconnects, the rest EBADF): 2 s, 4x like the drop above.
 export CHURN_DELAY=${CHURN_DELAY:-2}
+export CHURN_BUDGET=${CHURN_BUDGET:-2700}
 suites=${CHECK_DEBUG_SUITES:-e2e ksmbd stress}
 
 passed=0 failed=0

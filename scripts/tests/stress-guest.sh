@@ -12,6 +12,7 @@ KO=/extra/smbvn.ko
 S=/sys/module/smbvn/stats
 NUSERS=${NUSERS:-32}
 RECONNECTS=${RECONNECTS:-200}
+CHURN_BUDGET=${CHURN_BUDGET:-900}
 CRED=username=smbvn,password=smbvnpass
 
 check() {	# check NAME STATUS DETAIL: STATUS 0 passes
@@ -190,8 +191,8 @@ case_churn() {
 	: >/tmp/cperr
 	: >/tmp/sums
 	while [ $(($(reconnects) - r0)) -lt "$RECONNECTS" ]; do
-		if ! within "$t0" 900; then
-			echo "STRESS churn-budget: 900 s spent"
+		if ! within "$t0" "$CHURN_BUDGET"; then
+			echo "STRESS churn-budget: $CHURN_BUDGET s spent"
 			break
 		fi
 		i=$((i + 1))

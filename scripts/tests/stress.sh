@@ -22,6 +22,8 @@ nusers=${NUSERS:-32}
 reconnects=${RECONNECTS:-200}
 loads=${LOADS:-20}
 hold_reconnects=${HOLD_RECONNECTS:-40}
+# Seconds the churn case may spend on its RECONNECTS before it gives up.
+churn_budget=${CHURN_BUDGET:-900}
 mc_addr=${STRESS_MC_ADDR:-10.254.0.1}
 # Multichannel wants a second server address that the guests reach through
 # slirp and nothing else does.  The whole run (Samba, the proxies, qemu)
@@ -115,6 +117,7 @@ maps=() p=$((base + 1))
 	echo "TAMPER_MODES=\"$tamper\""
 	echo "MC_ADDR=$mc_addr"
 	echo "NUSERS=$nusers RECONNECTS=$reconnects LOADS=$loads HOLD_RECONNECTS=$hold_reconnects"
+	echo "CHURN_BUDGET=$churn_budget"
 	echo "REGUID_HEAL=$reguid_heal"
 	[ -z "${CASES:-}" ] || echo "CASES=\"$CASES\""
 	[ -z "${WAY:-}" ] || echo "WAY=$WAY"
