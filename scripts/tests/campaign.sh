@@ -29,13 +29,23 @@ work=$(mktemp -d /tmp/smbvn-campaign.XXXXXX)
 chmod 755 "$work"
 mkdir -p "$out"
 
-cleanup() {
+lane_pids=()
+kill_by_pidfiles() {
 	local f
-	# A VM still running (interrupted): qemu runs in a process group of
-	# its own, so by its pid file, as the proxies.
 	for f in "$work"/*/qemu.pid "$work"/*/proxy.pid; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
 	done
+}
+cleanup() {
+	local j
+	# A VM still running (interrupted): qemu runs in a process group of
+	# its own, so by its pid file, as the proxies.  Again once the lanes
+	# are gone, for a qemu that wrote its pid file in between.
+	touch "$work/stop"
+	kill_by_pidfiles
+	for j in "${lane_pids[@]}"; do kill "$j" 2>/dev/null || true; done
+	for j in "${lane_pids[@]}"; do wait "$j" 2>/dev/null || true; done
+	kill_by_pidfiles
 	bash scripts/vm/samba.sh stop "$work/samba" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
@@ -78,10 +88,13 @@ run_kernel() {
 	done
 	t0=$(date +%s)
 	rc=0
+	[ ! -e "$work/stop" ] || return 0
 	VM_LOG=$vlog VM_PIDFILE=$w/qemu.pid VM_TIMEOUT=${CAMPAIGN_VM_TIMEOUT:-$((300 + n * 20))} \
 		bash scripts/vm/vm.sh "$k" scripts/tests/campaign-guest.sh \
 		"build/$k/smbvn.ko" "$w/env" >"$w/vm.out" 2>&1 || rc=$?
 	t1=$(date +%s)
+	rm -f "$w/qemu.pid"
+	echo "campaign.sh: $k done, VM $((t1 - t0)) s, exit $rc" >&2
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	rm -f "$w/proxy.pid"
@@ -95,7 +108,7 @@ run_kernel() {
 			--guest "$vlog" --kernel "$k" --seed "$seed" \
 			--bound "$bound" --verbose || true)
 		echo "$res" >"$out/check-$tag.txt"
-		echo "$res" | grep -v '^ATTEMPT '
+		echo "$res" | grep -v '^ATTEMPT ' || true
 		grep -a 'CAMPAIGN-STATS' "$vlog" | sed 's/^/  /' || true
 	} >"$w/report"
 	bad=$(grep -c '^VIOLATION' "$out/check-$tag.txt" || true)
@@ -110,18 +123,19 @@ run_kernel() {
 # Two kernels at a time (CAMPAIGN_LANES=1 for one): a TCG VM keeps one
 # host core busy, and most of an attempt is the guest's own work.
 lanes=${CAMPAIGN_LANES:-2}
-jobs=()
+[[ $lanes =~ ^[1-9][0-9]*$ ]] || { echo "campaign.sh: CAMPAIGN_LANES must be a positive number, not '$lanes'" >&2; exit 2; }
 slot=0
 for k in "${kernels[@]}"; do
 	run_kernel "$k" $((slot % lanes)) &
-	jobs+=($!)
+	lane_pids+=($!)
 	slot=$((slot + 1))
-	if [ ${#jobs[@]} -ge "$lanes" ]; then
-		wait "${jobs[0]}" || true
-		jobs=("${jobs[@]:1}")
+	if [ ${#lane_pids[@]} -ge "$lanes" ]; then
+		wait "${lane_pids[0]}" || true
+		lane_pids=("${lane_pids[@]:1}")
 	fi
 done
-for j in "${jobs[@]}"; do wait "$j" || true; done
+for j in "${lane_pids[@]}"; do wait "$j" || true; done
+lane_pids=()
 
 passed=0 failed=0
 for k in "${kernels[@]}"; do
@@ -129,8 +143,11 @@ for k in "${kernels[@]}"; do
 		cat "$work/$k/report"
 		read -r p f <"$work/$k/counts"
 	else
-		echo "== $k: no report (the run did not finish)"
-		p=0 f=1
+		# The lane died: what it wrote, and every attempt and the
+		# VM run counted as failed.
+		cat "$work/$k/report" 2>/dev/null || true
+		echo "== $k: the lane ended without a result"
+		p=0 f=$((n + 1))
 	fi
 	passed=$((passed + p)) failed=$((failed + f))
 done
