@@ -65,7 +65,9 @@ only=()
 # its report to $work/K/report and "PASSED FAILED" to $work/K/counts.
 run_kernel() {
 	local k=$1 slot=$2 tag jlog vlog port ctl pid rc t0 t1 res bad done_n
-	local p=0 f=0 w=$work/$1
+	local p f w=$work/$1
+	# An interrupted run starts no new proxy or VM.
+	[ ! -e "$work/stop" ] || return 0
 	mkdir -p "$w"
 	port=$((base + 10 + 2 * slot)) ctl=$((base + 11 + 2 * slot))
 	printf 'PORT=%s\nCTL=%s\nN=%s\nSTOCK=%s\n' $port $ctl "$n" \
@@ -88,7 +90,6 @@ run_kernel() {
 	done
 	t0=$(date +%s)
 	rc=0
-	[ ! -e "$work/stop" ] || return 0
 	VM_LOG=$vlog VM_PIDFILE=$w/qemu.pid VM_TIMEOUT=${CAMPAIGN_VM_TIMEOUT:-$((300 + n * 20))} \
 		bash scripts/vm/vm.sh "$k" scripts/tests/campaign-guest.sh \
 		"build/$k/smbvn.ko" "$w/env" >"$w/vm.out" 2>&1 || rc=$?
