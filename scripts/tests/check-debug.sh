@@ -32,7 +32,8 @@
 # with every checker on is several times slower than the Debian kernels;
 # STRESS_REDROP_DELAY (8 s, the stress proxy's drop after a validation) and
 # CHURN_DELAY (2 s, the churn proxy's reset after a validation) with
-# CHURN_BUDGET (2700 s for the churn case's reconnects).
+# CHURN_BUDGET (2700 s for the churn case's reconnects), MOUNT_TIMEOUT
+# (900 s for each of the mounts made side by side: 32 at once took 400 s).
 # CHECK_DEBUG_SUITES picks suites (default "e2e ksmbd stress"; absent
 # scripts are skipped).  CHECK_DEBUG_RELEASE names the installed debug
 # kernel; by default the one this tree built, else the only *-smbvn-debug
@@ -70,6 +71,7 @@ export STRESS_REDROP_DELAY=${STRESS_REDROP_DELAY:-8}
 # 213 reconnects, the rest EBADF): 2 s, 4x like the drop above.
 export CHURN_DELAY=${CHURN_DELAY:-2}
 export CHURN_BUDGET=${CHURN_BUDGET:-2700}
+export MOUNT_TIMEOUT=${MOUNT_TIMEOUT:-900}
 suites=${CHECK_DEBUG_SUITES:-e2e ksmbd stress}
 
 passed=0 failed=0

@@ -24,6 +24,8 @@ loads=${LOADS:-20}
 hold_reconnects=${HOLD_RECONNECTS:-40}
 # Seconds the churn case may spend on its RECONNECTS before it gives up.
 churn_budget=${CHURN_BUDGET:-900}
+# Seconds each mount of the cases that mount side by side may take.
+mount_timeout=${MOUNT_TIMEOUT:-120}
 mc_addr=${STRESS_MC_ADDR:-10.254.0.1}
 # Multichannel wants a second server address that the guests reach through
 # slirp and nothing else does.  The whole run (Samba, the proxies, qemu)
@@ -117,7 +119,7 @@ maps=() p=$((base + 1))
 	echo "TAMPER_MODES=\"$tamper\""
 	echo "MC_ADDR=$mc_addr"
 	echo "NUSERS=$nusers RECONNECTS=$reconnects LOADS=$loads HOLD_RECONNECTS=$hold_reconnects"
-	echo "CHURN_BUDGET=$churn_budget"
+	echo "CHURN_BUDGET=$churn_budget MOUNT_TIMEOUT=$mount_timeout"
 	echo "REGUID_HEAL=$reguid_heal"
 	[ -z "${CASES:-}" ] || echo "CASES=\"$CASES\""
 	[ -z "${WAY:-}" ] || echo "WAY=$WAY"
