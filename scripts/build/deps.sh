@@ -13,17 +13,7 @@ mkdir -p "$cache/deb" "$cache/k"
 pkgs=(qemu-system-x86 samba smbclient cifs-utils busybox-static dwarves python3
       python3-cryptography cpio kmod xz-utils zstd binutils gcc libc6-dev make bc
       flex bison libelf-dev libssl-dev bzip2 lz4 lzop bpftool)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "deps: installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$top/scripts/build/apt-need.sh" "${pkgs[@]}"
 # smbd must not be left running as a system service on the default port:
 # the tests start their own instances on high ports.
 systemctl stop smbd nmbd samba-ad-dc 2>/dev/null || true

@@ -117,17 +117,7 @@ bash scripts/build/deps.sh >/dev/null
 # socat bridges each forwarded guest connection; keyctl and setpriv go
 # into the guest's extra layer.
 pkgs=(samba socat keyutils util-linux python3 python3-cryptography cpio)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	systemctl stop smbd nmbd samba-ad-dc 2>/dev/null || true
-fi
+bash scripts/build/apt-need.sh "${pkgs[@]}"
 
 read -r -a kernels <<<"${DFSMU_KERNELS:-$(bash scripts/build/deps.sh releases)}"
 for k in "${kernels[@]}"; do

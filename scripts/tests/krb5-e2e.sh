@@ -74,17 +74,7 @@ bash scripts/build/deps.sh >/dev/null
 # too; this covers a first install here).
 pkgs=(samba-ad-dc samba-ad-provision krb5-user keyutils smbclient cifs-utils
       python3 iproute2)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	systemctl stop samba-ad-dc smbd nmbd 2>/dev/null || true
-fi
+bash scripts/build/apt-need.sh "${pkgs[@]}"
 
 read -r -a kernels <<<"${KRB5_KERNELS:-$(bash scripts/build/deps.sh releases)}"
 for k in "${kernels[@]}"; do

@@ -91,9 +91,7 @@ read -r -a mods <<<"$(printf '%s\n' "${mods[@]}" | sort -u | tr '\n' ' ')"
 # ordinary packages and are installed when missing.
 kt=.cache/ksmbd-tools
 if [ ! -x "$kt/usr/libexec/ksmbd.tools" ]; then
-	mkdir -p .cache/deb
-	(cd .cache/deb && { apt-get download -qq ksmbd-tools 2>/dev/null ||
-		{ apt-get update -qq && apt-get download -qq ksmbd-tools 2>/dev/null; }; })
+	bash scripts/build/apt-need.sh download .cache/deb ksmbd-tools
 	rm -rf "$kt"
 	dpkg-deb -x .cache/deb/ksmbd-tools_*.deb "$kt"
 fi
@@ -103,10 +101,8 @@ tools=$kt/usr/libexec/ksmbd.tools
 # for a file name.
 for try in 1 2; do
 	ldd "$tools" | grep -q 'not found' || break
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends libglib2.0-0 \
-		libnl-3-200 libnl-genl-3-200 >/dev/null || sleep 10
+	bash scripts/build/apt-need.sh libglib2.0-0 libnl-3-200 \
+		libnl-genl-3-200 || sleep 10
 done
 if ldd "$tools" | grep 'not found'; then
 	echo "ksmbd-e2e.sh: ksmbd.tools still lacks the libraries above" >&2

@@ -52,16 +52,8 @@ usage() {
 # fresh Debian 12 gets them here.  Installing must not leave the package's
 # own services running on the standard ports.
 need_pkgs() {
-	local p missing=()
-	for p in samba-ad-dc samba-ad-provision krb5-user smbclient; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-			missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	systemctl stop samba-ad-dc smbd nmbd 2>/dev/null || true
+	bash "$(dirname "$0")/../build/apt-need.sh" samba-ad-dc samba-ad-provision \
+		krb5-user smbclient
 }
 
 port_busy() {	# port_busy PORT: something accepts TCP on 127.0.0.1:PORT

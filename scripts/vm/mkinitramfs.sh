@@ -28,16 +28,7 @@ for f in "$@"; do [ -f "$f" ] || die "no such file: $f"; done
 # Host tools this script copies or runs. deps.sh installs them; stand-alone
 # use on a fresh Debian 12 installs whatever is missing.
 pkgs=(busybox-static cifs-utils kmod cpio xz-utils zstd gzip util-linux dash)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$top/scripts/build/apt-need.sh" "${pkgs[@]}"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -40,11 +40,7 @@ usage() {
 # stand-alone caller on a fresh Debian 12 should work too.
 need_pkgs() {
 	command -v smbd >/dev/null && command -v smbpasswd >/dev/null && return
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends samba >/dev/null
-	# The package starts a system smbd on 445; the tests only want theirs.
-	systemctl stop smbd nmbd 2>/dev/null || true
+	bash "$(dirname "$0")/../build/apt-need.sh" samba
 }
 
 # smbd serves files as the mapped Unix user, so every directory above the

@@ -32,11 +32,8 @@ timeout=${VM_TIMEOUT:-600}
 log=${VM_LOG:-$top/.cache/vm/$rel.log}
 kernel=$top/.cache/k/$rel/boot/vmlinuz-$rel
 [ -f "$kernel" ] || { echo "vm.sh: no kernel $kernel: run scripts/build/deps.sh" >&2; exit 2; }
-command -v qemu-system-x86_64 >/dev/null || {
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null
-}
+command -v qemu-system-x86_64 >/dev/null ||
+	bash "$top/scripts/build/apt-need.sh" qemu-system-x86
 
 mkdir -p "$top/.cache/vm" "$(dirname "$log")"
 work=$(mktemp -d)
