@@ -155,9 +155,7 @@ done
 # --- the servers ----------------------------------------------------------
 # Users: smbvn on every server; $MU_USER on S2 only.  A user name no
 # server knows (smbvnbad) is what multiuser's third user presents.
-for u in smbvn "$MU_USER"; do
-	getent passwd "$u" >/dev/null || useradd -M -s /usr/sbin/nologin "$u"
-done
+bash scripts/vm/unix-user.sh smbvn "$MU_USER"
 # write_conf NAME PORT: the [global] part of server NAME's smb.conf;
 # the shares are appended by the caller.
 write_conf() {

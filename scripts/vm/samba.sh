@@ -141,7 +141,7 @@ extra_users() {
 
 add_user() {	# add_user NAME DIR: Unix account (no home, no login) + passdb
 	local u=$1 dir=$2
-	getent passwd "$u" >/dev/null || useradd -M -s /usr/sbin/nologin "$u"
+	bash "$(dirname "$0")/unix-user.sh" "$u"
 	printf '%s\n%s\n' "$pass" "$pass" |
 		smbpasswd -c "$dir/smb.conf" -a -s "$u" >>"$dir/log/smbpasswd.out" 2>&1 ||
 		die "smbpasswd $u failed, see $dir/log/smbpasswd.out"
@@ -194,9 +194,7 @@ start() {
 	# usershare path must not be world-writable or smbd complains.
 	chmod 755 "$dir/usershares"
 
-	if ! getent passwd "$user" >/dev/null; then
-		useradd -M -s /usr/sbin/nologin "$user"
-	fi
+	bash "$(dirname "$0")/unix-user.sh" "$user"
 	make_traversable "$dir/share"
 	chmod 755 "$dir" "$dir/share"
 	chown "$user:" "$dir/share"
