@@ -33,7 +33,7 @@
 # STRESS_REDROP_DELAY (20 s, the stress proxy's drop after a validation) and
 # CHURN_DELAY (2 s, the churn proxy's reset after a validation) with
 # CHURN_BUDGET (2700 s for the churn case's reconnects), MOUNT_TIMEOUT
-# (900 s for each of the mounts made side by side: 32 at once took 400 s).
+# (900 s for each of the mounts made side by side: 32 at once took 312 s).
 # CHECK_DEBUG_SUITES picks suites (default "e2e ksmbd stress"; absent
 # scripts are skipped).  CHECK_DEBUG_RELEASE names the installed debug
 # kernel; by default the one this tree built, else the only *-smbvn-debug

@@ -75,15 +75,15 @@ took E2E
 # both are done.
 read -r -a rels <<<"$(bash scripts/build/deps.sh releases)"
 
-# suite NAME LOG CMD...: one suite of a lane, timed, its output in LOG.
+# suite NAME LOG CMD...: one suite of a lane, its output in LOG.  Each
+# lane is a subshell with its own copy of took's clock.
 suite() {
-	local name=$1 log=$2 s
+	local name=$1 log=$2
 	shift 2
-	s=$(date +%s)
 	echo "== $name"
 	"$@" >"$log" 2>&1
 	cat "$log"
-	echo "test.sh: $name took $(($(date +%s) - s)) s"
+	took "$name"
 }
 
 # stress_on REL: the stress suite on one kernel, with every case but about
