@@ -26,6 +26,9 @@ check() {	# check NAME STATUS DETAIL: STATUS 0 passes
 		echo "STRESS $1 pass $3"
 	else
 		echo "STRESS $1 fail $3"
+		# What the kernel said last: the host shows these lines with
+		# the failure, since CI keeps only the suites' output.
+		dmesg | tail -n 12 | sed "s/^/STRESS-CONTEXT $1 /"
 	fi
 }
 
@@ -708,10 +711,14 @@ case_multichannel_bind311() {
 case_multichannel_reconnect() {
 	snap
 	mkdir -p /mnt/mr
+	t=$(now)
 	o="port=$PORT_redropmc,vers=3.0,multichannel,max_channels=2,$CRED"
-	if ! timeout 120 mount -t cifs //10.0.2.2/data /mnt/mr -o "$o" \
-		>/tmp/mr.out 2>&1; then
-		check mcreconnect-mount 1 "$(tr '\n' ' ' </tmp/mr.out)"
+	rc=0
+	timeout 120 mount -t cifs //10.0.2.2/data /mnt/mr -o "$o" \
+		>/tmp/mr.out 2>&1 || rc=$?
+	if [ "$rc" != 0 ]; then
+		# 124: the mount still ran after 120 s.
+		check mcreconnect-mount 1 "exit $rc after $(elapsed "$t") s: $(tr '\n' ' ' </tmp/mr.out)"
 		quiesce
 		return
 	fi

@@ -233,6 +233,7 @@ for k in "${kernels[@]}"; do
 	while read -r _ name verdict detail; do
 		result "$name" "$([ "$verdict" = pass ]; echo $?)" "$detail"
 	done < <(grep -a '^STRESS [a-z0-9-]* \(pass\|fail\)' "$log")
+	grep -a '^STRESS-CONTEXT ' "$log" | sed 's/^STRESS-CONTEXT /  kernel-log: /' || true
 	result guest-ran-to-end "$(grep -q '^STRESS-END' "$log"; echo $?)" ""
 	result vm-clean-exit "$([ "$rc" = 0 ]; echo $?)" \
 		"vm.sh exit $rc (125: Oops/BUG/WARNING/timeout; .cache/stress/vm-$k.log)"

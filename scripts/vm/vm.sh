@@ -89,9 +89,14 @@ fi
 # Kernel lines carry a printk timestamp; requiring it keeps test output that
 # merely mentions these words from counting.
 bad='\[ *[0-9]+\.[0-9]+\].*(Oops|BUG:|WARNING:|Call Trace)|Kernel panic'
-if grep -aE "$bad" "$log" >"$work/bad"; then
-	echo "vm.sh: FAIL: kernel problem in the console log ($log):"
-	head -n 20 "$work/bad"
+if grep -anE "$bad" "$log" >"$work/bad"; then
+	# The report with the lines around its start (a hung task's "blocked
+	# for more than" comes before its Call Trace), prefixed so that the
+	# suites, which show only vm.sh's own lines, show it too.  The FAIL
+	# line stays last.
+	n=$(head -n 1 "$work/bad" | cut -d: -f1)
+	sed -n "$((n > 5 ? n - 5 : 1)),$((n + 30))p" "$log" | sed 's/^/vm.sh: report: /'
+	echo "vm.sh: FAIL: kernel problem in the console log ($log): $(wc -l <"$work/bad") lines, the first at line $n"
 	exit 125
 fi
 rc=$(grep -aoE '^VM-EXIT [0-9]+$' "$log" | tail -n 1 | cut -d' ' -f2)
