@@ -3,6 +3,7 @@
 #
 # apt-need.sh PKG...                install those of PKG not installed yet
 # apt-need.sh download DIR PKG...   fetch PKG's .deb files into DIR
+# apt-need.sh locked CMD...         run CMD (apt-get, dpkg) under the lock
 #
 # The one copy of the suites' "install what is missing" step.  The test
 # command runs suites side by side, and a second apt-get or dpkg fails on
@@ -17,6 +18,10 @@ export DEBIAN_FRONTEND=noninteractive
 exec 9>/run/lock/smbvn-apt.lock
 flock 9
 
+if [ "${1:-}" = locked ]; then
+	shift
+	exec "$@"
+fi
 if [ "${1:-}" = download ]; then
 	[ $# -ge 3 ] || { echo "usage: $0 download DIR PKG..." >&2; exit 2; }
 	dir=$2

@@ -64,9 +64,16 @@ need_tools() {
 	if [ "$(id -u)" -ne 0 ]; then
 		die "missing ${missing[*]} and not root; install them first"
 	fi
-	apt-get install -y "${missing[@]}" >/dev/null ||
-		{ apt-get update >/dev/null && apt-get install -y "${missing[@]}" >/dev/null; } ||
+	apt_locked apt-get install -y "${missing[@]}" >/dev/null ||
+		{ apt_locked apt-get update >/dev/null &&
+		  apt_locked apt-get install -y "${missing[@]}" >/dev/null; } ||
 		die "apt-get install ${missing[*]} failed"
+}
+
+# apt_locked CMD...: CMD waits for the other suites' apt calls (the test
+# command runs suites side by side; dpkg's own lock fails instead).
+apt_locked() {
+	bash "$TOP/scripts/build/apt-need.sh" locked "$@"
 }
 
 find_deb() {
@@ -79,9 +86,9 @@ fetch_deb() {
 	if [ -z "$DEB" ]; then
 		mkdir -p "$DEBDIR"
 		echo "kunit.sh: downloading $SRCPKG" >&2
-		(cd "$DEBDIR" && apt-get download "$SRCPKG" >/dev/null 2>&1) ||
-		(apt-get update >/dev/null 2>&1 &&
-		 cd "$DEBDIR" && apt-get download "$SRCPKG" >/dev/null) ||
+		(cd "$DEBDIR" && apt_locked apt-get download "$SRCPKG" >/dev/null 2>&1) ||
+		(apt_locked apt-get update >/dev/null 2>&1 &&
+		 cd "$DEBDIR" && apt_locked apt-get download "$SRCPKG" >/dev/null) ||
 			die "apt-get download $SRCPKG failed"
 		DEB=$(find_deb)
 		[ -n "$DEB" ] || die "no $SRCPKG .deb after download"
@@ -194,7 +201,7 @@ run_module() {
 	busybox=$(command -v busybox || true)
 	if [ -z "$busybox" ] ||
 	   ! file -L "$busybox" | grep -q 'statically linked'; then
-		apt-get install -y busybox-static >/dev/null ||
+		apt_locked apt-get install -y busybox-static >/dev/null ||
 			die "need a static busybox (busybox-static)"
 		busybox=/bin/busybox
 	fi

@@ -21,12 +21,18 @@ check() {	# check NAME STATUS DETAIL
 	fi
 }
 
+# apt_locked CMD...: CMD waits for the other suites' apt calls (the test
+# command runs suites side by side; dpkg's own lock fails instead).
+apt_locked() {
+	bash scripts/build/apt-need.sh locked "$@"
+}
+
 rel=$(bash scripts/build/deps.sh releases | awk '{print $1}')
 export DEBIAN_FRONTEND=noninteractive
 for p in dkms "linux-headers-$rel" debhelper dh-dkms lintian sparse coccinelle \
 	ocaml-nox bpftool lz4 openssl; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-		apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1
+		apt_locked apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1
 done
 dpkg-query -W -f='${Status}' "linux-headers-$rel" | grep -q 'ok installed'
 check "headers-package-installed-$rel" $? "apt-get install linux-headers-$rel failed"
@@ -62,7 +68,7 @@ check dkms-conf-version $? "dkms.conf says '$dkver', VERSION '$ver'"
 # remove and purge leave nothing behind.
 deb=$top/smbvn-dkms_${ver}_all.deb
 dkms remove "smbvn/$ver" --all >/dev/null 2>&1
-apt-get purge -y -qq smbvn-dkms >/dev/null 2>&1
+apt_locked apt-get purge -y -qq smbvn-dkms >/dev/null 2>&1
 rm -rf "/usr/src/smbvn-$ver" "$deb"
 make -s deb >/tmp/smbvn-deb.log 2>&1 && [ -f "$deb" ]
 check make-deb $? "$(tail -5 /tmp/smbvn-deb.log)"
@@ -87,7 +93,7 @@ lint=$(grep -E '^[EWIP]: ' /tmp/smbvn-lintian.log)
 [ -z "$lint" ]
 check lintian-pedantic-clean $? "$lint"
 
-apt-get install -y -qq "$deb" >/tmp/smbvn-apt.log 2>&1
+apt_locked apt-get install -y -qq "$deb" >/tmp/smbvn-apt.log 2>&1
 check apt-install $? "$(tail -5 /tmp/smbvn-apt.log)"
 ko=$(find "/lib/modules/$rel/updates/dkms" -name 'smbvn.ko*' 2>/dev/null)
 [ -n "$ko" ] && modinfo "$ko" | grep -q "^vermagic: *$rel "
@@ -133,7 +139,7 @@ leftovers() {	# what a removed package must not leave behind
 		/etc/modprobe.d/smbvn.conf "/usr/src/smbvn-$ver" /var/lib/dkms/smbvn 2>/dev/null
 	dkms status smbvn
 }
-apt-get remove -y -qq smbvn-dkms >/tmp/smbvn-apt.log 2>&1
+apt_locked apt-get remove -y -qq smbvn-dkms >/tmp/smbvn-apt.log 2>&1
 check apt-remove $? "$(tail -5 /tmp/smbvn-apt.log)"
 left=$(leftovers)
 # No conffile either, so dpkg keeps no record to purge.
@@ -141,10 +147,10 @@ left=$(leftovers)
 check remove-leaves-nothing $? "left: $left $(dpkg -l smbvn-dkms 2>&1 | tail -1)"
 # Purge straight from installed: a second install, which also shows that
 # DKMS rebuilds after a remove.
-apt-get install -y -qq "$deb" >/tmp/smbvn-apt.log 2>&1 &&
+apt_locked apt-get install -y -qq "$deb" >/tmp/smbvn-apt.log 2>&1 &&
 	ls "/lib/modules/$rel/updates/dkms/smbvn.ko"* >/dev/null 2>&1
 check apt-reinstall $? "$(tail -5 /tmp/smbvn-apt.log)"
-apt-get purge -y -qq smbvn-dkms >/tmp/smbvn-apt.log 2>&1
+apt_locked apt-get purge -y -qq smbvn-dkms >/tmp/smbvn-apt.log 2>&1
 check apt-purge $? "$(tail -5 /tmp/smbvn-apt.log)"
 left=$(leftovers)
 [ -z "$left" ] && ! dpkg-query -W smbvn-dkms >/dev/null 2>&1
