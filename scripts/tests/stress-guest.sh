@@ -208,14 +208,19 @@ case_churn() {
 		head -c 24576 /dev/urandom >/tmp/w
 		sum=$(sha256sum /tmp/w | cut -d' ' -f1)
 		# An error returned to the application is not data lost; a
-		# write that keeps failing after the reconnect is.
+		# write that keeps failing after the reconnects is.  Each
+		# connection lives CHURN_DELAY (0.5 s) of host time after its
+		# validation, so a slow guest can meet several resets in a
+		# row: on 6.1 beside a second stress VM, one write in 45 failed
+		# three tries 1 s apart, with every file read back intact.
+		# Six tries keep that apart from I/O that does not resume.
 		try=0
 		until timeout 120 cp /tmp/w /mnt/churn/churn/f$i 2>>/tmp/cperr; do
 			ioerr=$((ioerr + 1)) try=$((try + 1))
-			[ $try = 3 ] && break
+			[ $try = 6 ] && break
 			sleep 1
 		done
-		if [ $try -lt 3 ]; then
+		if [ $try -lt 6 ]; then
 			echo "SUM churn/f$i $sum"
 			echo "$sum  /mnt/churn/churn/f$i" >>/tmp/sums
 		else
@@ -231,7 +236,7 @@ case_churn() {
 	check churn-reconnects $([ $r -ge "$RECONNECTS" ]; echo $?) \
 		"$r reconnects, $i files in $(elapsed "$t0") s"
 	check churn-io-resumes $([ $lost = 0 ]; echo $?) \
-		"$lost writes failed 3 times; $ioerr transient errors: $(sort /tmp/cperr | sed 's/f[0-9]*/fN/' | uniq -c | tr '\n' ' ')"
+		"$lost writes failed 6 times; $ioerr transient errors: $(sort /tmp/cperr | sed 's/f[0-9]*/fN/' | uniq -c | tr '\n' ' ')"
 	# Re-read everything from the server, not from the page cache.
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
