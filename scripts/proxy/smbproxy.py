@@ -1209,7 +1209,7 @@ class Connection:
         self.rule = "pass" if mode in RECONNECT_MODES else mode
         self.drop_armed = mode in CHURN_MODES
         self.drop_delay = proxy.churn_delay if mode in CHURN_MODES \
-            else REDROPMC_DELAY if mode == "redropmc" \
+            else proxy.redropmc_delay if mode == "redropmc" \
             else proxy.redrop_delay
         if mode == "churnhold":
             # A mount validates IPC$ and then its share, each answer held:
@@ -1431,9 +1431,10 @@ class Connection:
 class Proxy:
     def __init__(self, target, maps, bind, log, churn_delay=CHURN_DELAY,
                  creds=None, churn_hold=CHURN_HOLD, reguid_heal=0.0,
-                 redrop_delay=REDROP_DELAY):
+                 redrop_delay=REDROP_DELAY, redropmc_delay=REDROPMC_DELAY):
         self.target = target
         self.redrop_delay = redrop_delay
+        self.redropmc_delay = redropmc_delay
         # reguid: seconds from a client's first tampered reconnect until
         # its reconnects pass again (0: never), and when that was.
         self.reguid_heal = reguid_heal
@@ -1577,6 +1578,9 @@ def main(argv=None):
                     "from the first validation to the drop (default "
                     "%(default)s; more on a slow debug kernel, where a "
                     "mount takes longer)")
+    ap.add_argument("--redropmc-delay", type=float, default=REDROPMC_DELAY,
+                    metavar="S", help="redropmc: seconds from the first "
+                    "validation to the drop (default %(default)s)")
     ap.add_argument("--reguid-heal", type=float, default=0.0,
                     metavar="S", help="reguid mode: reconnects of a client "
                     "pass again S seconds after its first tampered one "
@@ -1605,7 +1609,8 @@ def main(argv=None):
                           log,
                           args.churn_delay, creds,
                           args.churn_hold, args.reguid_heal,
-                          args.redrop_delay).serve())
+                          args.redrop_delay,
+                          redropmc_delay=args.redropmc_delay).serve())
     except OSError as e:
         print(f"smbproxy: {e}", file=sys.stderr)
         return 1

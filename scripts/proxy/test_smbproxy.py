@@ -1950,11 +1950,12 @@ class Cli(unittest.TestCase):
         creds = {}
 
         def fake_proxy(target, maps, bind, log, churn, c, hold, heal,
-                       redrop):
+                       redrop, redropmc_delay):
             creds["c"] = c
             self.hold = hold
             self.heal = heal
             self.redrop = redrop
+            self.redropmc = redropmc_delay
             raise OSError("not started")
         real, sp.Proxy = sp.Proxy, fake_proxy
         try:
@@ -1989,6 +1990,14 @@ class Cli(unittest.TestCase):
         self.assertEqual(self.redrop, sp.REDROP_DELAY)
         self.parse("--map", "1:reguid", "--redrop-delay", "8")
         self.assertEqual(self.redrop, 8.0)
+        self.assertEqual(self.redropmc, sp.REDROPMC_DELAY)
+        self.parse("--map", "1:redropmc", "--redropmc-delay", "2.5")
+        self.assertEqual(self.redropmc, 2.5)
+
+        class Mc:
+            churn_delay, churn_hold, creds, redropmc_delay = 0.5, 1.0, None, 3
+        self.assertEqual(sp.Connection(Mc, "redropmc", 1, None,
+                                       None).drop_delay, 3)
 
         class Slow:
             churn_delay, churn_hold, creds, redrop_delay = 0.5, 1.0, None, 8

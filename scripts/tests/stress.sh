@@ -142,6 +142,7 @@ start_proxy() {
 	python3 scripts/proxy/smbproxy.py --target "127.0.0.1:$base" "${maps[@]}" \
 		--churn-delay "${CHURN_DELAY:-0.5}" --churn-hold "${CHURN_HOLD:-1}" \
 		--reguid-heal "$reguid_heal" --redrop-delay "${STRESS_REDROP_DELAY:-2}" \
+		--redropmc-delay "${STRESS_REDROPMC_DELAY:-6}" \
 		--log "$1" >"$work/proxy.out" &
 	proxy=$!
 	wait_ready "$work/proxy.out"
