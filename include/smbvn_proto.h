@@ -80,7 +80,13 @@ struct smbvn_neg_rsp {
 	u8 guid[SMBVN_GUID_LEN];
 	u16 security_mode;
 	u16 dialect;
+	u32 max_transact_size;	/* bytes */
+	u32 max_read_size;	/* bytes */
+	u32 max_write_size;	/* bytes */
 };
+
+/* MS-SMB2 3.2.5.2: the least MaxTransactSize/MaxReadSize/MaxWriteSize. */
+#define SMBVN_NEG_MIN_SIZE	65536
 
 /* How the validate response reached us: decides if it is authentic. */
 enum smbvn_auth {
@@ -156,6 +162,8 @@ enum smbvn_verdict smbvn_judge(const u8 *pdu, size_t len,
 enum smbvn_action smbvn_policy(bool enforce, u16 dialect, bool have_record,
 			       const struct smbvn_neg_req *req, bool guest);
 bool smbvn_verdict_ok(enum smbvn_verdict v);
+bool smbvn_neg_sizes_ok(const struct smbvn_neg_rsp *rsp,
+			struct smbvn_detail *d);
 bool smbvn_offers_3x(const struct smbvn_neg_req *req);
 enum smbvn_verdict smbvn_judge_bind(const u8 *pdu, size_t len,
 				    enum smbvn_auth auth);

@@ -606,6 +606,53 @@ static void m7_guest_refused_without_hold(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fc->drops, 0);
 }
 
+/*
+ * Campaign seed 31, attempt 75: MaxReadSize 0 in the NEGOTIATE response
+ * of a 2.1-only mount had 6.1's cifs read files as empty.  Refused on
+ * every dialect under enforcement, before anything is sent, without a
+ * drop or hold (nothing proves tampering); let through when disabled.
+ */
+static void small_negotiate_sizes_refused(struct kunit *test)
+{
+	struct smbvn_neg_rsp small = kt_rsp_210;
+	struct counts c;
+
+	fc->req = kt_req_2x_only;
+	FIELD(fc->srv, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_210;
+	capture_negotiate(fc->srv, &fc->req, &kt_rsp_210);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NOT_APPLICABLE), 1);
+
+	small.max_read_size = 0;
+	capture_negotiate(fc->srv, &fc->req, &small);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MALFORMED), 1);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NOT_APPLICABLE), 0);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+	KUNIT_EXPECT_EQ(test, fc->drops, 0);
+	KUNIT_EXPECT_FALSE(test, smbvn_conn_held(fc->srv));
+
+	/* 3.0 as well, with a 3.x offer: refused before the validation. */
+	fc->req = kt_req_smb3_00;
+	FIELD(fc->srv, SMBVN_OFF_SRV_DIALECT, u16) = SMBVN_DIALECT_300;
+	small = kt_rsp_300;
+	small.max_write_size = SMBVN_NEG_MIN_SIZE - 1;
+	capture_negotiate(fc->srv, &fc->req, &small);
+	answer_echo(test, &small, key_30, true);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_MALFORMED), 1);
+	KUNIT_EXPECT_EQ(test, fc->sends, 0);
+
+	WRITE_ONCE(smbvn_enforce, false);
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), 0);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_DISABLED), 1);
+	WRITE_ONCE(smbvn_enforce, true);
+}
+
 /* L8: Kerberos without user_name signs its tree connect: validate it. */
 static void l8_kerberos_without_user_validated(struct kunit *test)
 {
@@ -1495,6 +1542,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(l9_many_connections_keep_records),
 	KUNIT_CASE(l9_empty_pool_refuses),
 	KUNIT_CASE(m7_guest_refused_without_hold),
+	KUNIT_CASE(small_negotiate_sizes_refused),
 	KUNIT_CASE(l8_kerberos_without_user_validated),
 	KUNIT_CASE(n2_decrypted_answer_bounded_by_pdu),
 	KUNIT_CASE(l4_decrypted_answer_bound_to_session),

@@ -45,6 +45,9 @@ const struct smbvn_neg_rsp kt_rsp_300 = {
 		  0x8a, 0x6b, 0x1d, 0x2f, 0x3e, 0x4c, 0x5a, 0x69 },
 	.security_mode = 0x0003,
 	.dialect = 0x0300,
+	.max_transact_size = 8 << 20,
+	.max_read_size = 8 << 20,
+	.max_write_size = 8 << 20,
 };
 
 /* The same server after a downgrade to 2.1. */
@@ -54,6 +57,9 @@ const struct smbvn_neg_rsp kt_rsp_210 = {
 		  0x8a, 0x6b, 0x1d, 0x2f, 0x3e, 0x4c, 0x5a, 0x69 },
 	.security_mode = 0x0001,
 	.dialect = 0x0210,
+	.max_transact_size = 8 << 20,
+	.max_read_size = 8 << 20,
+	.max_write_size = 8 << 20,
 };
 
 size_t kt_hdr(u8 *p, u16 cmd, u32 flags, u32 status, u64 mid)
@@ -108,9 +114,9 @@ size_t kt_neg_rsp_pdu(u8 *buf, const struct smbvn_neg_rsp *r)
 	kt_put16(b + 4, r->dialect);
 	memcpy(b + 8, r->guid, SMBVN_GUID_LEN);
 	kt_put32(b + 24, r->capabilities);
-	kt_put32(b + 28, 8 << 20);		/* MaxTransactSize */
-	kt_put32(b + 32, 8 << 20);		/* MaxReadSize */
-	kt_put32(b + 36, 8 << 20);		/* MaxWriteSize */
+	kt_put32(b + 28, r->max_transact_size);
+	kt_put32(b + 32, r->max_read_size);
+	kt_put32(b + 36, r->max_write_size);
 	kt_put16(b + 56, 128);			/* SecurityBufferOffset */
 	kt_put16(b + 58, 16);			/* SecurityBufferLength */
 	/* A stand-in for the SPNEGO blob so the PDU is not minimal. */

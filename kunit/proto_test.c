@@ -177,6 +177,38 @@ static void neg_rsp_parses_raw_fields(struct kunit *test)
 	KUNIT_EXPECT_MEMEQ(test, out.guid, kt_rsp_300.guid, SMBVN_GUID_LEN);
 	KUNIT_EXPECT_EQ(test, out.security_mode, kt_rsp_300.security_mode);
 	KUNIT_EXPECT_EQ(test, out.dialect, kt_rsp_300.dialect);
+	KUNIT_EXPECT_EQ(test, out.max_transact_size,
+			kt_rsp_300.max_transact_size);
+	KUNIT_EXPECT_EQ(test, out.max_read_size, kt_rsp_300.max_read_size);
+	KUNIT_EXPECT_EQ(test, out.max_write_size, kt_rsp_300.max_write_size);
+}
+
+/*
+ * MS-SMB2 3.2.5.2: each of the three sizes is checked on its own, 65536
+ * bytes is enough and one byte less is not; the smallest is reported.
+ */
+static void neg_sizes_floor(struct kunit *test)
+{
+	struct smbvn_neg_rsp r = kt_rsp_300;
+	struct smbvn_detail d;
+	u32 *field[] = { &r.max_transact_size, &r.max_read_size,
+			 &r.max_write_size };
+	unsigned int i;
+
+	KUNIT_EXPECT_TRUE(test, smbvn_neg_sizes_ok(&r, &d));
+	for (i = 0; i < ARRAY_SIZE(field); i++) {
+		r = kt_rsp_300;
+		*field[i] = SMBVN_NEG_MIN_SIZE;
+		KUNIT_EXPECT_TRUE(test, smbvn_neg_sizes_ok(&r, &d));
+		*field[i] = SMBVN_NEG_MIN_SIZE - 1;
+		KUNIT_EXPECT_FALSE_MSG(test, smbvn_neg_sizes_ok(&r, &d),
+				       "size %u accepted", i);
+		KUNIT_EXPECT_EQ(test, d.expected, (u32)SMBVN_NEG_MIN_SIZE);
+		KUNIT_EXPECT_EQ(test, d.received, (u32)SMBVN_NEG_MIN_SIZE - 1);
+		*field[i] = 0;
+		KUNIT_EXPECT_FALSE(test, smbvn_neg_sizes_ok(&r, &d));
+		KUNIT_EXPECT_EQ(test, d.received, 0u);
+	}
 }
 
 /*
@@ -623,6 +655,7 @@ static struct kunit_case smbvn_proto_cases[] = {
 	KUNIT_CASE(neg_req_rejects_every_truncation),
 	KUNIT_CASE(null_pdu_rejected),
 	KUNIT_CASE(neg_rsp_parses_raw_fields),
+	KUNIT_CASE(neg_sizes_floor),
 	KUNIT_CASE(neg_rsp_keeps_unknown_capability_bits),
 	KUNIT_CASE(neg_rsp_minimal_and_truncated),
 	KUNIT_CASE(neg_rsp_rejects_error_status),

@@ -21,6 +21,9 @@
 #define NEGRSP_DIALECT		4
 #define NEGRSP_GUID		8
 #define NEGRSP_CAPS		24
+#define NEGRSP_MAX_TRANSACT	28
+#define NEGRSP_MAX_READ		32
+#define NEGRSP_MAX_WRITE	36
 
 /**
  * smbvn_hdr_ok() - is this an SMB2 header of the expected command?
@@ -95,6 +98,9 @@ int smbvn_parse_neg_rsp(const u8 *pdu, size_t len, struct smbvn_neg_rsp *out)
 	out->dialect = smbvn_le16(b + NEGRSP_DIALECT);
 	memcpy(out->guid, b + NEGRSP_GUID, SMBVN_GUID_LEN);
 	out->capabilities = smbvn_le32(b + NEGRSP_CAPS);
+	out->max_transact_size = smbvn_le32(b + NEGRSP_MAX_TRANSACT);
+	out->max_read_size = smbvn_le32(b + NEGRSP_MAX_READ);
+	out->max_write_size = smbvn_le32(b + NEGRSP_MAX_WRITE);
 	return 0;
 }
 

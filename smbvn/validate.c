@@ -247,6 +247,16 @@ static int judge_tcon(unsigned int xid, void *ses, void *server, void *tcon,
 	a = smbvn_policy(enforce, dialect,
 			 snap.have_req && snap.have_rsp, &snap.req,
 			 session_is_guest(ses));
+	/*
+	 * Sizes below the protocol's floor are no evidence of tampering (an
+	 * honest server could be that broken), so only this tree connect
+	 * fails; every other one on the connection meets the same rule.
+	 */
+	if (a != SMBVN_A_DISABLED && snap.have_rsp &&
+	    !smbvn_neg_sizes_ok(&snap.rsp, &d))
+		return fail_check(server, tcon, dialect, SMBVN_V_MALFORMED, a,
+				  &d, t0, unless_new_channel(force_tx,
+				  SMBVN_R_THIS_TCON));
 	switch (a) {
 	case SMBVN_A_DISABLED:
 		if (log_disabled || !have)

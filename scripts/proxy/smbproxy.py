@@ -64,7 +64,7 @@ FILE_IO_CMDS = {CMD_CREATE: "CREATE", CMD_READ: "READ", CMD_WRITE: "WRITE"}
 # Modes that rewrite the NEGOTIATE response: file I/O on such a connection
 # means the client used a connection it had every reason to refuse (a
 # multichannel channel whose bind went unvalidated, for one).
-NEGOTIATE_TAMPER_MODES = ("guid", "caps", "signreq", "forge")
+NEGOTIATE_TAMPER_MODES = ("guid", "caps", "signreq", "forge", "maxread0")
 # Every SMB2 command (MS-SMB2 2.2.1.2), for the log.
 CMD_NAMES = dict(enumerate((
     "NEGOTIATE", "SESSION_SETUP", "LOGOFF", "TREE_CONNECT", "TREE_DISCONNECT",
@@ -124,6 +124,7 @@ NEGRSP_SECMODE = HDR_LEN + 2
 NEGRSP_DIALECT = HDR_LEN + 4
 NEGRSP_GUID = HDR_LEN + 8
 NEGRSP_CAPS = HDR_LEN + 24
+NEGRSP_MAX_READ = HDR_LEN + 32
 NEGRSP_MIN_LEN = HDR_LEN + 64
 IOCTL_CTLCODE = HDR_LEN + 4
 IOCTLREQ_MAX_OUTPUT = HDR_LEN + 44      # MaxOutputResponse (2.2.31)
@@ -156,6 +157,8 @@ CHURN_HOLD = 1.0
 MODES = {
     "pass": "forward untouched",
     "guid": "NEGOTIATE rsp: ServerGuid[0] ^= 0xff",
+    "maxread0": "NEGOTIATE rsp: MaxReadSize -> 0 (MS-SMB2 3.2.5.2 has a "
+                "client disconnect below 65536; no validation covers it)",
     "caps": "NEGOTIATE rsp and validate rsp output: clear Capabilities "
             "ENCRYPTION (else lowest bit), signature kept",
     "signreq": "NEGOTIATE rsp and validate rsp output: clear "
@@ -587,6 +590,10 @@ def tamper_negotiate_response(mode, st, pdu):
         else:
             notes.append("NEGOTIATE rsp Capabilities 0x00000000: "
                          "no bit to clear, unchanged")
+    elif mode == "maxread0":
+        old = u32(out, NEGRSP_MAX_READ)
+        put_u32(out, NEGRSP_MAX_READ, 0)
+        notes.append(note("NEGOTIATE rsp MaxReadSize", old, 0))
     elif mode == "signreq":
         old = u16(out, NEGRSP_SECMODE)
         new = old & ~SECMODE_SIGNING_REQUIRED

@@ -156,6 +156,15 @@ class Modes(unittest.TestCase):
                          negotiate_response()[sp.NEGRSP_GUID + 1:])
         self.assertEqual(unframe(s.validate().pdu), validate_response())
 
+    def test_maxread0(self):
+        s = Session("maxread0")
+        neg = s.negotiate()
+        want = bytearray(negotiate_response())
+        self.assertNotEqual(sp.u32(want, sp.NEGRSP_MAX_READ), 0)
+        sp.put_u32(want, sp.NEGRSP_MAX_READ, 0)
+        self.assertEqual(neg, bytes(want))
+        self.assertEqual(unframe(s.validate().pdu), validate_response())
+
     def test_caps_encryption(self):
         s = Session("caps")
         neg = s.negotiate()
