@@ -19,7 +19,8 @@
 #          [+ scripts/build/debug-rt.config]),
 #          build, install into .cache/k/<rel>/ like an unpacked Debian kernel
 #   run    the VM suites on that kernel (E2E_KERNELS=<rel> scripts/tests/e2e.sh, and
-#          scripts/tests/ksmbd-e2e.sh, scripts/tests/stress.sh when present)
+#          scripts/tests/ksmbd-e2e.sh, scripts/tests/stress.sh when present;
+#          scripts/tests/campaign.sh when CHECK_DEBUG_SUITES names campaign)
 #   all    both (default)
 #
 # The tree lives in .cache/debug/ (never the KUnit tree).  The last line is
@@ -34,9 +35,11 @@
 # CHURN_DELAY (2 s, the churn proxy's reset after a validation) with
 # CHURN_BUDGET (2700 s for the churn case's reconnects), MOUNT_TIMEOUT
 # (900 s for each of the mounts made side by side: 32 at once took 312 s).
-# CHECK_DEBUG_SUITES picks suites (default "e2e ksmbd stress"; absent
-# scripts are skipped).  CHECK_DEBUG_RELEASE names the installed debug
-# kernel; by default the one this tree built, else the only *-smbvn-debug
+# CHECK_DEBUG_SUITES picks suites (default "e2e ksmbd stress"; "campaign"
+# runs the randomised campaign with its SEED and N; absent scripts are
+# skipped).  CAMPAIGN_VM_TIMEOUT (default 900 s + 60 s per attempt: a
+# mount there takes 13-19 s, not 1-2).  CHECK_DEBUG_RELEASE names the
+# installed debug kernel; by default the one this tree built, else the only *-smbvn-debug
 # release under .cache/k (which may be a symlink to a shared cache).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -75,6 +78,7 @@ export STRESS_REDROP_DELAY=${STRESS_REDROP_DELAY:-20}
 export CHURN_DELAY=${CHURN_DELAY:-2}
 export CHURN_BUDGET=${CHURN_BUDGET:-2700}
 export MOUNT_TIMEOUT=${MOUNT_TIMEOUT:-900}
+export CAMPAIGN_VM_TIMEOUT=${CAMPAIGN_VM_TIMEOUT:-$((900 + ${N:-200} * 60))}
 suites=${CHECK_DEBUG_SUITES:-e2e ksmbd stress}
 
 passed=0 failed=0
@@ -259,7 +263,7 @@ run_suite() {
 	out=$cache/$name$sfx.out
 	env "$var=$rel" bash "$script" >"$out" 2>&1
 	rc=$?
-	grep -aE '^(FAIL|E2E|KSMBD|STRESS)|passed, .* failed' "$out" | tail -n 40
+	grep -aE '^(FAIL|E2E|KSMBD|STRESS|VIOLATION)|passed, .* failed' "$out" | tail -n 40
 	line=$(grep -aE '[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
 	p=$(sed -nE 's/.*\b([0-9]+) passed, ([0-9]+) failed.*/\1/p' <<<"$line")
 	f=$(sed -nE 's/.*\b([0-9]+) passed, ([0-9]+) failed.*/\2/p' <<<"$line")
@@ -287,6 +291,7 @@ do_run() {
 		e2e) run_suite e2e scripts/tests/e2e.sh E2E_KERNELS "$rel" ;;
 		ksmbd) run_suite ksmbd-e2e scripts/tests/ksmbd-e2e.sh KSMBD_KERNELS "$rel" ;;
 		stress) run_suite stress scripts/tests/stress.sh STRESS_KERNELS "$rel" ;;
+		campaign) run_suite campaign scripts/tests/campaign.sh E2E_KERNELS "$rel" ;;
 		*) fail "unknown suite $s in CHECK_DEBUG_SUITES" ;;
 		esac
 	done
