@@ -237,6 +237,17 @@ class Checker(unittest.TestCase):
                                           secs=75.0)])
         self.assertTrue(any("took 75.0 s" in x for x in v), v)
 
+    def test_lost_validate_answer_is_a_hang(self):
+        # Seed 47, attempts 52 and 402: a validate answer with another
+        # MessageId is lost to cifs, and smbvn's exchange waits on it.
+        # That wait is smbvn's, never excused as a wait in cifs.
+        mid = {"changed": True, "target": "valrsp", "field": "hdr.MessageId",
+               "range": [24, 32], "old": "04", "new": "05"}
+        table, v, _ = run_check([conn(0, [mid])], [guest(
+            0, outcome="refused", rc=124, secs=75.0, rule="no-response")])
+        self.assertEqual(table["3.0"]["cifs-wait"], 0)
+        self.assertTrue(any("took 75.0 s" in x for x in v), v)
+
     def test_missing_result_fails(self):
         _, v, _ = run_check([conn(0), conn(1)], [guest(0)])
         self.assertTrue(any("attempt 1" in x for x in v), v)
