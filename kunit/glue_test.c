@@ -18,6 +18,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uio.h>
+#include <linux/wait.h>
 #include "smbvn.h"
 #include "smbvn_cifs.h"
 #include "smbvn_kunit.h"
@@ -51,6 +52,8 @@ struct fake_cifs {
 	bool transform_unseen;		/* decrypted where smbvn did not see */
 	int send_rc;			/* what cifs_send_recv fails with */
 	bool renegotiate;		/* NEGOTIATE runs during the exchange */
+	bool lose_answer;		/* wait like cifs for an answer lost */
+	bool dropped_while_waiting;	/* ... until the connection dropped */
 	int sends;
 	int drops;			/* smbvn_drop_connection() calls */
 	int puts;			/* cifs_put_tcp_session() calls */
@@ -65,6 +68,7 @@ struct fake_cifs {
 
 static struct fake_cifs *fc;
 static DEFINE_SPINLOCK(fake_tcp_ses_lock);
+static DECLARE_WAIT_QUEUE_HEAD(fake_drop_wq);
 
 static void *fake_pick_channel(void *ses)
 {
@@ -172,6 +176,15 @@ static int fake_send_recv(unsigned int xid, void *ses, void *server,
 	memcpy(fc->ses_signkey_at_send,
 	       &FIELD(fc->ses, SMBVN_OFF_SES_SIGNINGKEY, u8), 16);
 	smbvn_exchange_sent(hdr, server);
+	if (fc->lose_answer) {
+		int drops = fc->drops;
+
+		/* cifs has no timeout of its own: only a drop ends this. */
+		fc->dropped_while_waiting =
+			wait_event_timeout(fake_drop_wq, fc->drops != drops,
+					   10 * HZ) > 0;
+		return -EAGAIN;
+	}
 	if (fc->renegotiate)
 		capture_negotiate(fc->srv, &fc->req, &kt_rsp_300);
 	if (fc->foreign)
@@ -194,6 +207,7 @@ static void fake_free_rsp_buf(int resp_buftype, void *rsp)
 void smbvn_drop_connection(void *server)
 {
 	fc->drops++;
+	wake_up(&fake_drop_wq);
 }
 
 /* gate.c's stuck-tree drop, from its work item: nothing to drop here. */
@@ -651,6 +665,25 @@ static void small_negotiate_sizes_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, validate(), 0);
 	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_DISABLED), 1);
 	WRITE_ONCE(smbvn_enforce, true);
+}
+
+/*
+ * Campaign seed 47, attempts 52 and 402: a validate answer with another
+ * MessageId is lost, and cifs waits for it as long as echoes come back.
+ * After three echo intervals smbvn drops the connection, which ends the
+ * wait, and refuses as no-response.
+ */
+static void lost_answer_ends_after_three_echo_intervals(struct kunit *test)
+{
+	struct counts c;
+
+	FIELD(fc->srv, SMBVN_OFF_SRV_ECHO_INTERVAL, unsigned long) = HZ / 10;
+	fc->lose_answer = true;
+	snap(&c);
+	KUNIT_EXPECT_EQ(test, validate(), -EPROTO);
+	KUNIT_EXPECT_TRUE(test, fc->dropped_while_waiting);
+	KUNIT_EXPECT_EQ(test, moved(&c, SMBVN_STAT_NO_RESPONSE), 1);
+	KUNIT_EXPECT_TRUE(test, smbvn_conn_held(fc->srv));
 }
 
 /* L8: Kerberos without user_name signs its tree connect: validate it. */
@@ -1543,6 +1576,7 @@ static struct kunit_case smbvn_glue_cases[] = {
 	KUNIT_CASE(l9_empty_pool_refuses),
 	KUNIT_CASE(m7_guest_refused_without_hold),
 	KUNIT_CASE(small_negotiate_sizes_refused),
+	KUNIT_CASE(lost_answer_ends_after_three_echo_intervals),
 	KUNIT_CASE(l8_kerberos_without_user_validated),
 	KUNIT_CASE(n2_decrypted_answer_bounded_by_pdu),
 	KUNIT_CASE(l4_decrypted_answer_bound_to_session),

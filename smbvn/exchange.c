@@ -17,6 +17,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uio.h>
+#include <linux/workqueue.h>
 #include "smbvn.h"
 #include "smbvn_cifs.h"
 
@@ -138,6 +139,38 @@ bool smbvn_exchange_sid_unique(const void *ses, u64 sid)
 	return listed && same == 1;
 }
 
+/* cifs' SMB_ECHO_INTERVAL_DEFAULT, for a channel that has none set. */
+#define ECHO_INTERVAL_DEFAULT	(60 * HZ)
+
+struct exchange_watchdog {
+	struct delayed_work work;
+	void *tx;
+};
+
+static void exchange_expired(struct work_struct *work)
+{
+	struct exchange_watchdog *wd =
+		container_of(to_delayed_work(work), struct exchange_watchdog,
+			     work);
+
+	smbvn_drop_connection(wd->tx);
+}
+
+/*
+ * How long the answer may take, in jiffies: what cifs allows a server
+ * that answers nothing at all, three echo intervals.  cifs itself waits
+ * for a lost answer forever as long as echoes come back, and one answer
+ * an attacker rewrote (another MessageId) is lost that way (campaign
+ * seed 47, attempts 52 and 402): the exchange must end in a refusal.
+ */
+static unsigned long exchange_timeout(const void *tx)
+{
+	unsigned long echo = FIELD(tx, SMBVN_OFF_SRV_ECHO_INTERVAL,
+				   unsigned long);
+
+	return 3 * (echo ? echo : ECHO_INTERVAL_DEFAULT);
+}
+
 /**
  * smbvn_exchange() - send FSCTL_VALIDATE_NEGOTIATE_INFO once, catch the answer
  * @xid: cifs transaction id of the tree connect
@@ -152,12 +185,17 @@ bool smbvn_exchange_sid_unique(const void *ses, u64 sid)
  * honest server has no room to pad.  cifs signs the request: its
  * SMB2_ioctl_init sets the SIGNED flag for this FSCTL (MS-SMB2 3.2.4.1.1).
  *
+ * An answer that has not come after three of @tx's echo intervals
+ * (cifs' own limit for a silent server) gets @tx shut down, so that cifs'
+ * wait ends and the exchange counts as unanswered.
+ *
  * Return: 0 when the request was built and sent (whatever came back:
  * see @a), or the negative errno of cifs building or sending it.
  */
 int smbvn_exchange(unsigned int xid, void *ses, void *tx, void *tcon,
 		   const u8 *body, size_t len, struct smbvn_answer *a)
 {
+	struct exchange_watchdog wd = { .tx = tx };
 	struct kvec iov[IOCTL_IOV_SIZE] = {}, rsp_iov = {};
 	int buftype = CIFS_NO_BUFFER;
 	int flags = cifs_fn_encryption_required(tcon) ? CIFS_TRANSFORM_REQ : 0;
@@ -177,7 +215,11 @@ int smbvn_exchange(unsigned int xid, void *ses, void *tx, void *tcon,
 		a->tx = tx;
 		a->hdr = iov[0].iov_base;
 		smbvn_exchange_watch(a);
+		INIT_DELAYED_WORK_ONSTACK(&wd.work, exchange_expired);
+		schedule_delayed_work(&wd.work, exchange_timeout(tx));
 		rc = cifs_fn_send_recv(xid, ses, tx, rqst, &buftype, flags, &rsp_iov);
+		cancel_delayed_work_sync(&wd.work);
+		destroy_delayed_work_on_stack(&wd.work);
 		smbvn_exchange_unwatch(a);
 		cifs_fn_free_rsp_buf(buftype, rsp_iov.iov_base);
 	}

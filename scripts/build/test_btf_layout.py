@@ -178,6 +178,7 @@ struct TCP_Server_Info {
 	struct mutex _srv_mutex;
 	__u8 client_guid[16];
 	unsigned int reconnect_instance;
+	unsigned long echo_interval;
 	char pad1[3];
 #ifdef DIALECT_U32
 	__u32 dialect;

@@ -169,6 +169,8 @@ MODES = {
              "echoing the tampered values",
     "sigzero": "validate rsp: Signature zeroed, SIGNED kept",
     "sigflip": "validate rsp: Signature[5] ^= 0x01",
+    "valmid": "validate rsp: MessageId[7] ^= 0x01, so that no request "
+              "matches it (lost to the client; echoes still answered)",
     "dial2x": "NEGOTIATE req: dialects >= 3.0 -> 2.1",
     "no311": "NEGOTIATE req: 3.1.1 -> 3.0.2",
     "reset": "validate req: not forwarded, RST both sides",
@@ -708,6 +710,11 @@ def tamper_validate_response(mode, st, pdu):
         out = new[-VALIDATE_OUT_LEN:].hex()
         return new, [describe_replacement(pdu, new, STATUS_SUCCESS) +
                      f" output {out}"]
+    if mode == "valmid":
+        out = bytearray(pdu)
+        out[H_MID + 7] ^= 0x01
+        return bytes(out), [note("VALIDATE rsp MessageId", mid(pdu),
+                                 mid(out), 16)]
     if mode in ("sigzero", "sigflip"):
         out = bytearray(pdu)
         old = out[H_SIG:H_SIG + SIG_LEN].hex()

@@ -251,6 +251,16 @@ class Modes(unittest.TestCase):
         real[53] ^= 1
         self.assertEqual(pdu, bytes(real))
 
+    def test_valmid(self):
+        s = Session("valmid")
+        s.negotiate()
+        v = s.validate()
+        pdu = unframe(v.pdu)
+        real = bytearray(validate_response())
+        real[24 + 7] ^= 1
+        self.assertEqual(pdu, bytes(real))
+        self.assertIn("VALIDATE rsp MessageId", v.notes[0])
+
     def test_dial2x(self):
         s = Session("dial2x")
         req = negotiate_request([0x0202, 0x0210, 0x0300, 0x0302, 0x0311])
