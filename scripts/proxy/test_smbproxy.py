@@ -257,7 +257,7 @@ class Modes(unittest.TestCase):
         v = s.validate()
         pdu = unframe(v.pdu)
         real = bytearray(validate_response())
-        real[24 + 7] ^= 1
+        real[sp.H_MID + 7] ^= 1
         self.assertEqual(pdu, bytes(real))
         self.assertIn("VALIDATE rsp MessageId", v.notes[0])
 
