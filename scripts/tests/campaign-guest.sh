@@ -54,9 +54,10 @@ while [ $i -lt "$N" ]; do
 	t0=$(now)
 	rc=0
 	# echo_interval=2: cifs gives up on a silent server within a few
-	# intervals, so that a stall ends well inside the 75 s kill.
-	timeout 75 mount -t cifs //10.0.2.2/data $MNT \
-		-o "port=$PORT,vers=$vers,username=smbvn,password=smbvnpass,echo_interval=2" \
+	# intervals, so that a stall ends well inside the 75 s kill.  A
+	# debug kernel gets more of both (ECHO, KILL).
+	timeout "${KILL:-75}" mount -t cifs //10.0.2.2/data $MNT \
+		-o "port=$PORT,vers=$vers,username=smbvn,password=smbvnpass,echo_interval=${ECHO:-2}" \
 		>/tmp/mount.out 2>&1 || rc=$?
 	outcome=refused read=-
 	if [ $rc = 0 ]; then

@@ -13,8 +13,10 @@
 # E2E_PORT_BASE (Samba on base; lane L's proxy on base+10+2L, its control
 # port one above), CAMPAIGN_LANES (kernels run at a time, default 2),
 # E2E_KERNELS (default both Debian 12 kernels), CAMPAIGN_BOUND (seconds
-# an attempt may take, default 60), CAMPAIGN_OUT (where the logs are kept,
-# default .cache/campaign).  To reproduce one attempt: CAMPAIGN_ONLY=i
+# an attempt may take, default 60), CAMPAIGN_ECHO_INTERVAL (the guest's
+# echo_interval, default 2), CAMPAIGN_KILL (seconds after which the guest
+# kills a mount, default 75, above the bound), CAMPAIGN_OUT (where the logs
+# are kept, default .cache/campaign).  To reproduce one attempt: CAMPAIGN_ONLY=i
 # applies attempt i's mutation (and vers) to every attempt, N=1 is enough;
 # CAMPAIGN_STOCK=1 runs the guest without smbvn.
 set -euo pipefail
@@ -70,8 +72,9 @@ run_kernel() {
 	[ ! -e "$work/stop" ] || return 0
 	mkdir -p "$w"
 	port=$((base + 10 + 2 * slot)) ctl=$((base + 11 + 2 * slot))
-	printf 'PORT=%s\nCTL=%s\nN=%s\nSTOCK=%s\n' $port $ctl "$n" \
-		"${CAMPAIGN_STOCK:-0}" >"$w/env"
+	printf 'PORT=%s\nCTL=%s\nN=%s\nSTOCK=%s\nECHO=%s\nKILL=%s\n' \
+		$port $ctl "$n" "${CAMPAIGN_STOCK:-0}" \
+		"${CAMPAIGN_ECHO_INTERVAL:-2}" "${CAMPAIGN_KILL:-75}" >"$w/env"
 	tag=$k-seed$seed${CAMPAIGN_ONLY:+-only$CAMPAIGN_ONLY}
 	[ "${CAMPAIGN_STOCK:-0}" = 0 ] || tag=$tag-stock
 	jlog=$out/campaign-$tag.jsonl

@@ -78,6 +78,17 @@ export STRESS_REDROP_DELAY=${STRESS_REDROP_DELAY:-20}
 export CHURN_DELAY=${CHURN_DELAY:-2}
 export CHURN_BUDGET=${CHURN_BUDGET:-2700}
 export MOUNT_TIMEOUT=${MOUNT_TIMEOUT:-900}
+# The RT debug kernel wrote 7 files in the mcreconnect case's former 30 s
+# and ran 3 tampered knob-loop mounts in 180 s: both cases now count, and
+# these are only their upper bounds.
+export IO_BUDGET=${IO_BUDGET:-600}
+export KNOBS_BUDGET=${KNOBS_BUDGET:-1800}
+# The campaign guest's echo_interval=2 gives smbvn's exchange 6 s and
+# cifs' echoes 2 s, tight for a kernel several times slower: 5 s (15 s),
+# with the bound and the guest's kill moved up to match.
+export CAMPAIGN_ECHO_INTERVAL=${CAMPAIGN_ECHO_INTERVAL:-5}
+export CAMPAIGN_BOUND=${CAMPAIGN_BOUND:-120}
+export CAMPAIGN_KILL=${CAMPAIGN_KILL:-150}
 export CAMPAIGN_VM_TIMEOUT=${CAMPAIGN_VM_TIMEOUT:-$((900 + ${N:-200} * 60))}
 suites=${CHECK_DEBUG_SUITES:-e2e ksmbd stress}
 

@@ -26,6 +26,10 @@ hold_reconnects=${HOLD_RECONNECTS:-40}
 churn_budget=${CHURN_BUDGET:-900}
 # Seconds each mount of the cases that mount side by side may take.
 mount_timeout=${MOUNT_TIMEOUT:-120}
+# Seconds the mcreconnect writes and the knob loops may take to reach
+# their counts (stress-guest.sh).
+io_budget=${IO_BUDGET:-60}
+knobs_budget=${KNOBS_BUDGET:-180}
 mc_addr=${STRESS_MC_ADDR:-10.254.0.1}
 # Multichannel wants a second server address that the guests reach through
 # slirp and nothing else does.  The whole run (Samba, the proxies, qemu)
@@ -120,6 +124,7 @@ maps=() p=$((base + 1))
 	echo "MC_ADDR=$mc_addr"
 	echo "NUSERS=$nusers RECONNECTS=$reconnects LOADS=$loads HOLD_RECONNECTS=$hold_reconnects"
 	echo "CHURN_BUDGET=$churn_budget MOUNT_TIMEOUT=$mount_timeout"
+	echo "IO_BUDGET=$io_budget KNOBS_BUDGET=$knobs_budget"
 	echo "REGUID_HEAL=$reguid_heal"
 	[ -z "${CASES:-}" ] || echo "CASES=\"$CASES\""
 	[ -z "${WAY:-}" ] || echo "WAY=$WAY"
