@@ -63,6 +63,9 @@ cleanup() {
 	[ -n "$mcproxy" ] && kill "$mcproxy" 2>/dev/null
 	[ -n "$knobproxy" ] && kill "$knobproxy" 2>/dev/null
 	bash scripts/vm/samba.sh stop "$work/A" >/dev/null 2>&1 || true
+	# Samba's side of the run, for a failure the guest cannot explain
+	# (more of it with SAMBA_LOG_LEVEL=3).
+	mkdir -p .cache/stress && cat "$work"/A/log/smbd.log* >.cache/stress/smbd.log 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT

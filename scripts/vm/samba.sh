@@ -14,6 +14,7 @@
 # spaces do not matter) or is added to [global].  smbd must accept every
 # line: testparm's complaints about the result make start fail.
 #
+# SAMBA_LOG_LEVEL sets smbd's "log level" (default 1).
 # With SAMBA_USERS=N in the environment, start also creates users
 # stress01..N (password smbvnpass) and shares s01..N, each readable only
 # by its own user and holding a hello.txt that says "stress-NN".
@@ -107,7 +108,7 @@ write_conf() {
 	usershare path = $dir/usershares
 	log file = $dir/log/smbd.log
 	max log size = 0
-	log level = 1
+	log level = ${SAMBA_LOG_LEVEL:-1}
 	load printers = no
 	printing = bsd
 	printcap name = /dev/null
