@@ -1192,6 +1192,20 @@ case_faults_reconnect() {
 	quiesce
 }
 
+# Every module the kernel asks for, in the kernel log with its time: a
+# request_module() that waits on a slow modprobe shows next to the mount
+# it held up (the RT debug kernel's first mount met one).
+cat >/tmp/modprobe-logged <<'EOF'
+#!/bin/sh
+echo "stress-guest: modprobe $* begin" >/dev/kmsg
+/sbin/modprobe "$@"
+rc=$?
+echo "stress-guest: modprobe $* end rc=$rc" >/dev/kmsg
+exit $rc
+EOF
+chmod 755 /tmp/modprobe-logged
+echo /tmp/modprobe-logged >/proc/sys/kernel/modprobe
+
 echo "STRESS-START $(uname -r)"
 # CASES and WAY=stock exist for one-off comparisons with stock cifs.
 [ "${WAY:-}" = stock ] && rmmod smbvn
