@@ -3,8 +3,8 @@
 #
 # The project's one test command (make test, .ci/run): installs what it
 # needs, runs the KUnit suites, the packaging checks, the end-to-end VM
-# suites (Samba, ksmbd, Kerberos against a Samba AD DC, DFS and multiuser)
-# and the stress suite on both Debian kernels, and closes with
+# suites (Samba, ksmbd, Kerberos against a Samba AD DC, DFS and multiuser),
+# the stress suite and a short randomised campaign on both Debian kernels, and closes with
 # "N passed, N failed" over every KUnit case and every VM check.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -84,6 +84,15 @@ stress() {
 		LOADS=${LOADS:-10} bash scripts/tests/stress.sh
 }
 
+# A short randomised campaign (docs/CAMPAIGN.md): the first 100 mounts of
+# seed 59 on each Debian 12 kernel, one kernel at a time, in the place
+# ksmbd, Kerberos and DFS/multiuser leave beside stress's last cases.
+# make campaign runs more seeds and mounts.
+campaign() {
+	SEED=${CAMPAIGN_SEED:-59} N=${CAMPAIGN_N:-100} CAMPAIGN_LANES=1 \
+		E2E_PORT_BASE=16600 bash scripts/tests/campaign.sh
+}
+
 {
 	suite KUNIT nice -n 10 bash scripts/tests/kunit.sh
 	suite OPS nice -n 10 bash -c 'bash scripts/tests/ops-host.sh 2>&1 | grep -v "^readelf: Warning"'
@@ -97,6 +106,7 @@ lane1=$!
 	suite KSMBD bash scripts/tests/ksmbd-e2e.sh
 	suite KRB5 bash scripts/tests/krb5-e2e.sh
 	suite DFSMU bash scripts/tests/dfs-multiuser-e2e.sh
+	suite CAMPAIGN campaign
 	wait "$stress_pid"
 } &
 lane2=$!
@@ -115,6 +125,7 @@ show STRESS "stress (qemu, both kernels: parallel, reconnects, load/unload, stal
 show KSMBD "second server: ksmbd (qemu, both kernels as clients)"
 show KRB5 "Kerberos (qemu, both kernels, a loopback Samba AD DC)"
 show DFSMU "DFS and multiuser (qemu, both kernels, three Samba servers)"
+show CAMPAIGN "randomised campaign (qemu, both Debian 12 kernels, seed 59, 100 mounts each)"
 
 echo "test.sh: total time $(($(date +%s) - t0)) s"
 echo "$passed passed, $failed failed"
