@@ -72,9 +72,9 @@ run_kernel() {
 	[ ! -e "$work/stop" ] || return 0
 	mkdir -p "$w"
 	port=$((base + 10 + 2 * slot)) ctl=$((base + 11 + 2 * slot))
-	printf 'PORT=%s\nCTL=%s\nN=%s\nSTOCK=%s\nECHO=%s\nKILL=%s\n' \
+	printf 'PORT=%s\nCTL=%s\nN=%s\nSTOCK=%s\nECHO=%s\nKILL=%s\nSAMBA=%s\n' \
 		$port $ctl "$n" "${CAMPAIGN_STOCK:-0}" \
-		"${CAMPAIGN_ECHO_INTERVAL:-2}" "${CAMPAIGN_KILL:-75}" >"$w/env"
+		"${CAMPAIGN_ECHO_INTERVAL:-2}" "${CAMPAIGN_KILL:-75}" "$base" >"$w/env"
 	tag=$k-seed$seed${CAMPAIGN_ONLY:+-only$CAMPAIGN_ONLY}
 	[ "${CAMPAIGN_STOCK:-0}" = 0 ] || tag=$tag-stock
 	jlog=$out/campaign-$tag.jsonl
