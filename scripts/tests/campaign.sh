@@ -16,8 +16,8 @@
 # an attempt may take, default 60), CAMPAIGN_ECHO_INTERVAL (the guest's
 # echo_interval, default 2), CAMPAIGN_KILL (seconds after which the guest
 # kills a mount, default 75, above the bound), CAMPAIGN_OUT (where the logs
-# are kept, default .cache/campaign).  To reproduce one attempt: CAMPAIGN_ONLY=i
-# applies attempt i's mutation (and vers) to every attempt, N=1 is enough;
+# are kept, default .cache/campaign).  To reproduce one attempt:
+# CAMPAIGN_ONLY=i applies attempt i's mutation (and vers) to every attempt, N=1 is enough;
 # CAMPAIGN_STOCK=1 runs the guest without smbvn.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)

@@ -4,8 +4,8 @@
 # The project's one test command (make test, .ci/run): installs what it
 # needs, runs the KUnit suites, the packaging checks, the end-to-end VM
 # suites (Samba, ksmbd, Kerberos against a Samba AD DC, DFS and multiuser),
-# the stress suite and a short randomised campaign on both Debian kernels, and closes with
-# "N passed, N failed" over every KUnit case and every VM check.
+# the stress suite and a short randomised campaign on both Debian kernels,
+# and closes with "N passed, N failed" over every KUnit case and every VM check.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
