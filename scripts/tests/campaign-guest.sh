@@ -4,9 +4,9 @@
 # Guest half of the MITM campaign (scripts/tests/campaign.sh; run by
 # scripts/vm/vm.sh as test.sh).  /extra/env gives PORT (the campaign proxy),
 # CTL (its control port), N (attempts) and SAMBA (the server's own port).
-# Each attempt is announced on the control port first; the proxy answers with the vers= to mount with
-# and applies that attempt's mutation to every connection until the next
-# announcement.  One "CAMPAIGN i vers outcome ..." line per attempt is all
+# Each attempt is announced on the control port first; the proxy answers
+# with the vers= to mount with and applies that attempt's mutation to
+# every connection until the next announcement.  One "CAMPAIGN i vers outcome ..." line per attempt is all
 # the host judges: the guest decides nothing.
 KO=/extra/smbvn.ko
 MNT=/mnt/smb
