@@ -20,14 +20,7 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 # A refused mount lets go of its TCP connection asynchronously: wait until
 # cifs holds none, so that no connection of one attempt is counted as the
 # next one's by the proxy.
-quiesce() {
-	n=0
-	while [ $n -lt 120 ] && grep -q 'ConnectionId' /proc/fs/cifs/DebugData 2>/dev/null; do
-		sleep 0.5
-		n=$((n + 1))
-	done
-	[ $n -lt 120 ] || echo "WARN connections still open after 60 s"
-}
+quiesce() { cifs-quiesce 60; }
 
 # STOCK=1 (CAMPAIGN_STOCK=1 on the host): cifs alone, to tell what is
 # cifs' own behaviour when reproducing an attempt.
@@ -38,21 +31,9 @@ load-cifs || { echo "CAMPAIGN-SETUP cifs failed to load"; exit 1; }
 [ "${STOCK:-0}" = 1 ] ||
 	echo 1 >/sys/module/smbvn/parameters/require_secure_negotiate
 
-# Warm-up, straight to Samba, before the proxy sees anything: the crypto
-# API builds cifs' algorithms on their first use and asks modprobe for
-# each first, which on the RT debug kernel under TCG took 70 s, past
-# cifs' 20 s limit for NEGOTIATE (stress-guest.sh).  Not judged.
-for v in 3.0 3.1.1; do
-	for try in 1 2; do
-		rc=0
-		timeout "${KILL:-75}" mount -t cifs //10.0.2.2/data $MNT \
-			-o "port=$SAMBA,vers=$v,username=smbvn,password=smbvnpass" \
-			>/dev/null 2>&1 || rc=$?
-		echo "CAMPAIGN-WARMUP vers=$v try=$try rc=$rc"
-		[ $rc = 0 ] && umount $MNT && break
-	done
-done
-quiesce
+# Straight to Samba, before the proxy sees anything, and not judged: the
+# first mounts pay for building cifs' crypto algorithms (cifs-warm).
+cifs-warm "$SAMBA" username=smbvn,password=smbvnpass "${KILL:-75}"
 
 i=0
 while [ $i -lt "$N" ]; do

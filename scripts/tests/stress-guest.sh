@@ -49,13 +49,7 @@ within() { awk -v a="$1" -v b="$(now)" -v s="$2" 'BEGIN { exit !(b - a < s) }'; 
 
 # Until cifs has no TCP connection left: a refused or unmounted share
 # lets go of it asynchronously, and counters must not move under a check.
-quiesce() {
-	n=0
-	while [ $n -lt 120 ] && grep -q 'ConnectionId' /proc/fs/cifs/DebugData 2>/dev/null; do
-		sleep 0.5
-		n=$((n + 1))
-	done
-}
+quiesce() { cifs-quiesce 60 >/dev/null || true; }
 
 mounted() { grep -q " $1 cifs " /proc/mounts; }
 
@@ -1210,24 +1204,9 @@ echo "STRESS-START $(uname -r)"
 # CASES and WAY=stock exist for one-off comparisons with stock cifs.
 [ "${WAY:-}" = stock ] && rmmod smbvn
 
-# Warm-up: the crypto API builds cifs' algorithms (hmac(sha256),
-# cmac(aes), ccm(aes), gcm(aes), hmac(md5)...) on their first use and asks
-# modprobe for each first.  On the RT debug kernel under TCG those
-# requests took 70 s during the first mount, past cifs' 20 s limit for
-# NEGOTIATE, and that mount failed with EHOSTDOWN, with stock cifs too
-# (WAY=stock, 2026-12-03).  One 3.0 and one 3.1.1 mount, not checked,
-# take that cost before the cases count anything.
-mkdir -p /mnt/warm
-for v in 3.0 3.1.1; do
-	for try in 1 2; do
-		t=$(now) rc=0
-		timeout "$MOUNT_TIMEOUT" mount -t cifs //10.0.2.2/data /mnt/warm \
-			-o "port=$PORT_A,vers=$v,$CRED" >/tmp/warm.out 2>&1 || rc=$?
-		echo "STRESS-WARMUP vers=$v try=$try rc=$rc after $(elapsed "$t") s"
-		[ $rc = 0 ] && umount /mnt/warm && break
-	done
-done
-quiesce
+# The first mounts pay for building cifs' crypto algorithms, which on
+# the RT debug kernel outlasts cifs' NEGOTIATE limit (cifs-warm).
+cifs-warm "$PORT_A" "$CRED" "$MOUNT_TIMEOUT"
 for c in ${CASES:-parallel mixed stall reconnect_tamper churn churn_hold multichannel multichannel_tamper multichannel_bind311 multichannel_reconnect multichannel_reguid knobs faults load_loop}; do
 	case $c in
 	stall)
