@@ -53,6 +53,17 @@ quiesce() { cifs-quiesce 60 >/dev/null || true; }
 
 mounted() { grep -q " $1 cifs " /proc/mounts; }
 
+# check_revalidated NAME RECONNECTS: every reconnect since snap validated.
+# A reset can land while a reconnect's validation is in flight: that
+# tree connect fails as no-response, or as renegotiated when the next
+# NEGOTIATE overtakes it (CI on 6.1, 2026-12-03), and cifs retries it;
+# any other failed check on an honest server is a defect.
+check_revalidated() {
+	v=$(delta validated) f=$(delta failed) nr=$(delta no_response) rn=$(delta renegotiated)
+	check "$1" $([ "$v" -ge "$2" ] && [ "$f" = $((nr + rn)) ]; echo $?) \
+		"validated=$v for $2 reconnects, failed=$f (no_response=$nr, renegotiated=$rn), requests held back: $(delta requests_held_back)"
+}
+
 # settle: let cifs' own workers finish with the files of a mount before
 # it is unmounted.  A close that meets a reconnect fails with EAGAIN, and
 # Debian's 6.1 cifs then retries the server close from a worker (four
@@ -261,13 +272,7 @@ case_churn() {
 	done </tmp/sums
 	check churn-readback-intact $([ $corrupt = 0 ] && [ $unreadable = 0 ]; echo $?) \
 		"$corrupt of $i files differ, $unreadable unreadable, $rerr transient read errors"
-	# A reset can land while a reconnect's validation is in flight: that
-	# tree connect fails as no-response, or as renegotiated when the next
-	# NEGOTIATE overtakes it (CI on 6.1, 2026-12-03), and cifs retries it;
-	# any other failed check on an honest server is a defect.
-	v=$(delta validated) f=$(delta failed) nr=$(delta no_response) rn=$(delta renegotiated)
-	check churn-revalidated $([ "$v" -ge "$r" ] && [ "$f" = $((nr + rn)) ]; echo $?) \
-		"validated=$v for $r reconnects, failed=$f (no_response=$nr, renegotiated=$rn), requests held back: $(delta requests_held_back)"
+	check_revalidated churn-revalidated "$r"
 	settle
 	timeout 60 umount /mnt/churn
 	check churn-umount $? ""
@@ -303,9 +308,7 @@ case_churn_hold() {
 	n=$(cat /tmp/ioctl.a /tmp/ioctl.b | grep -c ' ok$')
 	check churn-hold-reconnects $([ $r -ge "${HOLD_RECONNECTS:-40}" ] && [ "$n" -gt 0 ]; echo $?) \
 		"$r reconnects in $(elapsed "$t0") s; FSCTL producers (ok/tried): a: $(ioctl_summary a)b: $(ioctl_summary b)"
-	v=$(delta validated) f=$(delta failed) nr=$(delta no_response) rn=$(delta renegotiated)
-	check churn-hold-revalidated $([ "$v" -ge "$r" ] && [ "$f" = $((nr + rn)) ]; echo $?) \
-		"validated=$v for $r reconnects, failed=$f (no_response=$nr, renegotiated=$rn), requests held back: $(delta requests_held_back)"
+	check_revalidated churn-hold-revalidated "$r"
 	settle
 	timeout 60 umount /mnt/ch
 	check churn-hold-umount $? ""
